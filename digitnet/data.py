@@ -1,0 +1,150 @@
+"""MNIST: the IDX file format, where the files come from, and the data set.
+
+IDX is a big-endian header (two zero bytes, a type byte 0x08 for uint8, the
+number of dimensions, then one uint32 per dimension) followed by the raw values.
+"""
+
+import gzip
+import os
+import struct
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import DigitnetError
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# SHA-256 of the published .gz files, so a download is known to be the real MNIST.
+SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+MAX_IDX_BYTES = 1 << 31  # no MNIST-like file comes near 2 GiB; refuse headers that claim more
+
+
+class Dataset(NamedTuple):
+    train_images: np.ndarray  # uint8, n×28×28
+    train_labels: np.ndarray  # uint8, n
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def read_idx(path):
+    """The array stored in an IDX file (gzip-compressed or raw), checked against its header."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except FileNotFoundError:
+        raise DigitnetError(f"{path}: no such file") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DigitnetError(f"{path}: cannot read it ({e})") from None
+    return parse_idx(data, path.name)
+
+
+def parse_idx(data, name="IDX data"):
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08 or not 1 <= data[3] <= 4:
+        raise DigitnetError(f"{name}: not an IDX file of uint8 values (bad magic number)")
+    ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise DigitnetError(f"{name}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    expected = int(np.prod(shape, dtype=np.int64))
+    if expected > MAX_IDX_BYTES:
+        raise DigitnetError(f"{name}: header claims {expected} values, more than any such data set")
+    body = memoryview(data)[4 + 4 * ndim:]
+    if len(body) != expected:
+        raise DigitnetError(f"{name}: header says {expected} values for shape {shape}, file holds {len(body)}")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
+
+
+def write_idx(path, array):
+    """Write a uint8 array as raw IDX (or gzip-compressed if the name ends in .gz)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(data)
+
+
+def find_file(folder, stem):
+    for name in (stem + ".gz", stem):
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
+
+def has_dataset(folder):
+    return folder is not None and all(find_file(folder, stem) for stem in FILES.values())
+
+
+def cache_dir():
+    import pooch
+
+    return Path(pooch.os_cache("digitnet")) / "mnist"
+
+
+def locate(data=None):
+    """The folder holding the four files: ``data``, else $DIGITNET_DATA, else the
+    user's cache, downloading MNIST into the cache if it is not there yet."""
+    for folder, origin in ((data, "--data"), (os.environ.get("DIGITNET_DATA"), "DIGITNET_DATA")):
+        if folder:
+            if not has_dataset(folder):
+                missing = [s for s in FILES.values() if not find_file(folder, s)]
+                raise DigitnetError(f"{origin} folder {folder} lacks {', '.join(missing)} (.gz or raw)")
+            return Path(folder)
+    folder = cache_dir()
+    if not has_dataset(folder):
+        download(folder)
+    return folder
+
+
+def download(folder, mirrors=None):
+    """Fetch the four MNIST files into ``folder``, checking each one's SHA-256.
+
+    pooch writes to a temporary file and moves it into place only once the hash
+    matches, so an interrupted or corrupt download never leaves a file behind.
+    """
+    import pooch
+
+    mirrors = mirrors or os.environ.get("DIGITNET_MIRROR", "").split() or MIRRORS
+    for name, sha in SHA256.items():
+        if (Path(folder) / name).is_file():
+            continue
+        errors = []
+        for base in mirrors:
+            try:
+                pooch.retrieve(base.rstrip("/") + "/" + name, known_hash=f"sha256:{sha}", fname=name,
+                               path=folder, progressbar=True)
+                break
+            except Exception as e:  # network errors come in many types; the next mirror may work
+                errors.append(f"{base}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+        else:
+            raise DigitnetError(
+                f"could not download {name} ({'; '.join(errors)}); if offline, put the four MNIST "
+                "files in a folder and pass --data DIR or set DIGITNET_DATA")
+
+
+def load(data=None):
+    """The data set in ``data`` (or found as ``locate`` says), as uint8 arrays."""
+    folder = locate(data)
+    arrays = {key: read_idx(find_file(folder, stem)) for key, stem in FILES.items()}
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DigitnetError(f"{folder}: {part} images {images.shape} and labels {labels.shape} do not match")
+        if labels.size and labels.max() > 9:
+            raise DigitnetError(f"{folder}: {part} labels must be 0-9, found {labels.max()}")
+    return Dataset(**arrays)
