@@ -1,0 +1,43 @@
+"""Shared fixtures: the real MNIST from ../shared, and one model trained by
+``digitnet train`` with its defaults, trained once for the whole run."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST = Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
+OUTPUT = ROOT / "test-output"  # screenshots and pictures for a person to look at
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from digitnet import data
+
+    if not data.has_dataset(MNIST):
+        pytest.fail(f"MNIST is not at {MNIST}: set DIGITNET_DATA")
+    return data.load(MNIST)
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory, mnist):
+    """The path of a model trained by `digitnet train` exactly as a user would run it."""
+    from digitnet.cli import main
+
+    path = tmp_path_factory.mktemp("default-model") / "model.npz"
+    assert main(["train", "--data", str(MNIST), "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_net(default_model):
+    from digitnet import Network
+
+    return Network.load(default_model)
+
+
+@pytest.fixture(scope="session")
+def output_dir():
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
