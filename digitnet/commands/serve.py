@@ -1,12 +1,66 @@
-"""digitnet serve (not built yet)."""
+"""digitnet serve: the interactive web page, on this computer only by default."""
+
+import argparse
+from pathlib import Path
 
 from ..errors import DigitnetError
+from . import load_data, load_model, positive_int
 
 
 def add_parser(sub):
-    p = sub.add_parser("serve", help="(not available yet)")
+    p = sub.add_parser("serve", help="the interactive web page: draw, look inside, tweak, retrain",
+                       description="Serve the web page. With no MODEL: ./model.npz if it exists, else a "
+                                   "network trained first with the default recipe.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("model", nargs="?", metavar="MODEL", help="a model file saved by digitnet train")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 opens it to the network)")
+    p.add_argument("--port", type=positive_int, default=8000)
+    p.add_argument("--save-to", default="model-web.npz", help="where the page's Save button writes the model")
+    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (else $DIGITNET_DATA, "
+                                                 "else the cache, downloading MNIST once)")
     p.set_defaults(run=run)
 
 
 def run(args):
-    raise DigitnetError("digitnet serve is not available yet")
+    import uvicorn
+
+    from ..web import create_app
+
+    if args.port > 65535:
+        raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
+    dataset = try_data(args)
+    path = args.model or ("model.npz" if Path("model.npz").is_file() else None)
+    net = load_model(path) if path else train_default(args, dataset)
+    print(f"serving {net} from {path or 'a freshly trained model'}")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"open http://{host}:{args.port}/ in a browser (Ctrl+C stops)", flush=True)
+    uvicorn.run(create_app(net, dataset, save_path=args.save_to), host=args.host, port=args.port, log_level="warning")
+
+
+def try_data(args):
+    """MNIST if it can be had: without it the page still draws and predicts, but
+    shows no test accuracy or test images and cannot train."""
+    try:
+        return load_data(args)
+    except DigitnetError as e:
+        if args.model or Path("model.npz").is_file():
+            print(f"note: {e}; the page will work without test images and training")
+            return None
+        raise
+
+
+def train_default(args, dataset):
+    from ..network import Network
+    from ..training import RECIPES, Trainer
+    from .train import print_epoch
+
+    options = dict(RECIPES["default"])
+    net = Network(activation=options.pop("activation"), cost=options.pop("cost"), seed=0)
+    print(f"no model.npz here: training {net} with the default recipe first "
+          "(or run `digitnet train` once and serve its model.npz)", flush=True)
+    Trainer(net, dataset.train_images, dataset.train_labels, validation=5000, seed=0,
+            **options).run(lambda record: print_epoch(record, options["epochs"]))
+    accuracy = net.score(dataset.test_images, dataset.test_labels)
+    net.save("model.npz", recipe="default", test_accuracy=accuracy)
+    print(f"test accuracy {accuracy:.2%}; saved model.npz, so the next serve starts at once")
+    return net

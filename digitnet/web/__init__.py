@@ -1,0 +1,5 @@
+"""The interactive web page: draw a digit, watch the network read it, look inside, retrain."""
+
+from .server import create_app
+
+__all__ = ["create_app"]

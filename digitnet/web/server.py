@@ -1,0 +1,321 @@
+"""The web page's server: a small JSON API over ``Lab`` and the page's static files.
+
+Every input is a pydantic model with limits, so /openapi.json describes exactly
+what is accepted; anything else is a 4xx with a one-line ``detail``.
+"""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field, model_validator
+
+from ..errors import DigitnetError
+from .lab import Lab
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 1 << 20  # 1 MiB: the largest drawing (280×280 pixels) is about 320 kB of JSON
+SIDE = 28
+
+
+# ---- what the API accepts ------------------------------------------------------
+
+class Drawing(BaseModel):
+    size: int = Field(112, ge=SIDE, le=280, description="side of the square image, in pixels")
+    pixels: list[Annotated[int, Field(ge=0, le=255)]] = Field(
+        min_length=SIDE * SIDE, max_length=280 * 280,
+        description="size×size grey values, row by row: 0 = blank, 255 = full ink")
+    preprocess: bool = Field(True, description="centre and scale the digit as MNIST was (digitnet.images.to_mnist);"
+                                               " false feeds a 28×28 image to the network as it is")
+
+    @model_validator(mode="after")
+    def square(self):
+        if len(self.pixels) != self.size * self.size:
+            raise ValueError(f"size {self.size} needs {self.size * self.size} pixels, got {len(self.pixels)}")
+        if not self.preprocess and self.size != SIDE:
+            raise ValueError(f"without preprocessing the image must be {SIDE}×{SIDE}, got size {self.size}")
+        return self
+
+
+class Edit(BaseModel):
+    bias_shift: float = Field(0.0, ge=-50, le=50, description="added to the trained bias")
+    weight_scale: float = Field(1.0, ge=-10, le=10, description="multiplies the trained incoming weights")
+    off: bool = Field(False, description="cut the neuron's outgoing weights")
+
+
+class TrainRequest(BaseModel):
+    hidden: list[Annotated[int, Field(ge=1, le=128)]] = Field([16, 16], min_length=1, max_length=4,
+                                                            description="hidden layer sizes")
+    activation: Literal["sigmoid", "relu", "tanh"] = "relu"
+    cost: Literal["quadratic", "cross-entropy"] = "cross-entropy"
+    optimizer: Literal["sgd", "adam"] = "adam"
+    lr: float = Field(0.003, gt=0, le=100, description="learning rate η")
+    batch_size: int = Field(128, ge=1, le=10000)
+    epochs: int = Field(10, ge=1, le=100)
+    images: int = Field(60000, ge=100, le=60000, description="how many training images to learn from")
+    paused: bool = Field(False, description="set up the run but wait for step or resume")
+
+
+# ---- what it answers -------------------------------------------------------------
+
+class Error(BaseModel):
+    detail: str
+
+
+class Prediction(BaseModel):
+    input: list[float] = Field(description="the 784 pixels the network sees, ink = 1")
+    layers: list[list[float]] = Field(description="each layer's activations after the input")
+    zs: list[list[float]] = Field(description="each layer's weighted sums z = W a + b")
+    prediction: int
+    probabilities: list[float]
+    label: int | None = Field(None, description="the true digit, for a test image")
+
+
+class Neuron(BaseModel):
+    layer: int
+    neuron: int
+    pattern: list[float] = Field(description="28×28: the incoming weights, or for deeper layers the combined "
+                                             "pattern of pixels that drives the neuron")
+    bias: float
+    trained_bias: float
+    bias_shift: float
+    weight_scale: float
+    off: bool
+    test_accuracy: float | None
+
+
+class Model(BaseModel):
+    sizes: list[int]
+    activation: str
+    cost: str
+    test_accuracy: float | None
+    has_data: bool
+    edits: list[dict]
+    connections: list[list[list[float]]] = Field(description="per layer, the strongest weights as [from, to, w]")
+
+
+class TrainStatus(BaseModel):
+    state: Literal["idle", "running", "paused", "done", "error"]
+    epoch: int
+    epochs: int
+    busy: bool = Field(description="an epoch is running now")
+    message: str
+    history: list[dict]
+    version: int
+
+
+class Saved(BaseModel):
+    path: str
+
+
+def errors(*codes):
+    """OpenAPI entries for the error answers a route can give."""
+    text = {400: "bad input", 404: "no such neuron", 409: "not possible now (no data, wrong training state, "
+            "cannot write)", 413: "request body over 1 MiB"}
+    return {code: {"model": Error, "description": text[code]} for code in codes}
+
+
+# ---- the app -------------------------------------------------------------------
+
+def create_app(net, dataset=None, save_path="model-web.npz"):
+    """The FastAPI app for ``net``; ``dataset`` (digitnet.data.Dataset) adds test
+    accuracy, test images and training. Saving always writes ``save_path``."""
+    lab = Lab(net, dataset)
+    app = FastAPI(title="digitnet", version="1", docs_url=None, redoc_url=None,
+                  description="Draw a digit and watch the network read it; look inside, tweak, retrain.")
+    app.state.lab = lab
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+
+    @app.exception_handler(DigitnetError)
+    async def bad_input(request, e):
+        return JSONResponse({"detail": str(e)}, status_code=400)
+
+    @app.exception_handler(LookupError)
+    async def not_found(request, e):
+        return JSONResponse({"detail": str(e.args[0])}, status_code=404)
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(STATIC / "index.html")
+
+    # StaticFiles serves only files inside STATIC: it refuses paths that leave it.
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/model", response_model=Model)
+    def model():
+        """The network's shape, test accuracy, hand edits and strongest connections."""
+        return lab.describe()
+
+    @app.post("/api/predict", response_model=Prediction, responses=errors(400, 413))
+    def predict(drawing: Drawing):
+        """What the network sees in a drawing, every layer's activations and its answer."""
+        image = np.asarray(drawing.pixels, dtype=np.uint8).reshape(drawing.size, drawing.size)
+        if not drawing.preprocess:
+            return lab.look(image / 255)
+        if not image.any():  # a blank canvas: nothing to centre
+            return lab.look(np.zeros(SIDE * SIDE))
+        from ..images import to_mnist
+
+        return lab.look(to_mnist(image, invert=False))
+
+    Layer = Annotated[int, PathParam(ge=0, le=64, description="hidden layer, 0 = the first")]
+    Index = Annotated[int, PathParam(ge=0, le=1 << 16, description="neuron in that layer")]
+
+    def neuron_info(layer, neuron):
+        from ..figures import neuron_pattern
+
+        with lab.lock:
+            lab.check_neuron(layer, neuron)
+            n = len(lab.net.weights)
+            pattern = np.asarray(neuron_pattern(lab.net, layer, neuron), dtype=np.float64)
+            return {"layer": layer, "neuron": neuron, "pattern": np.round(pattern.ravel(), 5).tolist(),
+                    "bias": float(lab.net.biases[layer][neuron]),
+                    "trained_bias": float(lab.pristine[n + layer][neuron]),
+                    **lab.edit_of(layer, neuron), "test_accuracy": lab.accuracy}
+
+    @app.get("/api/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404))
+    def neuron(layer: Layer, neuron: Index):
+        """One hidden neuron: its weights as a 28×28 picture, its bias and hand edit."""
+        return neuron_info(layer, neuron)
+
+    @app.put("/api/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404, 413))
+    def edit_neuron(layer: Layer, neuron: Index, edit: Edit):
+        """Shift a neuron's bias, scale its weights or switch it off; the answer has the new test accuracy."""
+        lab.edit(layer, neuron, edit.bias_shift, edit.weight_scale, edit.off)
+        return neuron_info(layer, neuron)
+
+    @app.post("/api/reset", response_model=Model)
+    def reset():
+        """Undo every hand edit."""
+        lab.reset()
+        return lab.describe()
+
+    def need_data():
+        if lab.dataset is None:
+            raise HTTPException(409, "no MNIST test images: start the server with --data DIR or DIGITNET_DATA")
+
+    @app.get("/api/examples/test", response_model=Prediction, responses=errors(409))
+    def test_image(index: Annotated[int | None, Query(ge=0, le=9999)] = None):
+        """A test image (a random one unless ``index`` is given), its label and the network's answer."""
+        need_data()
+        images, labels = lab.dataset.test_images, lab.dataset.test_labels
+        i = int(np.random.default_rng().integers(len(images))) if index is None else index
+        if i >= len(images):
+            raise HTTPException(409, f"there are only {len(images)} test images")
+        return {**lab.look(images[i] / 255), "label": int(labels[i])}
+
+    @app.get("/api/examples/noise", response_model=Prediction)
+    def noise(seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None):
+        """Random pixels, and the network's (often confident) answer."""
+        return lab.look(np.random.default_rng(seed).random(SIDE * SIDE))
+
+    @app.get("/api/examples/dream/{digit}", response_model=Prediction)
+    def dream(digit: Annotated[int, PathParam(ge=0, le=9)],
+              steps: Annotated[int, Query(ge=1, le=1000)] = 200,
+              seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0):
+        """The image the network finds most like ``digit``, by gradient ascent on the input."""
+        from ..figures import dream
+
+        with lab.lock:
+            image = dream(lab.net, digit, steps=steps, seed=seed)
+            return lab.look(np.asarray(image))
+
+    @app.post("/api/train", response_model=TrainStatus, status_code=202, responses=errors(400, 409, 413))
+    def train(request: TrainRequest):
+        """Train a new network in the background; its events stream from /api/train/events."""
+        need_data()
+        options = request.model_dump()
+        sizes = [SIDE * SIDE, *options.pop("hidden"), 10]
+        lab.training.start(sizes, **options)
+        return lab.training.status()
+
+    @app.get("/api/train", response_model=TrainStatus)
+    def train_status():
+        """Where training is: state, epoch and each epoch's cost and accuracy."""
+        return lab.training.status()
+
+    for action in ("pause", "resume", "step", "stop"):
+        def control(action=action):
+            try:
+                getattr(lab.training, action)()
+            except DigitnetError as e:
+                raise HTTPException(409, str(e)) from None
+            return lab.training.status()
+
+        app.post(f"/api/train/{action}", response_model=TrainStatus, responses=errors(409),
+                 summary=f"Training: {action}", name=f"train_{action}")(control)
+
+    @app.get("/api/train/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "training status events"}})
+    async def train_events(request: Request):
+        """Server-sent events: the training status each time it changes, until training stops running."""
+        async def events():
+            seen = -1
+            while not await request.is_disconnected():
+                status = lab.training.status()
+                if status["version"] != seen:
+                    seen = status["version"]
+                    yield f"data: {json.dumps(status)}\n\n"
+                if status["state"] != "running" and not status["busy"] and not lab.training.steps:
+                    return
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.post("/api/save", response_model=Saved, responses=errors(400, 409))
+    def save():
+        """Save the network as it is now (trained and edited) to the server's model file."""
+        try:
+            with lab.lock:
+                lab.net.save(save_path, recipe="web", test_accuracy=lab.accuracy)
+        except OSError as e:
+            raise HTTPException(409, f"cannot write {save_path}: {e.strerror or e}") from None
+        return {"path": str(save_path)}
+
+    return app
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes: at once if Content-Length says
+    so, else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app, limit):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            return await too_large(send, self.limit) if length.isdigit() else await bad_length(send)
+        received = 0
+
+        async def limited():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def too_large(send, limit):
+    await answer(send, 413, f"request body over {limit} bytes")
+
+
+async def bad_length(send):
+    await answer(send, 400, "bad Content-Length header")
+
+
+async def answer(send, status, detail):
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
