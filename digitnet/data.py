@@ -5,8 +5,11 @@ number of dimensions, then one uint32 per dimension) followed by the raw values.
 """
 
 import gzip
+import io
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,41 +45,71 @@ class Dataset(NamedTuple):
 
 
 def read_idx(path):
-    """The array stored in an IDX file (gzip-compressed or raw), checked against its header."""
+    """The array stored in an IDX file (gzip-compressed or raw), checked against its header.
+
+    The header is read first and the body only up to the size it declares, so a
+    corrupt header or a gzip bomb is refused without reading gigabytes."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            f = gzip.GzipFile(fileobj=raw) if gzipped else raw
+            shape = idx_shape(f.read, path.name)
+            body = f.read(math.prod(shape) + 1)  # one byte more shows a file that is too long
     except FileNotFoundError:
         raise DigitnetError(f"{path}: no such file") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, zlib.error) as e:  # a corrupt gzip stream raises any of these
         raise DigitnetError(f"{path}: cannot read it ({e})") from None
-    return parse_idx(data, path.name)
+    return idx_array(body, shape, path.name)
 
 
 def parse_idx(data, name="IDX data"):
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08 or not 1 <= data[3] <= 4:
+    """The array in the bytes of an IDX file."""
+    stream = io.BytesIO(data)
+    shape = idx_shape(stream.read, name)
+    return idx_array(memoryview(data)[stream.tell():], shape, name)
+
+
+def idx_shape(read, name):
+    """The shape an IDX header declares, read with ``read(n)``; refused if it is not
+    uint8 IDX or claims more values than any such data set holds."""
+    magic = read(4)
+    if len(magic) < 4 or magic[:3] != b"\0\0\x08" or not 1 <= magic[3] <= 4:
         raise DigitnetError(f"{name}: not an IDX file of uint8 values (bad magic number)")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
+    ndim = magic[3]
+    dims = read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DigitnetError(f"{name}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    expected = int(np.prod(shape, dtype=np.int64))
-    if expected > MAX_IDX_BYTES:
-        raise DigitnetError(f"{name}: header claims {expected} values, more than any such data set")
-    body = memoryview(data)[4 + 4 * ndim:]
+    shape = struct.unpack(f">{ndim}I", dims)
+    if math.prod(shape) > MAX_IDX_BYTES:  # Python ints: a product of four uint32s cannot overflow
+        raise DigitnetError(f"{name}: header claims {math.prod(shape)} values, more than any such data set")
+    return shape
+
+
+def idx_array(body, shape, name):
+    expected = math.prod(shape)
     if len(body) != expected:
-        raise DigitnetError(f"{name}: header says {expected} values for shape {shape}, file holds {len(body)}")
+        held = "more" if len(body) > expected else len(body)
+        raise DigitnetError(f"{name}: header says {expected} values for shape {shape}, file holds {held}")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
 def write_idx(path, array):
-    """Write a uint8 array as raw IDX (or gzip-compressed if the name ends in .gz)."""
+    """Write a uint8 array as raw IDX (or gzip-compressed if the name ends in .gz), atomically."""
+    from .modelfile import atomic_write
+
+    array = np.asarray(array)
+    if array.dtype != np.uint8 and not (array.size == 0 or (
+            np.all(np.isfinite(array)) and array.min() >= 0 and array.max() <= 255 and np.all(array % 1 == 0))):
+        raise DigitnetError(f"{path}: IDX holds whole numbers 0-255, got {array.dtype} values outside that")
+    if not 1 <= array.ndim <= 4 or max(array.shape) >= 1 << 32:
+        raise DigitnetError(f"{path}: IDX holds 1 to 4 dimensions of under 2**32 each, got shape {array.shape}")
     array = np.ascontiguousarray(array, dtype=np.uint8)
     data = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(data)
+    if str(path).endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    atomic_write(path, lambda f: f.write(data))
 
 
 def find_file(folder, stem):

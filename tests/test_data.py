@@ -1,0 +1,302 @@
+"""MNIST files: the IDX reader refuses every corrupt file with one line, and the
+download fetches, verifies and caches the files, or fails cleanly."""
+
+import functools
+import gzip
+import http.server
+import shutil
+import socket
+import struct
+import threading
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitnet import data
+from digitnet.errors import DigitnetError
+
+from .conftest import MNIST
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def idx_bytes(array):
+    array = np.asarray(array, dtype=np.uint8)
+    return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def assert_one_line(error, *words):
+    message = str(error.value)
+    assert "\n" not in message and message
+    for word in words:
+        assert word in message
+
+
+# ---- IDX round trip ----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["images.idx", "images.idx.gz"])
+@pytest.mark.parametrize("shape", [(7,), (5, 28, 28), (3, 4), (2, 3, 4, 5), (0, 28, 28)])
+def test_idx_round_trip(tmp_path, name, shape):
+    array = np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)
+    path = tmp_path / name
+    data.write_idx(path, array)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == name.endswith(".gz")
+    back = data.read_idx(path)
+    assert back.dtype == np.uint8 and back.shape == shape
+    np.testing.assert_array_equal(back, array)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left beside it
+
+
+def test_write_idx_refuses_what_idx_cannot_hold(tmp_path):
+    for bad in (np.array([1.5, 2]), np.array([-1, 3]), np.array([300]), np.zeros((1,) * 5, np.uint8),
+                np.uint8(3)):
+        with pytest.raises(DigitnetError) as error:
+            data.write_idx(tmp_path / "x.idx", bad)
+        assert_one_line(error, "x.idx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parse_idx_reads_real_header_fields():
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(data.parse_idx(idx_bytes(array)), array)
+
+
+# ---- corrupt IDX ---------------------------------------------------------------------
+
+GOOD = idx_bytes(np.arange(12, dtype=np.uint8).reshape(3, 4))
+CORRUPT = {
+    "empty": (b"", "bad magic"),
+    "bad magic": (b"\x08\x00" + GOOD[2:], "bad magic"),
+    "not uint8": (GOOD[:2] + b"\x0d" + GOOD[3:], "bad magic"),
+    "zero dimensions": (GOOD[:3] + b"\x00" + GOOD[4:], "bad magic"),
+    "five dimensions": (GOOD[:3] + b"\x05" + GOOD[4:], "bad magic"),
+    "wrong ndim": (GOOD[:3] + b"\x03" + GOOD[4:], "values"),
+    "truncated header": (GOOD[:9], "truncated IDX header"),
+    "truncated body": (GOOD[:-1], "header says 12 values"),
+    "too long": (GOOD + b"\x00", "header says 12 values"),
+    "huge sizes": (b"\0\0\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1), "header claims"),
+    # 65536**4 is 2**64: a product in 64-bit integers would wrap to 0 and match an empty body
+    "sizes whose product overflows": (b"\0\0\x08\x04" + struct.pack(">4I", *[65536] * 4), "header claims"),
+}
+
+
+@pytest.mark.parametrize("case", CORRUPT)
+@pytest.mark.parametrize("compress", [False, True], ids=["raw", "gz"])
+def test_corrupt_idx_is_refused_in_one_line(tmp_path, case, compress):
+    content, words = CORRUPT[case]
+    path = tmp_path / ("bad.gz" if compress else "bad")
+    path.write_bytes(gzip.compress(content) if compress else content)
+    with pytest.raises(DigitnetError) as error:
+        data.read_idx(path)
+    assert_one_line(error, "bad", words)
+    with pytest.raises(DigitnetError) as error:
+        data.parse_idx(content, "bad")
+    assert_one_line(error, "bad", words)
+
+
+@pytest.mark.parametrize("content", [
+    b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 50,  # a gzip header, then garbage
+    gzip.compress(GOOD)[:-3],  # cut short
+    gzip.compress(GOOD)[:-8] + b"\x00" * 8,  # wrong CRC
+    b"\x1f\x8b",
+], ids=["garbage", "truncated", "bad crc", "magic only"])
+def test_bad_gzip_is_refused_in_one_line(tmp_path, content):
+    path = tmp_path / "bad.gz"
+    path.write_bytes(content)
+    with pytest.raises(DigitnetError) as error:
+        data.read_idx(path)
+    assert_one_line(error, "bad.gz")
+
+
+def test_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    # 256 MiB of zeros (a 256 KiB file) behind a header that declares 12 bytes:
+    # the reader must stop after the declared body, not inflate the lot.
+    path = tmp_path / "bomb.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(GOOD)
+        block = bytes(1 << 24)
+        for _ in range(16):
+            f.write(block)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DigitnetError) as error:
+            data.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_one_line(error, "bomb.gz", "header says 12 values")
+    assert peak < 16 << 20
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(DigitnetError) as error:
+        data.read_idx(tmp_path / "nothing")
+    assert_one_line(error, "no such file")
+    with pytest.raises(DigitnetError) as error:
+        data.read_idx(tmp_path)
+    assert_one_line(error, str(tmp_path))
+
+
+# ---- the data set ----------------------------------------------------------------------
+
+def small_dataset(folder, n_train=6, n_test=4, labels=None):
+    rng = np.random.default_rng(1)
+    for key, stem in data.FILES.items():
+        n = n_train if key.startswith("train") else n_test
+        array = rng.integers(0, 256, (n, 28, 28)) if key.endswith("images") else rng.integers(0, 10, n)
+        if labels is not None and key.endswith("labels"):
+            array = np.full(n, labels)
+        data.write_idx(Path(folder) / (stem + ".gz"), array)
+    return folder
+
+
+def test_load_small_dataset(tmp_path):
+    dataset = data.load(small_dataset(tmp_path))
+    assert [a.shape for a in dataset] == [(6, 28, 28), (6,), (4, 28, 28), (4,)]
+    assert all(a.dtype == np.uint8 for a in dataset)
+
+
+@pytest.mark.parametrize("key", list(data.FILES))
+def test_load_names_the_missing_file(tmp_path, key):
+    small_dataset(tmp_path)
+    (tmp_path / (data.FILES[key] + ".gz")).unlink()
+    with pytest.raises(DigitnetError) as error:
+        data.load(tmp_path)
+    assert_one_line(error, "--data", data.FILES[key])
+
+
+def test_load_refuses_mismatched_lengths(tmp_path):
+    small_dataset(tmp_path)
+    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(3, np.uint8))
+    with pytest.raises(DigitnetError) as error:
+        data.load(tmp_path)
+    assert_one_line(error, "test images", "do not match")
+
+
+def test_load_refuses_labels_beyond_nine(tmp_path):
+    with pytest.raises(DigitnetError) as error:
+        data.load(small_dataset(tmp_path, labels=12))
+    assert_one_line(error, "0-9", "12")
+
+
+def test_load_refuses_a_corrupt_file_in_the_folder(tmp_path):
+    small_dataset(tmp_path)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip and not IDX")
+    with pytest.raises(DigitnetError) as error:
+        data.load(tmp_path)
+    assert_one_line(error, "train-images-idx3-ubyte.gz")
+
+
+def test_environment_folder_is_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITNET_DATA", str(tmp_path))
+    with pytest.raises(DigitnetError) as error:
+        data.load()
+    assert_one_line(error, "DIGITNET_DATA", "lacks")
+
+
+@pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
+def test_fashion_mnist_loads_from_its_folder(mnist):
+    fashion = data.load(FASHION)
+    assert [a.shape for a in fashion] == [a.shape for a in mnist]
+    assert sorted(np.unique(fashion.test_labels)) == list(range(10))
+    assert not np.array_equal(fashion.test_images[:100], mnist.test_images[:100])
+
+
+@pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
+def test_fashion_mnist_loads_through_the_command_line(tmp_path, capsys):
+    from digitnet.cli import main
+
+    model = tmp_path / "m.npz"
+    from digitnet import Network
+
+    Network(seed=0).save(model)
+    assert main(["evaluate", str(model), "--data", str(FASHION)]) == 0
+    assert "of 10,000 test images" in capsys.readouterr().out
+
+
+# ---- download from a mirror ---------------------------------------------------------------
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror(tmp_path_factory):
+    """A real HTTP server on 127.0.0.1 serving a copy of the MNIST .gz files;
+    yields (url, folder) so a test can corrupt what it serves."""
+    folder = tmp_path_factory.mktemp("mirror")
+    for name in data.SHA256:
+        shutil.copy(MNIST / name, folder / name)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", folder
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"  # nothing listens here once the socket is closed
+
+
+def test_download_fetches_and_verifies(tmp_path, mirror):
+    url, _ = mirror
+    cache = tmp_path / "cache"
+    data.download(cache, mirrors=[url])
+    assert sorted(p.name for p in cache.iterdir()) == sorted(data.SHA256)
+    dataset = data.load(cache)
+    assert len(dataset.train_images) == 60000 and len(dataset.test_labels) == 10000
+
+
+def test_download_uses_the_environment_mirror(tmp_path, mirror, monkeypatch):
+    url, _ = mirror
+    monkeypatch.setenv("DIGITNET_MIRROR", url)
+    data.download(tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(data.SHA256)
+
+
+def test_download_rejects_a_corrupt_file_and_leaves_nothing(tmp_path, mirror):
+    url, served = mirror
+    name = "t10k-labels-idx1-ubyte.gz"
+    content = bytearray((served / name).read_bytes())
+    content[100] ^= 0xFF
+    (served / name).write_bytes(content)
+    cache = tmp_path / "cache"
+    with pytest.raises(DigitnetError) as error:
+        data.download(cache, mirrors=[url])
+    assert_one_line(error, name)
+    assert name not in [p.name for p in cache.iterdir()]
+    assert all(p.name in data.SHA256 for p in cache.iterdir())  # no temporary or partial file
+    # and the files that did verify are the real ones
+    for p in cache.iterdir():
+        assert p.read_bytes() == (MNIST / p.name).read_bytes()
+
+
+def test_unreachable_mirror_gives_the_offline_advice(tmp_path):
+    cache = tmp_path / "cache"
+    with pytest.raises(DigitnetError) as error:
+        data.download(cache, mirrors=[closed_port_url()])
+    assert_one_line(error, "could not download", "--data", "DIGITNET_DATA")
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_first_mirror_failing_falls_back_to_the_second(tmp_path, mirror):
+    url, _ = mirror
+    cache = tmp_path / "cache"
+    data.download(cache, mirrors=[closed_port_url(), url + "missing/", url])
+    assert sorted(p.name for p in cache.iterdir()) == sorted(data.SHA256)
+
+
+def test_locate_downloads_into_the_cache(tmp_path, mirror, monkeypatch):
+    url, _ = mirror
+    monkeypatch.delenv("DIGITNET_DATA", raising=False)
+    monkeypatch.setenv("DIGITNET_MIRROR", url)
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")
+    assert data.locate() == tmp_path / "cache"
+    assert data.has_dataset(tmp_path / "cache")
