@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ def atomic_write(path, write):
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes the file private (0600); the saved file should be as readable
+            # as the one it replaces, or as any new file
+            os.fchmod(f.fileno(), path.stat().st_mode & 0o7777 if path.exists() else 0o644)
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -46,12 +50,12 @@ def header_of(net, **record):
 
 def save(net, path, **record):
     """Save ``net`` with ``record`` (recipe, test accuracy, ...) in its header."""
-    for W, b in zip(net.weights, net.biases):
+    for W, b in zip(net.weights, net.biases, strict=True):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DigitnetError("refusing to save a model whose weights are not all finite numbers")
     header = json.dumps(header_of(net, **record), allow_nan=False).encode()
     arrays = {"header": np.frombuffer(header, dtype=np.uint8)}
-    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+    for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
@@ -60,52 +64,94 @@ def load(path):
     """The Network saved in ``path``, its header in ``net.header``; every shape, dtype
     and value is checked, and any problem is a DigitnetError naming the file."""
     from .network import Network
+    from .training import History
 
     path = Path(path)
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
-            raise DigitnetError(f"{path}: not a digitnet model file (not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError) as e:
-        raise DigitnetError(f"{path}: not a digitnet model file ({str(e).splitlines()[0] if str(e) else e!r})") \
-            from None
-    header = read_header(path, arrays)
-    sizes = header["sizes"]
-    # Check the arrays against the header before building anything, so a file
-    # that claims enormous layers is refused without allocating them.
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        for name, shape in ((f"W{l}", (n_out, n_in)), (f"b{l}", (n_out,))):
-            got = arrays.get(name)
-            if got is None or got.shape != shape or got.dtype.kind != "f":
-                found = "missing" if got is None else f"{got.dtype}{list(got.shape)}"
-                raise DigitnetError(f"{path}: {name} should be float {list(shape)}, found {found}")
-            if not np.isfinite(got).all():
-                raise DigitnetError(f"{path}: {name} holds NaN or infinite values")
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise DigitnetError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise DigitnetError(f"{path}: not a digitnet model file (not an .npz archive)")
     try:
-        net = Network(sizes, header["activation"], header["cost"])
+        with zipfile.ZipFile(path) as archive:
+            header = read_header(path, read_array(path, archive, "header", None))
+            arrays = read_layers(path, archive, header["sizes"])
+    except DigitnetError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, zlib.error,
+            RuntimeError, MemoryError) as e:  # a damaged zip or .npy fails in any of these ways
+        raise DigitnetError(f"{path}: not a digitnet model file ({one_line(e)})") from None
+    try:
+        net = Network(header["sizes"], header["activation"], header["cost"])
     except DigitnetError as e:
         raise DigitnetError(f"{path}: {e}") from None
-    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+    for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         W[...], b[...] = arrays[f"W{l}"], arrays[f"b{l}"]
     net.header = header
-    from .training import History
-
     net.history = History(header.get("history") or [])
     net.history.best_epoch = header.get("best_epoch")
     return net
 
 
-def read_header(path, arrays):
-    raw = arrays.get("header")
-    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
-        raise DigitnetError(f"{path}: not a digitnet model file (no header)")
+def one_line(error):
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def read_layers(path, archive, sizes):
+    """W0, b0, W1, ... as float32, each checked against the layer sizes in the header."""
+    arrays = {}
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for name, shape in ((f"W{l}", (n_out, n_in)), (f"b{l}", (n_out,))):
+            with np.errstate(over="ignore"):  # a float64 too big for float32 becomes inf, refused below
+                array = read_array(path, archive, name, shape).astype(np.float32)
+            if not np.isfinite(array).all():
+                raise DigitnetError(f"{path}: {name} holds NaN or infinite values")
+            arrays[name] = array
+    return arrays
+
+
+def read_array(path, archive, name, shape):
+    """The array stored as ``name``.npy, read only once its .npy header shows the
+    expected ``shape`` of floats (None: the 1-D uint8 bytes of the JSON header), so a
+    file that claims enormous arrays is refused without allocating them."""
+    try:
+        member = archive.getinfo(name + ".npy")
+    except KeyError:
+        member = None
+    if member is not None:
+        with archive.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            read_header_of = {(1, 0): np.lib.format.read_array_header_1_0,
+                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            found = read_header_of(f) if read_header_of else None
+    if shape is None:
+        if member is None or found is None or found[2] != np.uint8 or len(found[0]) != 1 or \
+                found[0][0] > MAX_HEADER_BYTES:
+            raise DigitnetError(f"{path}: not a digitnet model file (no header)")
+    elif member is None or found is None or found[0] != shape or found[2].kind != "f":
+        what = "missing" if member is None else "unreadable" if found is None else \
+            f"{found[2]}{list(found[0])}"
+        raise DigitnetError(f"{path}: {name} should be float {list(shape)}, found {what}")
+    with archive.open(member) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+# What a header may hold, and what type each field must be (None: optional and may be null).
+NUMBER = (int, float)
+HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (str, "text"),
+                "recipe": (str, "text"), "options": (dict, "mapping"), "history": (list, "list"),
+                "best_epoch": (int, "whole number"), "test_accuracy": (NUMBER, "number")}
+RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
+
+
+def read_header(path, raw):
     try:
         header = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise DigitnetError(f"{path}: the model header is not valid JSON") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise DigitnetError(f"{path}: not a digitnet model file (wrong format tag)")
@@ -113,6 +159,14 @@ def read_header(path, arrays):
         if key not in header:
             raise DigitnetError(f"{path}: the model header lacks {key!r}")
     if not isinstance(header["sizes"], list) or not 2 <= len(header["sizes"]) <= 64 or \
-            not all(isinstance(n, int) and 0 < n <= 1 << 16 for n in header["sizes"]):
+            not all(type(n) is int and 0 < n <= 1 << 16 for n in header["sizes"]):
         raise DigitnetError(f"{path}: the model header has bad layer sizes")
+    for key, (kind, what) in HEADER_TYPES.items():
+        value = header.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise DigitnetError(f"{path}: the model header's {key!r} should be a {what}, found {value!r:.40}")
+    for record in header.get("history") or []:
+        if not isinstance(record, dict) or not all(
+                isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):
+            raise DigitnetError(f"{path}: the model header's history has a record without {', '.join(RECORD_KEYS)}")
     return header
