@@ -1,12 +1,154 @@
-"""digitnet show (not built yet)."""
+"""digitnet show KIND MODEL: pictures of what the network learned and how it fails."""
+
+import numpy as np
 
 from ..errors import DigitnetError
+from . import check_fits, finite_float, load_data, load_model, positive_int
+
+KINDS = {
+    "weights": "each neuron's incoming weights as a 28x28 tile (deeper layers: the combined pattern)",
+    "activations": "the network diagram for one image: neurons lit by their activation",
+    "training": "cost and accuracy per epoch, from the model's stored history",
+    "confusion": "the confusion matrix on the test images",
+    "mistakes": "misclassified test images, most confident first",
+    "noise": "what it says about random noise, and how sure it is",
+    "dream": "the image each output neuron likes best, by gradient descent on the pixels",
+    "gradient": "the gradient of the cost for one training example",
+}
 
 
 def add_parser(sub):
-    p = sub.add_parser("show", help="(not available yet)")
-    p.set_defaults(run=run)
+    p = sub.add_parser("show", help="draw what the network learned and how it fails (PNG)",
+                       description="Draw a picture of a model as a PNG file (KIND.png unless --out).")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    parsers = {kind: kinds.add_parser(kind, help=text, description=text[0].upper() + text[1:] + ".")
+               for kind, text in KINDS.items()}
+    for kind, k in parsers.items():
+        k.add_argument("model", help="a model file saved by digitnet train")
+        k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
+        if kind in ("activations", "confusion", "mistakes", "gradient"):
+            k.add_argument("--data", metavar="DIR",
+                           help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
+        k.set_defaults(run=run)
+    parsers["weights"].add_argument("--layer", type=int, default=0,
+                                    help="0: first hidden layer; deeper layers show W_l ... W_0 combined")
+    source = parsers["activations"].add_mutually_exclusive_group()
+    source.add_argument("--image", type=int, default=0, help="index of a test image")
+    source.add_argument("--file", metavar="IMAGE", help="an image file (photo, scan, drawing) instead")
+    parsers["mistakes"].add_argument("--n", type=positive_int, default=40, help="how many to show")
+    parsers["noise"].add_argument("--n", type=positive_int, default=1000, help="noise images of each kind")
+    parsers["noise"].add_argument("--seed", type=int, default=0)
+    dream = parsers["dream"]
+    dream.add_argument("--digit", type=int, help="one digit (default: all ten)")
+    dream.add_argument("--steps", type=positive_int, default=200)
+    dream.add_argument("--lr", type=finite_float, default=0.05, help="largest pixel change per step")
+    dream.add_argument("--smoothness", type=finite_float, default=0.05,
+                       help="penalty on differences between neighbouring pixels (0: none)")
+    dream.add_argument("--start", choices=("grey", "noise"), default="grey")
+    dream.add_argument("--seed", type=int, default=0)
+    parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
 
 
 def run(args):
-    raise DigitnetError("digitnet show is not available yet")
+    from ..plots import save_png
+
+    net = load_model(args.model)
+    fig, message = DRAW[args.kind](net, args)
+    out = args.out or f"{args.kind}.png"
+    save_png(fig, out)
+    if message:
+        print(message)
+    print(f"wrote {out}")
+
+
+def pick(images, labels, index, which):
+    if not 0 <= index < len(images):
+        raise DigitnetError(f"--image {index} is out of range: the {which} set has images 0 to {len(images) - 1}")
+    return images[index], int(labels[index])
+
+
+def test_set(net, args):
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    return dataset.test_images, dataset.test_labels
+
+
+def draw_weights(net, args):
+    from ..plots import weights_figure
+
+    return weights_figure(net, args.layer), None
+
+
+def draw_activations(net, args):
+    from ..plots import activations_figure
+
+    if args.file:
+        try:
+            from ..images import to_mnist
+        except ImportError:
+            raise DigitnetError("reading image files is not available in this version") from None
+        return activations_figure(net, to_mnist(args.file), title=args.file), None
+    x, label = pick(*test_set(net, args), args.image, "test")
+    return activations_figure(net, x, title=f"test image {args.image} (a {label})"), None
+
+
+def draw_training(net, args):
+    from ..plots import training_figure
+
+    if not net.history:
+        raise DigitnetError(f"{args.model}: the model holds no training history")
+    return training_figure(net.history, getattr(net.history, "best_epoch", None)), None
+
+
+def draw_confusion(net, args):
+    from ..evaluate import confusion_matrix
+    from ..plots import confusion_figure
+
+    images, labels = test_set(net, args)
+    return confusion_figure(confusion_matrix(labels, net.predict(images), net.sizes[-1])), None
+
+
+def draw_mistakes(net, args):
+    from ..figures import mistakes
+    from ..plots import mistakes_figure
+
+    images, labels = test_set(net, args)
+    found = mistakes(net, images, labels)
+    return mistakes_figure(images, found, args.n), f"{len(found['indices'])} of {len(labels)} test images misclassified"
+
+
+def draw_noise(net, args):
+    from ..figures import noise_experiment
+    from ..plots import noise_figure
+
+    results = [noise_experiment(net, args.n, kind, args.seed) for kind in ("uniform", "scribble")]
+    lines = [f"{r['kind']} noise: {r['confident_share']:.1%} of {args.n} images called some digit "
+             f"with > {r['threshold']:.0%} confidence (most often {np.bincount(r['predictions']).argmax()})"
+             for r in results]
+    return noise_figure(results), "\n".join(lines)
+
+
+def draw_dream(net, args):
+    from ..figures import check_digit, dream
+    from ..plots import dream_figure
+
+    digits = range(net.sizes[-1]) if args.digit is None else [args.digit]
+    for d in digits:
+        check_digit(net, d)
+    options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start, seed=args.seed)
+    return dream_figure(net, {d: dream(net, d, **options) for d in digits}), None
+
+
+def draw_gradient(net, args):
+    from ..figures import cost_gradient
+    from ..plots import gradient_figure
+
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    x, label = pick(dataset.train_images, dataset.train_labels, args.image, "training")
+    return gradient_figure(net, x, label, *cost_gradient(net, x, label)), None
+
+
+DRAW = {"weights": draw_weights, "activations": draw_activations, "training": draw_training,
+        "confusion": draw_confusion, "mistakes": draw_mistakes, "noise": draw_noise, "dream": draw_dream,
+        "gradient": draw_gradient}

@@ -1,0 +1,255 @@
+"""What the network learned and how it fails, as plain arrays: the maths of every picture.
+
+Nothing here draws; ``plots.py`` turns these arrays into figures, and the web
+page can use them directly. Images are rows of 784 values in [0, 1] as for
+``Network.forward``; "patterns" and "tiles" are the same numbers as 28×28 squares.
+"""
+
+import math
+
+import numpy as np
+
+from .errors import DigitnetError
+from .functions import one_hot
+
+
+def image_side(net):
+    """The side of the square input images (28 for MNIST)."""
+    side = math.isqrt(net.sizes[0])
+    if side * side != net.sizes[0]:
+        raise DigitnetError(f"the network's {net.sizes[0]} inputs do not form a square image")
+    return side
+
+
+def check_layer(net, layer):
+    """``layer`` counts the layers of neurons after the input: 0 is the first hidden layer."""
+    if not 0 <= layer < len(net.weights):
+        raise DigitnetError(f"layer {layer} does not exist: this network has layers 0 to {len(net.weights) - 1}")
+
+
+def check_digit(net, digit):
+    if not 0 <= digit < net.sizes[-1]:
+        raise DigitnetError(f"digit {digit} does not exist: the network's outputs are 0 to {net.sizes[-1] - 1}")
+
+
+# ---- what each neuron looks for ----------------------------------------------------------
+
+
+def neuron_patterns(net, layer):
+    """Each neuron's pattern over the input pixels, shape (n_neurons, 28, 28).
+
+    For the first hidden layer (``layer`` 0) it is the neuron's own 784 weights. A
+    deeper neuron sees pixels only through the layer before, so its pattern is the
+    weighted sum of that layer's patterns, W_l ⋯ W_1 W_0: what it would respond to
+    if the layers in between were linear (biases and σ left out).
+    """
+    check_layer(net, layer)
+    side = image_side(net)
+    combined = net.weights[0].astype(np.float64)
+    for W in net.weights[1:layer + 1]:
+        combined = W @ combined
+    return combined.reshape(-1, side, side)
+
+
+def neuron_pattern(net, layer, neuron):
+    """One neuron's (28, 28) pattern; see ``neuron_patterns``."""
+    check_layer(net, layer)
+    if not 0 <= neuron < net.sizes[layer + 1]:
+        raise DigitnetError(f"neuron {neuron} does not exist: layer {layer} has neurons 0 to "
+                            f"{net.sizes[layer + 1] - 1}")
+    return neuron_patterns(net, layer)[neuron]
+
+
+# ---- gradients -------------------------------------------------------------------------------
+
+
+def as_row(net, x):
+    """One image (784 values, 28×28, uint8 or float) as a batch of one row."""
+    x = np.asarray(x)
+    return net.as_input(x.reshape(1, -1))
+
+
+def cost_gradient(net, x, label):
+    """∂C/∂W and ∂C/∂b for one training example: how much each of the 13,002 knobs
+    would change the cost of this one image (backprop on a batch of one)."""
+    check_digit(net, label)
+    grad_W, grad_b, _ = net.backprop(as_row(net, x), one_hot([label], net.sizes[-1], net.dtype))
+    return grad_W, grad_b
+
+
+def input_gradient(net, x, digit):
+    """∂C/∂x: how the cost of calling image ``x`` the digit ``digit`` changes with each pixel.
+
+    Backpropagation carried one layer further than for the weights: δ = ∂C/∂z goes
+    back through every layer, and at the input ∂C/∂x = δ W_0 (no σ there).
+    Returned in the shape of ``x``.
+    """
+    check_digit(net, digit)
+    activations = net.forward(as_row(net, x), all_layers=True)
+    y = one_hot([digit], net.sizes[-1], net.dtype)
+    delta = net.cost.delta(activations[-1], y)  # ∂C/∂z of the output layer
+    for l in range(len(net.weights) - 1, -1, -1):
+        dC_da = delta @ net.weights[l]  # ∂C/∂a of the layer below
+        if l > 0:
+            delta = dC_da * net.activation.df(activations[l])
+    return dC_da.reshape(np.shape(x))
+
+
+def largest_components(grad_W, grad_b, k=20):
+    """The k knobs with the largest |∂C/∂knob|: their names ("W0[3,512]", "b2[7]") and values."""
+    names, values = [], []
+    for l, (gW, gb) in enumerate(zip(grad_W, grad_b, strict=True)):
+        rows, cols = np.indices(gW.shape)
+        names += [f"W{l}[{i},{j}]" for i, j in zip(rows.ravel(), cols.ravel(), strict=True)]
+        values.append(gW.ravel())
+        names += [f"b{l}[{i}]" for i in range(len(gb))]
+        values.append(gb.ravel())
+    values = np.concatenate(values)
+    top = np.argsort(-np.abs(values), kind="stable")[:k]
+    return [names[i] for i in top], values[top]
+
+
+# ---- dreaming: the input the network likes best ------------------------------------------
+
+
+def smoothness_penalty(image):
+    """Σ of squared differences between neighbouring pixels, and its gradient."""
+    dy, dx = np.diff(image, axis=0), np.diff(image, axis=1)
+    penalty = float(np.sum(dy ** 2) + np.sum(dx ** 2))
+    grad = np.zeros_like(image)
+    grad[1:] += 2 * dy
+    grad[:-1] -= 2 * dy
+    grad[:, 1:] += 2 * dx
+    grad[:, :-1] -= 2 * dx
+    return penalty, grad
+
+
+def dream(net, digit, steps=200, lr=0.05, smoothness=0.0, start="grey", seed=0):
+    """The image that makes output ``digit`` as high as it can: gradient descent on the
+    pixels (the weights stay fixed) of C(x) + smoothness · Σ(neighbour differences)²,
+    where C is the network's cost for answer ``digit``. Pixels stay in [0, 1].
+
+    Each step moves the pixels by ``lr`` in root-mean-square (the gradient is scaled
+    by its RMS), so one ``lr`` suits every network however large its gradients;
+    the step shrinks linearly to 0 over the steps so the pixels settle rather than
+    flicker between two values.
+    """
+    check_digit(net, digit)
+    side = image_side(net)
+    if start == "grey":
+        x = np.full((side, side), 0.5)
+    elif start == "noise":
+        x = np.random.default_rng(seed).random((side, side))
+    else:
+        raise DigitnetError(f"unknown start {start!r}: choose grey or noise")
+    for step in range(steps):
+        grad = input_gradient(net, x, digit).astype(np.float64)
+        if smoothness:
+            grad += smoothness * smoothness_penalty(x)[1]
+        rms = np.sqrt(np.mean(grad ** 2))
+        if rms == 0:
+            break
+        x = np.clip(x - lr * (1 - step / steps) * grad / rms, 0, 1)
+    return x.astype(np.float32)
+
+
+def output_of(net, image):
+    """The output activations for one image."""
+    return net.forward(as_row(net, image))[0]
+
+
+# ---- noise: what it says about images that are no digit at all -----------------------------
+
+
+def uniform_noise(rng, n, side=28):
+    """Every pixel independently uniform in [0, 1]."""
+    return rng.random((n, side * side))
+
+
+def scribble_noise(rng, n, side=28, thickness=1.5):
+    """Sparse noise that looks more like ink: 1-3 random strokes, each a chain of
+    2-4 straight segments about ``thickness`` pixels wide, white on black."""
+    centres = np.stack(np.indices((side, side)), axis=-1).reshape(-1, 2) + 0.5  # (784, 2)
+    images = np.zeros((n, side * side))
+    for image in images:
+        for _ in range(rng.integers(1, 4)):
+            points = rng.uniform(3, side - 3, size=(rng.integers(3, 6), 2))
+            for p, q in zip(points[:-1], points[1:], strict=True):
+                ink = np.clip(thickness - segment_distance(centres, p, q), 0, 1)
+                np.maximum(image, ink, out=image)
+    return images
+
+
+def segment_distance(points, p, q):
+    """Distance from each point to the line segment p-q."""
+    pq = q - p
+    t = np.clip((points - p) @ pq / max(pq @ pq, 1e-12), 0, 1)
+    return np.linalg.norm(points - (p + t[:, None] * pq), axis=1)
+
+
+NOISE = {"uniform": uniform_noise, "scribble": scribble_noise}
+
+
+def noise_experiment(net, n=1000, kind="uniform", seed=0, threshold=0.9):
+    """Show the network ``n`` images of noise: which digit it calls each, how sure it
+    is (its output scaled to sum to 1), and the share it calls some digit with more
+    than ``threshold`` confidence. A network that only ever saw digits has no way to
+    say "none of these"."""
+    if kind not in NOISE:
+        raise DigitnetError(f"unknown noise {kind!r}: choose from {', '.join(NOISE)}")
+    images = NOISE[kind](np.random.default_rng(seed), n, image_side(net)).astype(net.dtype)
+    proba = net.predict_proba(images)
+    confidences = proba.max(axis=1)
+    return {"kind": kind, "images": images, "predictions": proba.argmax(axis=1),
+            "confidences": confidences, "confident_share": float(np.mean(confidences > threshold)),
+            "threshold": threshold}
+
+
+# ---- scoring -------------------------------------------------------------------------------------
+
+
+def mistakes(net, images, labels, limit=None):
+    """The misclassified images, most confident mistakes first:
+    dict(indices, true, predicted, confidences) with one entry per mistake."""
+    proba = net.predict_proba(images)
+    predicted = proba.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != np.asarray(labels))
+    wrong = wrong[np.argsort(-proba[wrong, predicted[wrong]], kind="stable")][:limit]
+    return {"indices": wrong, "true": np.asarray(labels)[wrong], "predicted": predicted[wrong],
+            "confidences": proba[wrong, predicted[wrong]]}
+
+
+def history_columns(history):
+    """The training history as columns: epoch, then any of cost, train_accuracy,
+    validation_accuracy, test_accuracy that were recorded (missing values are NaN)."""
+    history = list(history or [])
+    keys = ("epoch", "cost", "train_accuracy", "validation_accuracy", "test_accuracy")
+    columns = {}
+    for key in keys:
+        values = [r.get(key) for r in history]
+        if any(v is not None for v in values):
+            columns[key] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if history and "epoch" not in columns:
+        columns["epoch"] = np.arange(1, len(history) + 1, dtype=float)
+    return columns
+
+
+# ---- the diagram of one forward pass ---------------------------------------------------------
+
+
+def strongest_connections(W, k):
+    """The k connections of weight matrix W with the largest |w|: (to, from, w) arrays."""
+    k = min(k, W.size)
+    flat = np.argpartition(-np.abs(W).ravel(), k - 1)[:k]
+    to, frm = np.unravel_index(flat, W.shape)
+    return to, frm, W[to, frm]
+
+
+def diagram(net, x, connections=(200, 150, 120)):
+    """The numbers behind the network diagram for image ``x``: each layer's activations
+    (input first) and, per weight matrix, its strongest connections (to, from, w).
+    ``connections`` is how many to keep from each matrix (the last is reused for the rest)."""
+    activations = [a[0] for a in net.forward(as_row(net, x), all_layers=True)]
+    edges = [strongest_connections(W, connections[min(l, len(connections) - 1)])
+             for l, W in enumerate(net.weights)]
+    return {"activations": activations, "edges": edges}

@@ -1,0 +1,317 @@
+"""Drawing the pictures of ``figures.py`` with matplotlib.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so
+nothing ever opens a window and the web server can draw from several threads;
+``save_png`` writes one to a file. Weights are blue where positive and red where
+negative, as in the video, on a colour scale symmetric around zero.
+"""
+
+import io
+import math
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle
+
+from . import figures
+from .modelfile import atomic_write
+
+WEIGHT_CMAP = colormaps["RdBu"]  # red (negative) - white (0) - blue (positive)
+POSITIVE, NEGATIVE = "#3b8bff", "#ff4d4d"  # connection colours on the dark diagram
+
+
+def save_png(fig, path, dpi=100):
+    """Write ``fig`` to ``path`` as PNG, atomically (never a half-written file)."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+
+
+def png_bytes(fig, dpi=100):
+    """The figure as PNG bytes (for the web page)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def symmetric_norm(values):
+    """A colour scale centred on zero, reaching the largest |value|: white means 0."""
+    vmax = float(np.max(np.abs(values))) or 1.0
+    return Normalize(-vmax, vmax)
+
+
+def weight_colours(pattern, norm=None):
+    """The RGBA colours a weight tile is drawn in: blue for positive, red for negative."""
+    return WEIGHT_CMAP((norm or symmetric_norm(pattern))(pattern))
+
+
+def grid(n):
+    """Rows and columns for n tiles, as square as possible."""
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+def tile_axes(fig, n, rect=(0.02, 0.04, 0.86, 0.84), cols=None):
+    """A grid of n image axes without ticks inside ``rect`` (left, bottom, width, height) of fig."""
+    rows, cols = grid(n) if cols is None else (math.ceil(n / cols), cols)
+    left, bottom, width, height = rect
+    axes = []
+    for k in range(n):
+        r, c = divmod(k, cols)
+        ax = fig.add_axes((left + c * width / cols, bottom + (rows - 1 - r) * height / rows,
+                           width / cols * 0.9, height / rows * 0.8))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        axes.append(ax)
+    return axes
+
+
+def weight_tiles(fig, patterns, titles, rect, label):
+    """Draw patterns as tiles on one symmetric blue/red scale, with a colour bar."""
+    norm = symmetric_norm(patterns)
+    for ax, pattern, title in zip(tile_axes(fig, len(patterns), rect), patterns, titles, strict=True):
+        image = ax.imshow(pattern, cmap=WEIGHT_CMAP, norm=norm, interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+    bar = fig.add_axes((rect[0] + rect[2] + 0.02, rect[1] + 0.1 * rect[3], 0.02, 0.8 * rect[3]))
+    fig.colorbar(image, cax=bar).set_label(label, fontsize=9)
+    return norm
+
+
+# ---- 1. what each neuron looks for ------------------------------------------------------------
+
+
+def weights_figure(net, layer=0):
+    patterns = figures.neuron_patterns(net, layer)
+    biases = net.biases[layer]
+    n = len(patterns)
+    rows, cols = grid(n)
+    fig = Figure(figsize=(1.6 * cols + 1.2, 1.7 * rows + 0.8))
+    what = "incoming weights" if layer == 0 else \
+        "combined pattern " + " ".join(f"W{l}" for l in range(layer, -1, -1))
+    name = "the output layer" if layer == len(net.weights) - 1 else f"hidden layer {layer + 1}"
+    fig.suptitle(f"What each neuron of {name} looks for: its {what}\n"
+                 "blue = ink here raises the neuron's input, red = lowers it", fontsize=11)
+    weight_tiles(fig, patterns, [f"neuron {j}  b = {b:+.2f}" for j, b in enumerate(biases)],
+                 (0.02, 0.02, 0.84, 0.96 - 0.75 / fig.get_figheight()), "weight")
+    return fig
+
+
+# ---- 2. one forward pass, as in the video ----------------------------------------------------------
+
+
+def activations_figure(net, x, title=None, connections=(200, 150, 120)):
+    """The video's diagram: the input image, every layer's neurons as circles whose
+    brightness is the activation, and the strongest connections coloured by sign."""
+    data = figures.diagram(net, x, connections)
+    activations = data["activations"]
+    side = figures.image_side(net)
+    fig = Figure(figsize=(11, 6.5), facecolor="#111111")
+    ax = fig.add_axes((0.01, 0.04, 0.98, 0.86))
+    ax.set_facecolor("#111111")
+    ax.set_axis_off()
+    ax.set_xlim(-0.2, 4.6 + 2.2 * (len(activations) - 1))
+    ax.set_ylim(-2.45, 2.1)
+    ax.set_aspect("equal")
+
+    # The input layer is drawn as the image itself; its "neurons" are the pixels.
+    ax.imshow(activations[0].reshape(side, side), cmap="gray", vmin=0, vmax=1,
+              extent=(0, 3.6, -1.8, 1.8), interpolation="nearest", zorder=3)
+    pixel = 3.6 / side
+    rows, cols = np.divmod(np.arange(net.sizes[0]), side)
+    positions = [np.column_stack([(cols + 0.5) * pixel, 1.8 - (rows + 0.5) * pixel])]
+    for l, n in enumerate(net.sizes[1:], start=1):
+        spacing = min(0.36, 3.8 / max(n - 1, 1))
+        ys = (np.arange(n)[::-1] - (n - 1) / 2) * spacing
+        positions.append(np.column_stack([np.full(n, 4.6 + 2.2 * (l - 1) + 1.2), ys]))
+    radius = min(0.14, 0.42 * min(3.8 / max(n - 1, 1) for n in net.sizes[1:]))
+
+    for l, (to, frm, w) in enumerate(data["edges"]):
+        strength = np.abs(w) / (np.abs(w).max() or 1)
+        colours = np.array([POSITIVE if v > 0 else NEGATIVE for v in w], dtype=object)
+        rgba = [(*_rgb(c), 0.08 + 0.75 * s) for c, s in zip(colours, strength, strict=True)]
+        segments = np.stack([positions[l][frm], positions[l + 1][to]], axis=1)
+        ax.add_collection(LineCollection(segments, colors=rgba, linewidths=0.7, zorder=1))
+
+    output = activations[-1]
+    best = int(np.argmax(output))
+    for l, a in enumerate(activations[1:], start=1):
+        brightness = np.clip(a / max(float(a.max()), 1.0), 0, 1)  # ReLU can exceed 1: scale to the layer
+        circles = [Circle(p, radius) for p in positions[l]]
+        edges = ["#ffd000" if l == len(activations) - 1 and j == best else "#888888" for j in range(len(a))]
+        ax.add_collection(PatchCollection(circles, facecolors=[(b, b, b) for b in brightness],
+                                          edgecolors=edges, linewidths=1.2, zorder=4))
+    for j, (p, a) in enumerate(zip(positions[-1], output, strict=True)):
+        highlight = j == best
+        ax.text(p[0] + 0.3, p[1], f"{j}  {a:.2f}", va="center", fontsize=11 if highlight else 9,
+                color="#ffd000" if highlight else "#cccccc", fontweight="bold" if highlight else "normal")
+
+    names = ["input (28×28 pixels)" if side == 28 else f"input ({side}×{side})"]
+    names += [f"hidden layer {l} ({n})" for l, n in enumerate(net.sizes[1:-1], start=1)]
+    names += [f"output ({net.sizes[-1]})"]
+    for p, name in zip([np.array([[1.8, 0]])] + positions[1:], names, strict=True):
+        ax.text(p[0][0], -2.3, name, ha="center", color="#cccccc", fontsize=9)
+    proba = output / output.sum()
+    fig.suptitle((title + ": " if title else "") + f"the network says {best} ({proba[best]:.0%} sure)\n"
+                 "circle brightness = activation; lines = the strongest weights (blue +, red −), "
+                 "opacity = |weight|", color="white", fontsize=11)
+    return fig
+
+
+def _rgb(hex_colour):
+    return tuple(int(hex_colour[k:k + 2], 16) / 255 for k in (1, 3, 5))
+
+
+# ---- 3. learning curves ------------------------------------------------------------------------------------
+
+
+def training_figure(history, best_epoch=None):
+    columns = figures.history_columns(history)
+    fig = Figure(figsize=(10, 4))
+    cost_ax, accuracy_ax = fig.subplots(1, 2)
+    epoch = columns.get("epoch", np.array([]))
+    if "cost" in columns:
+        cost_ax.plot(epoch, columns["cost"], "o-", color="#444444", markersize=3)
+    cost_ax.set(title="Cost on the training images", xlabel="epoch", ylabel="average cost")
+    for key, colour in (("train_accuracy", "#1f77b4"), ("validation_accuracy", "#2ca02c"),
+                        ("test_accuracy", "#d62728")):
+        if key in columns:
+            accuracy_ax.plot(epoch, 100 * columns[key], "o-", color=colour, markersize=3,
+                             label=key.replace("_accuracy", ""))
+    accuracy_ax.set(title="Share of images classified correctly", xlabel="epoch", ylabel="accuracy (%)")
+    if best_epoch:
+        for ax in (cost_ax, accuracy_ax):
+            ax.axvline(best_epoch, color="#999999", linestyle="--", linewidth=1)
+        accuracy_ax.plot([], [], "--", color="#999999", label=f"kept: epoch {best_epoch}")
+    if accuracy_ax.lines:
+        accuracy_ax.legend(loc="lower right")
+    for ax in (cost_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+    fig.suptitle("Training, epoch by epoch")
+    fig.tight_layout()
+    return fig
+
+
+# ---- 4. how it fails on real digits ------------------------------------------------------------------------
+
+
+def confusion_figure(C):
+    """The confusion matrix; colour shows only the mistakes (off the diagonal), so
+    the rare confusions are visible next to the thousands of right answers."""
+    n = len(C)
+    mistakes = C.astype(float)
+    np.fill_diagonal(mistakes, np.nan)
+    fig = Figure(figsize=(7.2, 6))
+    ax = fig.add_subplot()
+    cmap = colormaps["Reds"].with_extremes(bad="#d9ead3")
+    image = ax.imshow(mistakes, cmap=cmap, vmin=0, vmax=max(np.nanmax(mistakes), 1))
+    for i in range(n):
+        for j in range(n):
+            dark = i != j and mistakes[i, j] > 0.6 * np.nanmax(mistakes)
+            ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if dark else "black", fontweight="bold" if i == j else "normal")
+    ax.set(xticks=range(n), yticks=range(n), xlabel="the network's answer", ylabel="true digit")
+    fig.colorbar(image, ax=ax).set_label("images (off the diagonal: mistakes)")
+    ax.set_title(f"Confusion matrix: {np.trace(C):,} of {C.sum():,} test images right "
+                 f"({np.trace(C) / C.sum():.2%})", fontsize=11)
+    return fig
+
+
+def mistakes_figure(images, found, n=40):
+    """The misclassified images with true digit, answer and confidence."""
+    n = min(n, len(found["indices"]))
+    side = math.isqrt(np.size(images[0]))
+    rows, cols = (math.ceil(n / 8), 8) if n else (1, 1)
+    fig = Figure(figsize=(1.25 * cols, 1.45 * rows + 0.7))
+    fig.suptitle(f"Misclassified test images, most confident first ({len(found['indices'])} in all)\n"
+                 "title: true digit → the network's answer (its confidence)", fontsize=10)
+    top = 1 - 0.7 / fig.get_figheight()
+    for k, ax in enumerate(tile_axes(fig, n, (0.01, 0.01, 0.98, top - 0.01), cols) if n else []):
+        i = found["indices"][k]
+        ax.imshow(np.reshape(images[i], (side, side)), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"{found['true'][k]} → {found['predicted'][k]} ({found['confidences'][k]:.0%})",
+                     fontsize=8, color="#b00000")
+    return fig
+
+
+# ---- 5. noise ----------------------------------------------------------------------------------------------
+
+
+def montage(images, rows, cols, side=28, pad=1):
+    """Images side by side in a rows×cols grid with a gap of ``pad`` pixels."""
+    canvas = np.ones((rows * (side + pad) - pad, cols * (side + pad) - pad))
+    for k, image in enumerate(images[:rows * cols]):
+        r, c = divmod(k, cols)
+        canvas[r * (side + pad):r * (side + pad) + side, c * (side + pad):c * (side + pad) + side] = \
+            np.reshape(image, (side, side))
+    return canvas
+
+
+def noise_figure(results):
+    """For each noise experiment: examples, the digits it is called, and how sure the network is."""
+    fig = Figure(figsize=(12, 3.3 * len(results) + 0.6))
+    axes = fig.subplots(len(results), 3, squeeze=False, gridspec_kw={"width_ratios": (1, 1.4, 1.4)})
+    for (examples_ax, digits_ax, confidence_ax), r in zip(axes, results, strict=True):
+        n, side = len(r["predictions"]), math.isqrt(r["images"].shape[1])
+        examples_ax.imshow(montage(r["images"], 3, 3, side), cmap="gray", vmin=0, vmax=1)
+        examples_ax.set_axis_off()
+        examples_ax.set_title(f"{r['kind']} noise (examples)", fontsize=10)
+        counts = np.bincount(r["predictions"], minlength=10)
+        digits_ax.bar(range(len(counts)), 100 * counts / n, color="#888888")
+        digits_ax.set(xticks=range(len(counts)), xlabel="digit it says", ylabel="share of images (%)",
+                      title=f"What it calls {n:,} {r['kind']}-noise images")
+        confidence_ax.hist(r["confidences"], bins=np.linspace(0, 1, 21), color="#d62728",
+                           weights=np.full(n, 100 / n))
+        confidence_ax.axvline(r["threshold"], color="black", linestyle="--", linewidth=1)
+        confidence_ax.set(xlim=(0, 1), xlabel="confidence (largest output, scaled to sum 1)",
+                          ylabel="share of images (%)",
+                          title=f"{r['confident_share']:.0%} called a digit with > {r['threshold']:.0%} confidence")
+    fig.suptitle("Noise is no digit, but the network has no way to say so", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+# ---- 6. dreams ---------------------------------------------------------------------------------------------
+
+
+def dream_figure(net, dreams):
+    """``dreams`` maps digit → dreamt image; each tile shows the output it reaches."""
+    digits = sorted(dreams)
+    cols = min(len(digits), 5)
+    rows = math.ceil(len(digits) / cols)
+    fig = Figure(figsize=(2.1 * cols, 2.3 * rows + 0.8))
+    fig.suptitle("The image each output neuron likes best (gradient descent on the pixels)\n"
+                 "title: the digit asked for, and the network's output for it", fontsize=10)
+    top = 1 - 0.8 / fig.get_figheight()
+    for ax, d in zip(tile_axes(fig, len(digits), (0.01, 0.01, 0.98, top - 0.02), cols), digits, strict=True):
+        ax.imshow(dreams[d], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        output = figures.output_of(net, dreams[d])
+        ax.set_title(f"{d}: output {output[d]:.3f}", fontsize=9)
+    return fig
+
+
+# ---- 7. the gradient of one example ------------------------------------------------------------------------
+
+
+def gradient_figure(net, x, label, grad_W, grad_b, k=20):
+    """−∇C for one example: the nudge it asks of each first-layer weight, and the
+    knobs it cares about most."""
+    side = figures.image_side(net)
+    fig = Figure(figsize=(14, 6.2))
+    image_ax = fig.add_axes((0.01, 0.35, 0.13, 0.3))
+    image_ax.imshow(np.reshape(net.as_input(np.reshape(x, (1, -1))), (side, side)), cmap="gray_r")
+    image_ax.set(xticks=[], yticks=[], title=f"training image: a {label}")
+    patterns = -grad_W[0].reshape(-1, side, side)
+    weight_tiles(fig, patterns, [f"neuron {j}" for j in range(len(patterns))],
+                 (0.16, 0.03, 0.38, 0.82), "−∂C/∂w")
+    names, values = figures.largest_components(grad_W, grad_b, k)
+    bars = fig.add_axes((0.68, 0.08, 0.3, 0.77))
+    order = np.arange(len(values))[::-1]
+    bars.barh(order, np.abs(values), color=[POSITIVE if v < 0 else NEGATIVE for v in values])
+    bars.set(yticks=order, yticklabels=names, xlabel="|∂C/∂knob|")
+    bars.tick_params(axis="y", labelsize=8)
+    bars.set_title(f"The {len(values)} knobs that matter most\n(blue: raise it, red: lower it)", fontsize=10)
+    fig.text(0.35, 0.9, "−∂C/∂W₀: the nudge this image asks of each first-layer weight\n"
+             "blue = raise the weight, red = lower it", ha="center", fontsize=10)
+    fig.suptitle("The gradient of the cost for one training example", fontsize=12)
+    return fig
