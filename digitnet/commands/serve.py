@@ -28,28 +28,31 @@ def run(args):
 
     if args.port > 65535:
         raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
-    dataset = try_data(args)
     path = args.model or ("model.npz" if Path("model.npz").is_file() else None)
-    net = load_model(path) if path else train_default(args, dataset)
+    net = load_model(path) if path else None  # a bad model file fails before MNIST is read
+    dataset = try_data(args, needed=net is None)
+    if net is None:
+        net = train_default(dataset)
     print(f"serving {net} from {path or 'a freshly trained model'}")
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"open http://{host}:{args.port}/ in a browser (Ctrl+C stops)", flush=True)
-    uvicorn.run(create_app(net, dataset, save_path=args.save_to), host=args.host, port=args.port, log_level="warning")
+    app = create_app(net, dataset, save_path=args.save_to)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
-def try_data(args):
+def try_data(args, needed):
     """MNIST if it can be had: without it the page still draws and predicts, but
     shows no test accuracy or test images and cannot train."""
     try:
         return load_data(args)
     except DigitnetError as e:
-        if args.model or Path("model.npz").is_file():
-            print(f"note: {e}; the page will work without test images and training")
-            return None
-        raise
+        if needed:
+            raise
+        print(f"note: {e}; the page will work without test images and training")
+        return None
 
 
-def train_default(args, dataset):
+def train_default(dataset):
     from ..network import Network
     from ..training import RECIPES, Trainer
     from .train import print_epoch

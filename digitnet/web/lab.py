@@ -36,7 +36,7 @@ class Lab:
     def reset(self):
         """Undo every hand edit: back to the trained weights and biases."""
         with self.lock:
-            for p, saved in zip(self.net.weights + self.net.biases, self.pristine):
+            for p, saved in zip(self.net.weights + self.net.biases, self.pristine, strict=True):
                 p[...] = saved
             self.edits = {}
             self._accuracy = None
@@ -84,7 +84,7 @@ class Lab:
         with self.lock:
             net = self.net
             activations = net.forward(image.reshape(1, -1), all_layers=True)
-            zs = [a @ W.T + b for a, W, b in zip(activations, net.weights, net.biases)]
+            zs = [a @ W.T + b for a, W, b in zip(activations, net.weights, net.biases, strict=False)]
             output = activations[-1][0]
             return {
                 "input": rounded(activations[0][0]),
@@ -103,7 +103,7 @@ class Lab:
                 flat = np.abs(W).ravel()
                 keep = np.argsort(flat)[::-1][:per_layer]
                 to, frm = np.unravel_index(keep, W.shape)
-                out.append([[int(i), int(j), round(float(W[j, i]), 4)] for i, j in zip(frm, to)])
+                out.append([[int(i), int(j), round(float(W[j, i]), 4)] for i, j in zip(frm, to, strict=True)])
             return out
 
     def describe(self):
