@@ -279,7 +279,7 @@ def dream_figure(net, dreams):
     digits = sorted(dreams)
     cols = min(len(digits), 5)
     rows = math.ceil(len(digits) / cols)
-    fig = Figure(figsize=(2.1 * cols, 2.3 * rows + 0.8))
+    fig = Figure(figsize=(max(2.1 * cols, 5), 2.3 * rows + 0.8))  # wide enough for the title
     fig.suptitle("The image each output neuron likes best (gradient descent on the pixels)\n"
                  "title: the digit asked for, and the network's output for it", fontsize=10)
     top = 1 - 0.8 / fig.get_figheight()

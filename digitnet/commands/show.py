@@ -42,7 +42,7 @@ def add_parser(sub):
     dream.add_argument("--digit", type=int, help="one digit (default: all ten)")
     dream.add_argument("--steps", type=positive_int, default=200)
     dream.add_argument("--lr", type=finite_float, default=0.05, help="largest pixel change per step")
-    dream.add_argument("--smoothness", type=finite_float, default=0.05,
+    dream.add_argument("--smoothness", type=finite_float, default=0.0,
                        help="penalty on differences between neighbouring pixels (0: none)")
     dream.add_argument("--start", choices=("grey", "noise"), default="grey")
     dream.add_argument("--seed", type=int, default=0)
