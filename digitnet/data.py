@@ -82,8 +82,10 @@ def idx_shape(read, name):
     if len(dims) < 4 * ndim:
         raise DigitnetError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", dims)
-    if math.prod(shape) > MAX_IDX_BYTES:  # Python ints: a product of four uint32s cannot overflow
-        raise DigitnetError(f"{name}: header claims {math.prod(shape)} values, more than any such data set")
+    # Python ints, so the product cannot overflow; zero sizes count as one, since NumPy
+    # refuses even an empty array whose other sizes multiply past its limit.
+    if math.prod(max(n, 1) for n in shape) > MAX_IDX_BYTES:
+        raise DigitnetError(f"{name}: header claims shape {shape}, more than any such data set holds")
     return shape
 
 

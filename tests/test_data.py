@@ -79,6 +79,8 @@ CORRUPT = {
     "huge sizes": (b"\0\0\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1), "header claims"),
     # 65536**4 is 2**64: a product in 64-bit integers would wrap to 0 and match an empty body
     "sizes whose product overflows": (b"\0\0\x08\x04" + struct.pack(">4I", *[65536] * 4), "header claims"),
+    # no values at all, yet NumPy cannot even make an empty array of this shape
+    "empty but huge": (b"\0\0\x08\x03" + struct.pack(">3I", 0, 2**32 - 1, 2**32 - 1), "header claims"),
 }
 
 

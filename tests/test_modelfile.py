@@ -221,6 +221,15 @@ def bad_files(folder):
                     np.lib.format.write_array(f, array)
         z.writestr("W0.npy", claim.getvalue().replace(b"1125899906842624,", b"16, 70368744177664"))
     cases["huge-W.npz"] = (folder / "huge-W.npz", ("W0",))
+    # a .npy header that NumPy's own parser chokes on (it raises tokenize.TokenError)
+    with zipfile.ZipFile(folder / "npy-header-garbage.npz", "w") as z:
+        for name, array in arrays.items():
+            if name != "W0":
+                with z.open(name + ".npy", "w") as f:
+                    np.lib.format.write_array(f, array)
+        text = b"{'descr': '<f4', 'shape': (16, 784\n"
+        z.writestr("W0.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    cases["npy-header-garbage.npz"] = (folder / "npy-header-garbage.npz", ("not a digitnet model file",))
     # a zip member that is not .npy at all where the header should be
     with zipfile.ZipFile(folder / "header-bytes.npz", "w") as z:
         z.writestr("header", json.dumps(header))
