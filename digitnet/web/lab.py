@@ -156,13 +156,12 @@ class Training:
         dataset = self.lab.dataset
         if dataset is None:
             raise DigitnetError("no MNIST data: start the server with --data DIR or DIGITNET_DATA to train")
-        self.stop()
         net = Network(sizes, activation, cost, seed=seed)
         rng = np.random.default_rng(seed)
         subset = rng.permutation(len(dataset.train_images))[:images]
         trainer = Trainer(net, dataset.train_images[subset], dataset.train_labels[subset], seed=seed,
                           test=(dataset.test_images, dataset.test_labels), **options)
-        with self.changed:
+        with self.changed:  # any run still going is forgotten: its thread sees it is no longer current
             self.trainer, self.history, self.steps, self.busy = trainer, [], 0, False
             self._set("paused" if paused else "running")
         self.thread = threading.Thread(target=self._loop, args=(trainer,), name="digitnet-training", daemon=True)
@@ -222,6 +221,7 @@ class Training:
     def stop(self):
         """Forget the current run; an epoch in progress finishes but is not used."""
         with self.changed:
-            if self.state in ("running", "paused"):
-                self.trainer, self.steps, self.busy = None, 0, False
-                self._set("idle", "stopped")
+            if self.state not in ("running", "paused"):
+                raise DigitnetError(f"training is {self.state}, not running or paused")
+            self.trainer, self.steps, self.busy = None, 0, False
+            self._set("idle", "stopped")

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, model_validator
@@ -28,7 +29,7 @@ SIDE = 28
 
 class Drawing(BaseModel):
     size: int = Field(112, ge=SIDE, le=280, description="side of the square image, in pixels")
-    pixels: list[Annotated[int, Field(ge=0, le=255)]] = Field(
+    pixels: list[Annotated[int, Field(ge=0, le=255, strict=True)]] = Field(
         min_length=SIDE * SIDE, max_length=280 * 280,
         description="size×size grey values, row by row: 0 = blank, 255 = full ink")
     preprocess: bool = Field(True, description="centre and scale the digit as MNIST was (digitnet.images.to_mnist);"
@@ -97,7 +98,8 @@ class Model(BaseModel):
     test_accuracy: float | None
     has_data: bool
     edits: list[dict]
-    connections: list[list[list[float]]] = Field(description="per layer, the strongest weights as [from, to, w]")
+    connections: list[list[tuple[int, int, float]]] = Field(
+        description="per layer, the strongest weights as [from, to, w]")
 
 
 class TrainStatus(BaseModel):
@@ -135,6 +137,13 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
     @app.exception_handler(DigitnetError)
     async def bad_input(request, e):
         return JSONResponse({"detail": str(e)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, e):
+        # FastAPI's own answer echoes the input back, which fails on NaN and
+        # repeats huge bodies: keep only where and what the problem is.
+        problems = [{"loc": list(p["loc"]), "msg": p["msg"], "type": p["type"]} for p in e.errors()]
+        return JSONResponse({"detail": problems}, status_code=422)
 
     @app.exception_handler(LookupError)
     async def not_found(request, e):

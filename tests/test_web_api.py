@@ -1,0 +1,436 @@
+"""The web page's JSON API, through FastAPI's TestClient: every endpoint, checked
+against the package's own answers, and bad requests answered with a 4xx."""
+
+import copy
+import json
+import re
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from digitnet import Network
+from digitnet.web import create_app
+from digitnet.web.server import MAX_BODY, STATIC
+
+
+@pytest.fixture
+def save_path(tmp_path):
+    return tmp_path / "web.npz"
+
+
+@pytest.fixture
+def client(trained_net, mnist, save_path):
+    return TestClient(create_app(trained_net, mnist, save_path=save_path))
+
+
+@pytest.fixture
+def dataless(trained_net):
+    return TestClient(create_app(trained_net, None))
+
+
+def drawing(image, scale=4):
+    """An MNIST image drawn large, as the page sends its canvas."""
+    big = np.kron(image, np.ones((scale, scale), dtype=np.uint8))
+    return {"size": len(big), "pixels": big.ravel().tolist()}
+
+
+def events(client):
+    """Every training status from the event stream, which ends when training stops."""
+    with client.stream("GET", "/api/train/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        return [json.loads(line[len("data: "):]) for line in stream.iter_lines() if line.startswith("data: ")]
+
+
+# ---- the page and its files -----------------------------------------------------------
+
+def test_page_and_its_files_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for name in ("app.js", "style.css"):
+        assert f"/static/{name}" in page.text
+        answer = client.get(f"/static/{name}")
+        assert answer.status_code == 200
+        assert answer.text == (STATIC / name).read_text()
+
+
+def test_nothing_the_page_needs_comes_from_another_server():
+    for name in ("index.html", "app.js", "style.css"):
+        urls = set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", (STATIC / name).read_text()))
+        assert urls <= {"http://www.w3.org/2000/svg"}, f"{name} loads {urls}"
+
+
+@pytest.mark.parametrize("path", ["/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2fserver.py",
+                                  "/static/%2e%2e%2f%2e%2e%2fnetwork.py", "/static//etc/passwd"])
+def test_static_files_never_leave_the_static_folder(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 404
+    assert "def " not in answer.text and "root:" not in answer.text
+
+
+def test_openapi_schema_describes_every_endpoint(client):
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in ("/api/model", "/api/predict", "/api/neurons/{layer}/{neuron}", "/api/reset", "/api/examples/test",
+                 "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train", "/api/train/pause",
+                 "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events", "/api/save"):
+        assert path in paths
+    pixels = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
+    assert pixels["maxItems"] == 280 * 280 and pixels["items"]["maximum"] == 255
+    assert "413" in paths["/api/predict"]["post"]["responses"]
+    assert "404" in paths["/api/neurons/{layer}/{neuron}"]["get"]["responses"]
+    assert client.get("/docs").status_code == 404  # it would load its scripts from a CDN
+
+
+# ---- predictions ---------------------------------------------------------------------------
+
+def test_model_describes_the_network_and_its_strongest_connections(client, trained_net, mnist):
+    model = client.get("/api/model").json()
+    assert model["sizes"] == list(trained_net.sizes)
+    assert model["test_accuracy"] == pytest.approx(trained_net.score(mnist.test_images, mnist.test_labels))
+    assert model["edits"] == [] and model["has_data"]
+    for W, layer in zip(trained_net.weights, model["connections"], strict=True):
+        assert 0 < len(layer) <= 300
+        strongest = np.sort(np.abs(W).ravel())[::-1][:len(layer)]
+        assert sorted((abs(w) for _, _, w in layer), reverse=True) == pytest.approx(strongest, abs=1e-4)
+        for i, j, w in layer[:20]:
+            assert W[j, i] == pytest.approx(w, abs=1e-4)
+
+
+def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net, mnist):
+    from digitnet.images import to_mnist
+
+    right = 0
+    for image, label in zip(mnist.test_images[:20], mnist.test_labels[:20], strict=True):
+        body = drawing(image)
+        answer = client.post("/api/predict", json=body).json()
+        seen = to_mnist(np.reshape(body["pixels"], (112, 112)).astype(np.uint8), invert=False)
+        assert answer["input"] == pytest.approx(seen.ravel(), abs=1e-4)
+        assert answer["prediction"] == trained_net.predict(seen.reshape(1, -1))[0]
+        right += answer["prediction"] == label
+    assert right >= 16  # the default network reads the test digits, drawn four times larger
+
+
+def test_predict_returns_every_layer(client, trained_net, mnist):
+    answer = client.post("/api/predict", json=drawing(mnist.test_images[0], scale=1) | {"preprocess": False}).json()
+    x = mnist.test_images[0].ravel() / 255
+    assert answer["input"] == pytest.approx(x, abs=1e-4)
+    expected = trained_net.forward(x.reshape(1, -1), all_layers=True)[1:]
+    assert [len(a) for a in answer["layers"]] == list(trained_net.sizes[1:])
+    for got, want in zip(answer["layers"], expected, strict=True):
+        assert got == pytest.approx(want[0], abs=1e-3)
+    # Each layer's z gives its a: ReLU for the hidden layers, softmax at the output.
+    for z, a in zip(answer["zs"][:-1], answer["layers"][:-1], strict=True):
+        assert np.maximum(z, 0) == pytest.approx(a, abs=1e-3)
+    assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-3)
+    assert answer["prediction"] == int(np.argmax(answer["probabilities"])) == trained_net.predict(x[None])[0]
+
+
+def test_a_blank_canvas_is_all_zeros(client):
+    answer = client.post("/api/predict", json={"size": 28, "pixels": [0] * 784})
+    assert answer.status_code == 200 and not any(answer.json()["input"])
+
+
+@pytest.mark.parametrize("body, problem", [
+    ({"size": 28, "pixels": [0] * 783}, "at least 784"),
+    ({"size": 30, "pixels": [0] * 784}, "needs 900 pixels"),
+    ({"size": 28, "pixels": [0] * 783 + [256]}, "less than or equal to 255"),
+    ({"size": 28, "pixels": [0] * 783 + [-1]}, "greater than or equal to 0"),
+    ({"size": 28, "pixels": [0] * 783 + ["ink"]}, "valid integer"),
+    ({"size": 28, "pixels": [0] * 783 + [0.5]}, "integer"),
+    ({"size": 28, "pixels": "0" * 784}, "valid list"),
+    ({"size": 27, "pixels": [0] * 729}, "greater than or equal to 28"),
+    ({"size": 281, "pixels": [0] * 784}, "less than or equal to 280"),
+    ({"size": 56, "pixels": [0] * 56 * 56, "preprocess": False}, "must be 28×28"),
+    ({"pixels": [0] * (280 * 280 + 1), "size": 280}, "at most 78400"),
+    ({"size": 28, "pixels": [True] * 784}, "valid integer"),
+    ({"size": 28}, "Field required"),
+    ([0] * 784, "valid dictionary"),
+])
+def test_bad_drawings_get_a_422_naming_the_problem(client, body, problem):
+    answer = client.post("/api/predict", json=body)
+    assert answer.status_code == 422
+    assert problem in " ".join(e["msg"] for e in answer.json()["detail"])
+
+
+@pytest.mark.parametrize("text", ['{"size": 28, "pixels": [NaN' + ", 0" * 783 + "]}",
+                                  '{"size": 28, "pixels": [Infinity' + ", 0" * 783 + "]}",
+                                  '{"size": 28, "pixels": [0, 0', "not json at all"],
+                         ids=["NaN", "Infinity", "unfinished", "not JSON"])
+def test_nan_and_broken_json_get_a_422(client, text):
+    answer = client.post("/api/predict", content=text, headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["msg"] in ("Input should be a valid integer", "JSON decode error")
+
+
+def test_huge_bodies_are_refused_and_the_server_carries_on(client):
+    huge = b"[" + b"0," * MAX_BODY + b"0]"
+    answer = client.post("/api/predict", content=huge, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "over" in answer.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit must hold while the body streams in
+        yield b'{"size": 28, "pixels": ['
+        for _ in range(64):
+            yield b"0," * (MAX_BODY // 64)
+        yield b"0]}"
+
+    answer = client.post("/api/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "over" in answer.json()["detail"]
+    answer = client.post("/api/predict", content=b"{}", headers={"content-length": "abc"})
+    assert answer.status_code == 400
+    assert client.post("/api/predict", json={"size": 28, "pixels": [0] * 784}).status_code == 200
+
+
+# ---- one neuron: look and tweak ----------------------------------------------------------
+
+def test_a_first_layer_neuron_shows_its_weights(client, trained_net):
+    info = client.get("/api/neurons/0/5").json()
+    assert info["pattern"] == pytest.approx(trained_net.weights[0][5], abs=1e-4)
+    assert info["bias"] == pytest.approx(trained_net.biases[0][5]) == pytest.approx(info["trained_bias"])
+    assert (info["bias_shift"], info["weight_scale"], info["off"]) == (0, 1, False)
+
+
+def test_a_deeper_neuron_shows_its_combined_pattern(client, trained_net):
+    from digitnet.figures import neuron_pattern
+
+    info = client.get("/api/neurons/1/2").json()
+    assert info["pattern"] == pytest.approx(np.ravel(neuron_pattern(trained_net, 1, 2)), abs=1e-4)
+
+
+@pytest.mark.parametrize("path, status, problem", [
+    ("/api/neurons/2/0", 404, "no hidden layer 2"),  # layer 2 of 784-16-16-10 is the output
+    ("/api/neurons/0/16", 404, "neurons 0 to 15"),
+    ("/api/neurons/-1/0", 422, "greater than or equal to 0"),
+    ("/api/neurons/0/x", 422, "valid integer"),
+])
+def test_unknown_neurons_are_refused(client, path, status, problem):
+    for answer in (client.get(path), client.put(path, json={"bias_shift": 1})):
+        assert answer.status_code == status
+        assert problem in json.dumps(answer.json()["detail"])
+
+
+def edited_copy(net, layer, neuron, bias_shift=0.0, weight_scale=1.0, off=False):
+    """The edit done by hand on a copy, to check the server against."""
+    net = copy.deepcopy(net)
+    net.biases[layer][neuron] += bias_shift
+    net.weights[layer][neuron] *= weight_scale
+    if off:
+        net.weights[layer + 1][:, neuron] = 0
+    return net
+
+
+def test_edits_change_the_answer_and_accuracy_and_reset_undoes_them(client, trained_net, mnist):
+    image = drawing(mnist.test_images[0], scale=1) | {"preprocess": False}
+    x = mnist.test_images[:1] / 255
+    before = client.post("/api/predict", json=image).json()
+    accuracy = client.get("/api/model").json()["test_accuracy"]
+    # The second layer's neuron that adds most to the answer's z, switched off, and another one pushed up.
+    l, answer = 1, before["prediction"]
+    strongest = int(np.argmax(np.array(before["layers"][l]) * trained_net.weights[l + 1][answer]))
+    edits = [(l, strongest, {"off": True}), (0, 3, {"bias_shift": 5.0, "weight_scale": -0.5})]
+    expected = trained_net
+    for layer, neuron, edit in edits:
+        info = client.put(f"/api/neurons/{layer}/{neuron}", json=edit).json()
+        expected = edited_copy(expected, layer, neuron, **edit)
+        assert info["bias"] == pytest.approx(expected.biases[layer][neuron], abs=1e-5)
+        assert info["test_accuracy"] == pytest.approx(expected.score(mnist.test_images, mnist.test_labels))
+        assert {k: info[k] for k in edit} == edit
+    after = client.post("/api/predict", json=image).json()
+    assert after["probabilities"] == pytest.approx(expected.predict_proba(x)[0], abs=1e-3)
+    assert after["probabilities"][answer] < before["probabilities"][answer]
+    assert after["zs"][0][3] == pytest.approx(before["zs"][0][3] * -0.5 + 5 + 1.5 * trained_net.biases[0][3], abs=1e-3)
+    model = client.get("/api/model").json()
+    assert model["test_accuracy"] != accuracy
+    assert [(e["layer"], e["neuron"], e["off"]) for e in model["edits"]] == sorted(
+        [(0, 3, False), (l, strongest, True)])
+
+    reset = client.post("/api/reset").json()
+    assert reset["edits"] == [] and reset["test_accuracy"] == accuracy
+    assert client.post("/api/predict", json=image).json() == before
+
+
+def test_an_edit_back_to_the_trained_values_is_no_edit(client):
+    client.put("/api/neurons/0/1", json={"bias_shift": 2})
+    client.put("/api/neurons/0/1", json={"bias_shift": 0, "weight_scale": 1, "off": False})
+    assert client.get("/api/model").json()["edits"] == []
+
+
+@pytest.mark.parametrize("edit", [{"bias_shift": 51}, {"weight_scale": "big"}, {"weight_scale": 11},
+                                  {"off": "maybe"}, {"bias_shift": None}])
+def test_bad_edits_get_a_422(client, edit):
+    assert client.put("/api/neurons/0/0", json=edit).status_code == 422
+
+
+# ---- experiments ------------------------------------------------------------------------------
+
+def test_test_images_come_with_their_label(client, trained_net, mnist):
+    answer = client.get("/api/examples/test", params={"index": 7}).json()
+    assert answer["label"] == mnist.test_labels[7]
+    assert answer["input"] == pytest.approx(mnist.test_images[7].ravel() / 255, abs=1e-4)
+    assert answer["prediction"] == trained_net.predict(mnist.test_images[7:8])[0]
+    random = client.get("/api/examples/test").json()
+    assert 0 <= random["label"] <= 9 and len(random["input"]) == 784
+    assert client.get("/api/examples/test", params={"index": 10000}).status_code == 422
+
+
+def test_noise_gets_an_answer_all_the_same(client, trained_net):
+    one, again = (client.get("/api/examples/noise", params={"seed": 4}).json() for _ in range(2))
+    assert one == again
+    x = np.array(one["input"])
+    assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.2
+    assert one["prediction"] == trained_net.predict(x[None])[0]
+    assert client.get("/api/examples/noise", params={"seed": -1}).status_code == 422
+
+
+def test_a_dream_is_what_the_figures_module_dreams(client, trained_net):
+    from digitnet.figures import dream
+
+    answer = client.get("/api/examples/dream/4", params={"steps": 30, "seed": 2}).json()
+    assert answer["input"] == pytest.approx(np.ravel(dream(trained_net, 4, steps=30, seed=2)), abs=1e-4)
+    assert answer["prediction"] == trained_net.predict(np.array([answer["input"]]))[0]
+    for bad in ("/api/examples/dream/10", "/api/examples/dream/3?steps=0", "/api/examples/dream/x"):
+        assert client.get(bad).status_code == 422
+
+
+def test_without_mnist_the_page_still_predicts(dataless):
+    model = dataless.get("/api/model").json()
+    assert model["test_accuracy"] is None and not model["has_data"]
+    answer = dataless.post("/api/predict", json=drawing(np.eye(28, dtype=np.uint8) * 255))
+    assert answer.status_code == 200 and answer.json()["prediction"] in range(10)
+    for answer in (dataless.get("/api/examples/test"), dataless.post("/api/train", json={})):
+        assert answer.status_code == 409 and "--data" in answer.json()["detail"]
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+TINY = {"hidden": [8], "epochs": 2, "images": 600, "batch_size": 30, "lr": 0.01}
+
+
+def test_training_streams_each_epoch_and_the_page_then_uses_the_new_network(client, mnist):
+    started = client.post("/api/train", json=TINY)
+    assert started.status_code == 202 and started.json()["state"] in ("running", "done")
+    stream = events(client)
+    final = stream[-1]
+    assert final["state"] == "done" and final["epoch"] == final["epochs"] == 2
+    assert [r["epoch"] for r in final["history"]] == [1, 2]
+    assert all(r["cost"] > 0 and 0 <= r["test_accuracy"] <= 1 for r in final["history"])
+    assert [s["version"] for s in stream] == sorted({s["version"] for s in stream})  # each status once
+    model = client.get("/api/model").json()
+    assert model["sizes"] == [784, 8, 10]
+    assert model["test_accuracy"] == pytest.approx(final["history"][-1]["test_accuracy"])
+    assert len(client.post("/api/predict", json={"size": 28, "pixels": [0] * 784}).json()["layers"][0]) == 8
+    assert client.get("/api/train").json() == final
+
+
+def test_pause_step_and_resume(client):
+    paused = client.post("/api/train", json=TINY | {"epochs": 3, "paused": True}).json()
+    assert (paused["state"], paused["epoch"]) == ("paused", 0)
+    assert events(client)[-1]["epoch"] == 0  # paused: the stream says so and ends
+    assert client.post("/api/train/step").status_code == 200
+    after_step = events(client)[-1]
+    assert (after_step["state"], after_step["epoch"]) == ("paused", 1)
+    assert client.get("/api/model").json()["sizes"] == [784, 8, 10]
+    assert client.post("/api/train/pause").status_code == 409  # already paused
+    assert client.post("/api/train/resume").json()["state"] == "running"
+    assert events(client)[-1]["state"] == "done"
+    for action in ("pause", "resume", "step", "stop"):
+        answer = client.post(f"/api/train/{action}")
+        assert answer.status_code == 409 and "training is done" in answer.json()["detail"]
+
+
+def test_stop_forgets_the_run(client):
+    client.post("/api/train", json=TINY | {"paused": True})
+    stopped = client.post("/api/train/stop").json()
+    assert (stopped["state"], stopped["message"]) == ("idle", "stopped")
+    assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # no epoch ran: the old network stays
+
+
+@pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},
+                                    {"lr": 0}, {"lr": -1}, {"activation": "softsign"}, {"cost": "hinge"},
+                                    {"epochs": 0}, {"epochs": 1000}, {"images": 10}, {"batch_size": 0},
+                                    {"optimizer": "rmsprop"}])
+def test_bad_training_options_get_a_422(client, change):
+    assert client.post("/api/train", json=TINY | change).status_code == 422
+    assert client.get("/api/train").json()["state"] == "idle"
+
+
+def test_a_training_error_stops_the_run_with_its_message(client, monkeypatch):
+    from digitnet.errors import DigitnetError
+    from digitnet.training import Trainer
+
+    def diverge(trainer):
+        raise DigitnetError(f"training diverged in epoch {trainer.epoch + 1}: try a smaller learning rate")
+
+    monkeypatch.setattr(Trainer, "run_epoch", diverge)
+    client.post("/api/train", json=TINY)
+    final = events(client)[-1]
+    assert (final["state"], final["message"]) == ("error", "training diverged in epoch 1: try a smaller learning rate")
+    assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # the page keeps its network
+
+
+# ---- saving ---------------------------------------------------------------------------------------
+
+def test_save_writes_the_network_as_edited_to_the_servers_path_only(client, save_path, tmp_path):
+    client.put("/api/neurons/0/2", json={"bias_shift": 1.5})
+    other = tmp_path / "chosen-by-client.npz"
+    saved = client.post("/api/save", json={"path": str(other)})
+    assert saved.status_code == 200 and saved.json()["path"] == str(save_path)
+    assert not other.exists()
+    net = Network.load(save_path)
+    info = client.get("/api/neurons/0/2").json()
+    assert net.biases[0][2] == pytest.approx(info["bias"]) and info["bias_shift"] == 1.5
+
+
+def test_save_to_an_unwritable_place_is_a_409(trained_net, tmp_path):
+    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"))
+    answer = client.post("/api/save")
+    assert answer.status_code == 409 and "cannot write" in answer.json()["detail"]
+
+
+# ---- the command ------------------------------------------------------------------------------
+
+@pytest.fixture
+def served(monkeypatch):
+    """What `digitnet serve` hands to uvicorn, without starting a server."""
+    import uvicorn
+
+    calls = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.update(app=app, **options))
+    return calls
+
+
+def test_serve_runs_the_app_on_localhost_and_prints_the_url(served, default_model, capsys, monkeypatch):
+    from digitnet.cli import main
+
+    monkeypatch.delenv("DIGITNET_DATA", raising=False)
+    assert main(["serve", str(default_model), "--port", "8123", "--data", "/nonexistent"]) == 0
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8123/" in out and "without test images" in out
+    assert TestClient(served["app"]).get("/api/model").json()["has_data"] is False
+
+
+def test_serve_uses_model_npz_in_the_current_folder(served, default_model, tmp_path, monkeypatch, mnist):
+    from digitnet.cli import main
+    from digitnet.data import FILES, write_idx
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.npz").write_bytes(default_model.read_bytes())
+    (tmp_path / "data").mkdir()
+    for key, stem in FILES.items():
+        write_idx(tmp_path / "data" / stem, getattr(mnist, key)[:1000])
+    assert main(["serve", "--data", "data", "--port", "8001"]) == 0
+    model = TestClient(served["app"]).get("/api/model").json()
+    assert model["has_data"] and model["sizes"] == [784, 16, 16, 10]
+    assert model["test_accuracy"] == Network.load("model.npz").score(mnist.test_images[:1000], mnist.test_labels[:1000])
+
+
+@pytest.mark.parametrize("argv, problem", [(["serve", "missing.npz"], "missing.npz"),
+                                           (["serve", "--port", "70000", "x.npz"], "--port")])
+def test_serve_refuses_bad_input_in_one_line(served, argv, problem, capsys):
+    from digitnet.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("digitnet: error:") and problem in err and "\n" not in err
+    assert not served
