@@ -245,7 +245,7 @@ def strongest_connections(W, k):
     return to, frm, W[to, frm]
 
 
-def diagram(net, x, connections=(200, 150, 120)):
+def diagram(net, x, connections=(160, 120, 100)):
     """The numbers behind the network diagram for image ``x``: each layer's activations
     (input first) and, per weight matrix, its strongest connections (to, from, w).
     ``connections`` is how many to keep from each matrix (the last is reused for the rest)."""

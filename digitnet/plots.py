@@ -15,6 +15,7 @@ from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
+from PIL import Image
 
 from . import figures
 from .modelfile import atomic_write
@@ -23,15 +24,24 @@ WEIGHT_CMAP = colormaps["RdBu"]  # red (negative) - white (0) - blue (positive)
 POSITIVE, NEGATIVE = "#3b8bff", "#ff4d4d"  # connection colours on the dark diagram
 
 
-def save_png(fig, path, dpi=100):
+def save_png(fig, path, dpi=100, palette=True):
     """Write ``fig`` to ``path`` as PNG, atomically (never a half-written file)."""
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+    data = png_bytes(fig, dpi, palette)
+    atomic_write(path, lambda f: f.write(data))
 
 
-def png_bytes(fig, dpi=100):
-    """The figure as PNG bytes (for the web page)."""
+def png_bytes(fig, dpi=100, palette=True):
+    """The figure as PNG bytes. With ``palette``, in 256 colours: it looks the same
+    and the file is several times smaller (the faint overlapping lines of the network
+    diagram otherwise make hundreds of kilobytes)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
+    if not palette:
+        return buffer.getvalue()
+    with Image.open(buffer) as image:
+        small = image.convert("RGB").quantize(256)
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -93,21 +103,22 @@ def weights_figure(net, layer=0):
     fig.suptitle(f"What each neuron of {name} looks for: its {what}\n"
                  "blue = ink here raises the neuron's input, red = lowers it", fontsize=11)
     weight_tiles(fig, patterns, [f"neuron {j}  b = {b:+.2f}" for j, b in enumerate(biases)],
-                 (0.02, 0.02, 0.84, 0.96 - 0.75 / fig.get_figheight()), "weight")
+                 (0.02, 0.02, 0.84, 0.96 - 0.75 / fig.get_figheight()),
+                 "weight" if layer == 0 else "combined weight")
     return fig
 
 
 # ---- 2. one forward pass, as in the video ----------------------------------------------------------
 
 
-def activations_figure(net, x, title=None, connections=(200, 150, 120)):
+def activations_figure(net, x, title=None, connections=(160, 120, 100)):
     """The video's diagram: the input image, every layer's neurons as circles whose
     brightness is the activation, and the strongest connections coloured by sign."""
     data = figures.diagram(net, x, connections)
     activations = data["activations"]
     side = figures.image_side(net)
-    fig = Figure(figsize=(11, 6.5), facecolor="#111111")
-    ax = fig.add_axes((0.01, 0.04, 0.98, 0.86))
+    fig = Figure(figsize=(10, 5.2), facecolor="#111111")
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.87))
     ax.set_facecolor("#111111")
     ax.set_axis_off()
     ax.set_xlim(-0.2, 4.6 + 2.2 * (len(activations) - 1))
@@ -165,7 +176,9 @@ def _rgb(hex_colour):
 # ---- 3. learning curves ------------------------------------------------------------------------------------
 
 
-def training_figure(history, best_epoch=None):
+def training_figure(history, best_epoch=None, test_accuracy=None):
+    """Cost and accuracies per epoch; ``test_accuracy`` (of the kept epoch, from the
+    model file) is marked as a star when the history has no test column."""
     columns = figures.history_columns(history)
     fig = Figure(figsize=(10, 4))
     cost_ax, accuracy_ax = fig.subplots(1, 2)
@@ -183,6 +196,9 @@ def training_figure(history, best_epoch=None):
         for ax in (cost_ax, accuracy_ax):
             ax.axvline(best_epoch, color="#999999", linestyle="--", linewidth=1)
         accuracy_ax.plot([], [], "--", color="#999999", label=f"kept: epoch {best_epoch}")
+        if test_accuracy is not None and "test_accuracy" not in columns:
+            accuracy_ax.plot([best_epoch], [100 * test_accuracy], "*", color="#d62728", markersize=12,
+                             label=f"test: {test_accuracy:.2%}")
     if accuracy_ax.lines:
         accuracy_ax.legend(loc="lower right")
     for ax in (cost_ax, accuracy_ax):
@@ -253,7 +269,7 @@ def noise_figure(results):
     axes = fig.subplots(len(results), 3, squeeze=False, gridspec_kw={"width_ratios": (1, 1.4, 1.4)})
     for (examples_ax, digits_ax, confidence_ax), r in zip(axes, results, strict=True):
         n, side = len(r["predictions"]), math.isqrt(r["images"].shape[1])
-        examples_ax.imshow(montage(r["images"], 3, 3, side), cmap="gray", vmin=0, vmax=1)
+        examples_ax.imshow(montage(r["images"], 3, 3, side), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         examples_ax.set_axis_off()
         examples_ax.set_title(f"{r['kind']} noise (examples)", fontsize=10)
         counts = np.bincount(r["predictions"], minlength=10)

@@ -26,6 +26,7 @@ def add_parser(sub):
     for kind, k in parsers.items():
         k.add_argument("model", help="a model file saved by digitnet train")
         k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
+        k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
         if kind in ("activations", "confusion", "mistakes", "gradient"):
             k.add_argument("--data", metavar="DIR",
                            help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
@@ -55,7 +56,7 @@ def run(args):
     net = load_model(args.model)
     fig, message = DRAW[args.kind](net, args)
     out = args.out or f"{args.kind}.png"
-    save_png(fig, out)
+    save_png(fig, out, dpi=args.dpi)
     if message:
         print(message)
     print(f"wrote {out}")
@@ -97,7 +98,10 @@ def draw_training(net, args):
 
     if not net.history:
         raise DigitnetError(f"{args.model}: the model holds no training history")
-    return training_figure(net.history, getattr(net.history, "best_epoch", None)), None
+    test_accuracy = net.header.get("test_accuracy")
+    if not isinstance(test_accuracy, (int, float)):
+        test_accuracy = None
+    return training_figure(net.history, getattr(net.history, "best_epoch", None), test_accuracy), None
 
 
 def draw_confusion(net, args):
