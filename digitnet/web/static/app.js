@@ -185,7 +185,7 @@ function grey28(values) {
 // ---- the network diagram ------------------------------------------------------------------
 
 const net = $("net");
-const W = 900, H = 520, GRID = { x: 16, y: 110, cell: 10 };
+const H = 520, GRID = { x: 8, y: 110, cell: 10 };  // the SVG is 760 × 520
 
 function el(name, attrs, parent) {
   const e = document.createElementNS(SVG, name);
@@ -210,7 +210,7 @@ function buildNet(sizes) {
   const layers = sizes.slice(1);
   const neurons = el("g", { id: "neurons" }, net);
   layers.forEach((n, l) => {
-    const x = layers.length === 1 ? 800 : 430 + (370 * l) / (layers.length - 1);
+    const x = layers.length === 1 ? 690 : 380 + (310 * l) / (layers.length - 1);
     const spacing = Math.min(30, (H - 40) / n);
     const r = Math.max(2, Math.min(11, spacing * 0.38));
     const output = l === layers.length - 1;
@@ -269,13 +269,14 @@ function drawActivations() {
   look.layers.forEach((layer, l) => {
     const output = l === look.layers.length - 1;
     layer.forEach((a, i) => {
-      const c = net.querySelector(`circle[data-layer="${l}"][data-neuron="${i}"]`);
+      const c = net.querySelector(`circle.neuron[data-layer="${l}"][data-neuron="${i}"]`);
       if (!c) return;
       c.setAttribute("fill", shade(brightness(a, layer)));
-      if (output) c.classList.toggle("best", i === look.prediction);
+      if (output) c.classList.toggle("best", i === look.prediction && !isBlank(look));
     });
   });
-  net.querySelectorAll(".label").forEach((t) => t.classList.toggle("best", +t.dataset.digit === look.prediction));
+  net.querySelectorAll(".label").forEach((t) =>
+    t.classList.toggle("best", +t.dataset.digit === look.prediction && !isBlank(look)));
 }
 
 function markNeurons() {
@@ -323,9 +324,11 @@ function buildBars() {
   }
 }
 
+function isBlank(answer) { return answer.input.every((v) => v === 0); }
+
 function drawAnswer() {
   const p = look.probabilities;
-  const blank = look.input.every((v) => v === 0);
+  const blank = isBlank(look);
   $("digit").textContent = blank ? "?" : look.prediction;
   $("confidence").textContent = blank ? "draw a digit" : `${percent(p[look.prediction])} sure`;
   document.querySelectorAll(".bar").forEach((row, d) => {

@@ -1,0 +1,225 @@
+"""The web page in real headless Chromium, driven by Playwright, against a real
+uvicorn server: draw, look inside, tweak, experiment and train as a person would."""
+
+import math
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from digitnet.web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+DARK = "rgb(11,22,38)"  # an unlit neuron
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}")
+
+
+@pytest.fixture
+def server(trained_net, mnist, tmp_path):
+    """The app under uvicorn on a free port of 127.0.0.1, in a thread, stopped afterwards."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """The page, loaded; afterwards, no script errors and nothing fetched from elsewhere."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems, elsewhere = [], []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+
+    def only_ours(route):
+        if route.request.url.startswith((server, "data:")):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    page.goto(server)
+    page.wait_for_selector("#net circle.hidden")
+    page.wait_for_function("look !== null")
+    yield page
+    context.close()
+    assert not problems, problems
+    assert not elsewhere, elsewhere
+
+
+def draw(page, points):
+    """One pen stroke through ``points``, given as fractions of the canvas."""
+    box = page.locator("#canvas").bounding_box()
+    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=3)
+    page.mouse.up()
+
+
+ONE = [(0.52, 0.15 + 0.7 * t / 20) for t in range(21)]
+THREE = ([(0.5 + 0.22 * math.cos(a), 0.32 + 0.14 * math.sin(a))
+          for a in (-math.pi * 0.8 + t / 40 * math.pi * 1.3 for t in range(41))] +
+         [(0.5 + 0.24 * math.cos(a), 0.64 + 0.17 * math.sin(a))
+          for a in (-math.pi * 0.5 + t / 40 * math.pi * 1.3 for t in range(41))])
+
+
+def answer_after_drawing(page, points):
+    """Draw, then wait for the prediction of the finished stroke, and return it."""
+    page.evaluate("window.before = look")
+    draw(page, points)
+    page.wait_for_function("look !== window.before && !inFlight && !timer && look.input.some(v => v > 0)")
+    page.wait_for_timeout(300)  # let a last throttled request land
+    page.wait_for_function("!inFlight && !timer")
+    return page.evaluate("look")
+
+
+def test_drawing_a_digit_shows_the_answer_and_lights_neurons(page, output_dir):
+    assert page.locator("#digit").text_content() == "?"
+    look = answer_after_drawing(page, THREE)
+    assert look["prediction"] == 3
+    assert page.locator("#digit").text_content() == "3"
+    assert page.locator(".bar.best").get_attribute("data-digit") == "3"
+    assert page.locator("#net circle.output.best").get_attribute("data-neuron") == "3"
+    assert page.locator("#net .label.best").text_content() == "3"
+    fills = page.eval_on_selector_all("#net circle.hidden", "cs => cs.map(c => c.getAttribute('fill'))")
+    lit = [f for f in fills if f != DARK]
+    assert len(fills) == 32 and 0 < len(lit) < 32
+    assert page.locator("#input-image").get_attribute("href").startswith("data:image/png")
+    page.screenshot(path=output_dir / "web-drawn-3.png", full_page=True)
+
+    page.click("#clear")
+    look = answer_after_drawing(page, ONE)
+    assert look["prediction"] == 1 and page.locator("#digit").text_content() == "1"
+
+
+def test_clicking_a_neuron_shows_its_weights(page, trained_net):
+    page.click('#net circle.hidden[data-layer="0"][data-neuron="4"]')
+    page.wait_for_selector("#neuron-body:not([hidden])")
+    assert page.locator("#neuron-title").text_content() == "Hidden layer 0, neuron 4"
+    assert page.locator("#n-bias").text_content() == f"{trained_net.biases[0][4]:.3f}"
+    assert "incoming weights" in page.locator("#pattern-caption").text_content()
+    assert "selected" in page.locator('#net circle.hidden[data-layer="0"][data-neuron="4"]').get_attribute("class")
+    # The 28×28 picture of its weights: blue where positive, red where negative.
+    blue, red = page.evaluate("""() => {
+        const d = document.getElementById('pattern').getContext('2d').getImageData(0, 0, 28, 28).data;
+        let blue = 0, red = 0;
+        for (let i = 0; i < d.length; i += 4) { blue += d[i + 2] > d[i] + 40; red += d[i] > d[i + 2] + 40; }
+        return [blue, red];
+    }""")
+    W = trained_net.weights[0][4]
+    assert blue > 0 and red > 0
+    assert abs(blue - (W > 0.1 * abs(W).max()).sum()) < 200  # about as many blue pixels as clear positive weights
+
+    page.click('#net circle.hidden[data-layer="1"][data-neuron="0"]')
+    page.wait_for_function("document.getElementById('neuron-title').textContent.endsWith('layer 1, neuron 0')")
+    assert "multiplied through" in page.locator("#pattern-caption").text_content()
+
+
+def test_tweaking_a_bias_changes_the_output_and_reset_undoes_it(page):
+    before = answer_after_drawing(page, THREE)
+    # The most active neuron of the second hidden layer: a bias shift moves its a, so the output moves too.
+    j = max(range(16), key=lambda i: before["layers"][1][i])
+    neuron = f'#net circle.hidden[data-layer="1"][data-neuron="{j}"]'
+    page.click(neuron)
+    page.wait_for_selector("#neuron-body:not([hidden])")
+    z = before["zs"][1][j]
+    assert page.locator("#n-z").text_content() == f"{z:.3f}"
+
+    page.locator("#bias-shift").fill("5")
+    page.wait_for_function(f"Math.abs(look.zs[1][{j}] - ({z} + 5)) < 1e-3")
+    after = page.evaluate("look")
+    assert after["probabilities"] != before["probabilities"]
+    assert after["layers"][1][j] > before["layers"][1][j]
+    assert page.locator("#n-z").text_content() == f"{z + 5:.3f}"
+    assert page.locator("#bias-out").text_content() == "5.0"
+    assert "edited" in page.locator(neuron).get_attribute("class")
+
+    page.locator("#off").check()
+    page.wait_for_selector(neuron.replace("hidden", "hidden.off"))
+    page.click("#reset")
+    page.wait_for_function(f"Math.abs(look.zs[1][{j}] - {z}) < 1e-3 && !document.querySelector('#net .off')")
+    assert page.evaluate("look.probabilities") == before["probabilities"]
+    assert page.locator("#bias-shift").input_value() == "0"
+
+
+def test_experiment_buttons(page, mnist):
+    page.click("#test-image")
+    page.wait_for_function("document.getElementById('caption').textContent.startsWith('A test image labelled')")
+    label = page.evaluate("look.label")
+    assert f"labelled {label}" in page.locator("#caption").text_content()
+    page.click("#noise")
+    page.wait_for_function("document.getElementById('caption').textContent.startsWith('Pure noise')")
+    assert page.evaluate("look.input.filter(v => v > 0).length") > 700
+    page.select_option("#dream-digit", "6")
+    page.click("#dream")
+    page.wait_for_function("document.getElementById('caption').textContent.includes('shout \"6\"')")
+    assert page.evaluate("look.prediction") == 6
+
+
+def test_training_live_the_curve_grows(page, output_dir):
+    page.fill("#train-form [name=hidden]", "8")
+    page.fill("#train-form [name=epochs]", "2")
+    page.fill("#train-form [name=images]", "600")
+    page.fill("#train-form [name=batch_size]", "30")
+    page.fill("#train-form [name=lr]", "0.01")
+    page.click("#step")  # one epoch, then pause
+    page.wait_for_selector("#chart[data-points='1']")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Paused.')")
+    assert "epoch 1/2" in page.locator("#train-status").text_content()
+    page.wait_for_function("document.getElementById('shape').textContent.includes('784-8-10')")
+    assert page.locator("#net circle.hidden").count() == 8
+    assert page.locator("#pause").text_content() == "Resume"
+    page.click("#pause")
+    page.wait_for_selector("#chart[data-points='2']")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Done.')")
+    curve = page.evaluate("""() => {
+        const d = document.getElementById('chart').getContext('2d').getImageData(0, 0, 600, 200).data;
+        let gold = 0; for (let i = 0; i < d.length; i += 4) gold += d[i] > 200 && d[i + 1] > 150 && d[i + 2] < 150;
+        return gold; }""")
+    assert curve > 50  # the test accuracy line is drawn
+    page.click("#save")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Saved')")
+    assert page.locator("#train-status").text_content().endswith("web.npz.")
+    page.screenshot(path=output_dir / "web-trained.png", full_page=True)
+
+
+def test_the_page_fits_a_phone(page, output_dir):
+    page.set_viewport_size({"width": 390, "height": 844})
+    answer_after_drawing(page, THREE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas["width"] > 200 and canvas["x"] >= 0
+    page.screenshot(path=output_dir / "web-phone.png", full_page=True)
