@@ -135,6 +135,9 @@ def dream(net, digit, steps=200, lr=0.05, smoothness=0.0, start="grey", seed=0):
     flicker between two values.
     """
     check_digit(net, digit)
+    if not (lr > 0 and smoothness >= 0 and steps >= 0):
+        raise DigitnetError(f"dream needs lr > 0, smoothness >= 0 and steps >= 0; got lr {lr}, "
+                            f"smoothness {smoothness}, steps {steps}")
     side = image_side(net)
     if start == "grey":
         x = np.full((side, side), 0.5)
@@ -195,6 +198,8 @@ def noise_experiment(net, n=1000, kind="uniform", seed=0, threshold=0.9):
     is (its output scaled to sum to 1), and the share it calls some digit with more
     than ``threshold`` confidence. A network that only ever saw digits has no way to
     say "none of these"."""
+    if n < 1:
+        raise DigitnetError(f"need at least one noise image, got n = {n}")
     if kind not in NOISE:
         raise DigitnetError(f"unknown noise {kind!r}: choose from {', '.join(NOISE)}")
     images = NOISE[kind](np.random.default_rng(seed), n, image_side(net)).astype(net.dtype)

@@ -75,6 +75,8 @@ def test_activations_of_an_image_file(default_model, mnist, tmp_path):
     (["activations", "{model}", "--image", "10000", "--data", MNIST], ["10000", "0 to 9999"]),
     (["gradient", "{model}", "--image", "-1", "--data", MNIST], ["-1"]),
     (["weights", "{model}", "--layer", "3"], ["layer 3"]),
+    (["dream", "{model}", "--lr", "-1"], ["lr"]),
+    (["weights", "{model}", "--dpi", "100000"], ["--dpi"]),
     (["weights", "/no/such/model.npz"], ["/no/such/model.npz"]),
     (["noise", "/no/such/model.npz"], ["/no/such/model.npz"]),
     (["weights", "{model}", "--out", "/no/such/folder/w.png"], ["/no/such/folder"]),

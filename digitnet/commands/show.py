@@ -5,6 +5,8 @@ import numpy as np
 from ..errors import DigitnetError
 from . import check_fits, finite_float, load_data, load_model, positive_int
 
+MAX_DPI = 600  # beyond this a figure is hundreds of megapixels
+
 KINDS = {
     "weights": "each neuron's incoming weights as a 28x28 tile (deeper layers: the combined pattern)",
     "activations": "the network diagram for one image: neurons lit by their activation",
@@ -38,21 +40,24 @@ def add_parser(sub):
     source.add_argument("--file", metavar="IMAGE", help="an image file (photo, scan, drawing) instead")
     parsers["mistakes"].add_argument("--n", type=positive_int, default=40, help="how many to show")
     parsers["noise"].add_argument("--n", type=positive_int, default=1000, help="noise images of each kind")
-    parsers["noise"].add_argument("--seed", type=int, default=0)
+    parsers["noise"].add_argument("--seed", type=int, default=0, help="random seed: the same seed, the same noise")
     dream = parsers["dream"]
     dream.add_argument("--digit", type=int, help="one digit (default: all ten)")
-    dream.add_argument("--steps", type=positive_int, default=200)
-    dream.add_argument("--lr", type=finite_float, default=0.05, help="largest pixel change per step")
+    dream.add_argument("--steps", type=positive_int, default=200, help="gradient steps on the pixels")
+    dream.add_argument("--lr", type=finite_float, default=0.05,
+                       help="pixel change per step (root-mean-square), shrinking to 0 by the last step")
     dream.add_argument("--smoothness", type=finite_float, default=0.0,
                        help="penalty on differences between neighbouring pixels (0: none)")
-    dream.add_argument("--start", choices=("grey", "noise"), default="grey")
-    dream.add_argument("--seed", type=int, default=0)
+    dream.add_argument("--start", choices=("grey", "noise"), default="grey", help="the image to start from")
+    dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
 
 
 def run(args):
     from ..plots import save_png
 
+    if args.dpi > MAX_DPI:
+        raise DigitnetError(f"--dpi {args.dpi} is too large: at most {MAX_DPI}")
     net = load_model(args.model)
     fig, message = DRAW[args.kind](net, args)
     out = args.out or f"{args.kind}.png"
