@@ -12,7 +12,7 @@ import math
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.collections import LineCollection, PatchCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from PIL import Image
@@ -139,8 +139,8 @@ def activations_figure(net, x, title=None, connections=(160, 120, 100)):
 
     for l, (to, frm, w) in enumerate(data["edges"]):
         strength = np.abs(w) / (np.abs(w).max() or 1)
-        colours = np.array([POSITIVE if v > 0 else NEGATIVE for v in w], dtype=object)
-        rgba = [(*_rgb(c), 0.08 + 0.75 * s) for c, s in zip(colours, strength, strict=True)]
+        rgba = np.where((w > 0)[:, None], to_rgba(POSITIVE), to_rgba(NEGATIVE))
+        rgba[:, 3] = 0.08 + 0.75 * strength  # opacity: how strong the weight is
         segments = np.stack([positions[l][frm], positions[l + 1][to]], axis=1)
         ax.add_collection(LineCollection(segments, colors=rgba, linewidths=0.7, zorder=1))
 
@@ -167,10 +167,6 @@ def activations_figure(net, x, title=None, connections=(160, 120, 100)):
                  "circle brightness = activation; lines = the strongest weights (blue +, red −), "
                  "opacity = |weight|", color="white", fontsize=11)
     return fig
-
-
-def _rgb(hex_colour):
-    return tuple(int(hex_colour[k:k + 2], 16) / 255 for k in (1, 3, 5))
 
 
 # ---- 3. learning curves ------------------------------------------------------------------------------------
