@@ -25,6 +25,7 @@ class Network:
         self.cost = COSTS[cost]
         self.dtype = np.dtype(dtype)
         self.history = None  # filled in by training
+        self.sigmas = self.layer_functions()
         self.initialise(seed)
 
     def initialise(self, seed=None):
@@ -32,32 +33,50 @@ class Network:
         1/n otherwise), so every layer's z starts at a similar size; zero biases."""
         rng = np.random.default_rng(seed)
         gain = 2.0 if self.activation.name == "relu" else 1.0
-        self.weights = [(rng.standard_normal((n_out, n_in)) * np.sqrt(gain / n_in)).astype(self.dtype)
-                        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
-        self.biases = [np.zeros(n_out, dtype=self.dtype) for n_out in self.sizes[1:]]
+        self.params = np.zeros(parameter_count(self.sizes), dtype=self.dtype)
+        self.weights, self.biases = parameter_views(self.sizes, self.params)
+        for W in self.weights:
+            W[...] = rng.standard_normal(W.shape) * np.sqrt(gain / W.shape[1])
 
     @property
     def n_parameters(self):
-        return sum(W.size + b.size for W, b in zip(self.weights, self.biases))
+        return sum(W.size + b.size for W, b in zip(self.weights, self.biases, strict=True))
 
     @property
     def config(self):
         return {"sizes": list(self.sizes), "activation": self.activation.name, "cost": self.cost.name}
 
+    def flat_parameters(self):
+        """Every weight and bias in one vector, of which ``weights`` and ``biases`` are views.
+
+        Keeping them in one vector lets an optimiser update all 13,002 numbers in a few
+        whole-vector operations instead of a loop over layers. If someone has put new
+        arrays into ``weights`` or ``biases``, they are copied in and the views restored.
+        """
+        if not all(p.base is self.params for p in self.weights + self.biases):
+            current = [np.asarray(p, dtype=self.dtype) for p in self.weights + self.biases]
+            self.params = np.zeros(parameter_count(self.sizes), dtype=self.dtype)
+            self.weights, self.biases = parameter_views(self.sizes, self.params)
+            for p, value in zip(self.weights + self.biases, current, strict=True):
+                p[...] = value
+        return self.params
+
     # ---- the forward pass ---------------------------------------------------
 
     def layer_functions(self):
         """σ for each layer: the hidden activation, then the cost's output layer."""
-        return [self.activation.f] * (len(self.weights) - 1) + [self.cost.output.f]
+        return [self.activation.f] * (len(self.sizes) - 2) + [self.cost.output.f]
 
-    def forward(self, X, all_layers=False):
+    def forward(self, X, all_layers=False, buffers=None):
         """The output activations for a batch X (rows are examples), or with
-        ``all_layers`` the list [input, hidden..., output] of every layer's."""
-        a = self.as_input(X)
+        ``all_layers`` the list [input, hidden..., output] of every layer's.
+        ``buffers`` (a Buffers for this batch size) gives arrays to reuse."""
+        a = X if X is getattr(buffers, "x", None) else self.as_input(X)
         activations = [a]
-        for W, b, sigma in zip(self.weights, self.biases, self.layer_functions()):
-            z = a @ W.T + b
-            a = sigma(z)
+        for l, (W, b, sigma) in enumerate(zip(self.weights, self.biases, self.sigmas, strict=True)):
+            z = np.dot(a, W.T, out=buffers and buffers.a[l])
+            z += b
+            a = sigma(z, out=z)  # in place: backprop needs only a, never z
             activations.append(a)
         return activations if all_layers else a
 
@@ -67,23 +86,29 @@ class Network:
 
     # ---- learning -------------------------------------------------------------
 
-    def backprop(self, X, Y):
+    def backprop(self, X, Y, buffers=None):
         """The gradient of the mean cost over the batch, by backpropagation.
 
         Returns (∂C/∂W, ∂C/∂b) for every layer, and the output activations
         (training uses them to report the cost without a second forward pass). δ is ∂C/∂z: it starts at the
         output and is carried back one layer at a time by the chain rule,
         δ = (δ' W') ⊙ σ'(z).
+
+        ``buffers``, a Buffers for this batch size, makes it allocate nothing: the
+        gradient is then written into ``buffers.grad`` (a flat vector laid out like
+        ``flat_parameters()``) and the arrays returned are views of it.
         """
-        activations = self.forward(X, all_layers=True)
-        delta = self.cost.delta(activations[-1], Y) / len(X)
-        grad_W, grad_b = [None] * len(self.weights), [None] * len(self.weights)
+        b = buffers or Buffers(self, len(X))
+        activations = self.forward(X, all_layers=True, buffers=b)
+        delta = self.cost.delta(activations[-1], Y, out=b.delta[-1])
+        delta *= b.one_over_n  # the mean over the batch
         for l in range(len(self.weights) - 1, -1, -1):
-            grad_W[l] = delta.T @ activations[l]
-            grad_b[l] = delta.sum(axis=0)
+            np.dot(delta.T, activations[l], out=b.grad_W[l])
+            np.dot(b.ones, delta, out=b.grad_b[l])  # Σ over the batch, as a product: faster than .sum
             if l > 0:  # the input layer needs no δ
-                delta = (delta @ self.weights[l]) * self.activation.df(activations[l])
-        return grad_W, grad_b, activations[-1]
+                delta = np.dot(delta, self.weights[l], out=b.delta[l - 1])
+                self.activation.chain(delta, activations[l], tmp=b.tmp[l - 1])
+        return b.grad_W, b.grad_b, activations[-1]
 
     def total_cost(self, X, labels):
         return self.cost.cost(self.forward(X), one_hot(labels, self.sizes[-1], self.dtype))
@@ -138,12 +163,48 @@ class Network:
         X = X.reshape(len(X), -1) if X.ndim > 1 else X.reshape(1, -1)
         if X.shape[1] != self.sizes[0]:
             raise DigitnetError(f"expected {self.sizes[0]} input values per example, got {X.shape[1]}")
-        X = X.astype(self.dtype, copy=False)
-        return X * self.dtype.type(1 / 255) if pixels else X
+        if pixels:  # one pass: cast and scale together
+            return np.multiply(X, self.dtype.type(1 / 255), dtype=self.dtype)
+        return X.astype(self.dtype, copy=False)
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
                 f"cost={self.cost.name!r})")
+
+
+class Buffers:
+    """Arrays for one batch size, reused by every mini-batch so that training
+    allocates nothing per step: the input ``x``, each layer's activations ``a``,
+    its δ, scratch space, a row of ones (Σ over the batch as a matrix product)
+    and the flat gradient ``grad`` with its per-layer views.
+    Training points ``a[-1]`` at the batch's rows of the epoch's outputs."""
+
+    def __init__(self, net, n):
+        layers = net.sizes[1:]
+        self.x = np.empty((n, net.sizes[0]), net.dtype)
+        self.a = [np.empty((n, m), net.dtype) for m in layers]
+        self.delta = [np.empty((n, m), net.dtype) for m in layers]
+        self.tmp = [np.empty((n, m), net.dtype) for m in layers]
+        self.ones = np.ones(n, net.dtype)
+        self.one_over_n = net.dtype.type(1 / n)
+        self.grad = np.empty(parameter_count(net.sizes), net.dtype)
+        self.grad_W, self.grad_b = parameter_views(net.sizes, self.grad)
+
+
+def parameter_count(sizes):
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def parameter_views(sizes, flat):
+    """Each layer's W (n_out × n_in) and b (n_out) as views into the flat vector
+    ``flat``, laid out W0, b0, W1, b1, ..."""
+    weights, biases, k = [], [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        weights.append(flat[k:k + n_out * n_in].reshape(n_out, n_in))
+        k += n_out * n_in
+        biases.append(flat[k:k + n_out])
+        k += n_out
+    return weights, biases
 
 
 def check_sizes(sizes):
