@@ -124,7 +124,7 @@ def smoothness_penalty(image):
     return penalty, grad
 
 
-def dream(net, digit, steps=200, lr=0.05, smoothness=0.0, start="grey", seed=0):
+def dream(net, digit, steps=200, lr=0.2, smoothness=0.0, start="grey", seed=0):
     """The image that makes output ``digit`` as high as it can: gradient descent on the
     pixels (the weights stay fixed) of C(x) + smoothness · Σ(neighbour differences)²,
     where C is the network's cost for answer ``digit``. Pixels stay in [0, 1].

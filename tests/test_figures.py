@@ -139,6 +139,23 @@ def test_deeper_patterns_are_weighted_combinations(trained_net):
     assert third.shape == (10, 28, 28)
 
 
+def test_bad_neuron_or_layer_is_a_digitnet_error(trained_net):
+    from digitnet.errors import DigitnetError
+
+    with pytest.raises(DigitnetError, match="neuron 16"):
+        figures.neuron_pattern(trained_net, 0, 16)
+    with pytest.raises(DigitnetError, match="layer 3"):
+        figures.neuron_patterns(trained_net, 3)
+    with pytest.raises(DigitnetError, match="square"):
+        figures.neuron_patterns(Network((10, 3, 2)), 0)
+
+
+def test_png_bytes_for_the_web_page(trained_net):
+    for palette in (True, False):
+        data = plots.png_bytes(plots.dream_figure(trained_net, {0: np.zeros((28, 28))}), palette=palette)
+        assert data[:8] == PNG_SIGNATURE
+
+
 # ---- gradients against numerical derivatives -------------------------------------------------------
 
 

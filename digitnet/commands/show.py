@@ -44,7 +44,7 @@ def add_parser(sub):
     dream = parsers["dream"]
     dream.add_argument("--digit", type=int, help="one digit (default: all ten)")
     dream.add_argument("--steps", type=positive_int, default=200, help="gradient steps on the pixels")
-    dream.add_argument("--lr", type=finite_float, default=0.05,
+    dream.add_argument("--lr", type=finite_float, default=0.2,
                        help="pixel change per step (root-mean-square), shrinking to 0 by the last step")
     dream.add_argument("--smoothness", type=finite_float, default=0.0,
                        help="penalty on differences between neighbouring pixels (0: none)")
