@@ -79,15 +79,20 @@ def cost_gradient(net, x, label):
 
 def input_gradient(net, x, digit):
     """∂C/∂x: how the cost of calling image ``x`` the digit ``digit`` changes with each pixel.
-
-    Backpropagation carried one layer further than for the weights: δ = ∂C/∂z goes
-    back through every layer, and at the input ∂C/∂x = δ W_0 (no σ there).
-    Returned in the shape of ``x``.
-    """
+    Returned in the shape of ``x``."""
     check_digit(net, digit)
-    activations = net.forward(as_row(net, x), all_layers=True)
     y = one_hot([digit], net.sizes[-1], net.dtype)
-    delta = net.cost.delta(activations[-1], y)  # ∂C/∂z of the output layer
+    return backprop_to_input(net, x, lambda a: net.cost.delta(a, y))
+
+
+def backprop_to_input(net, x, output_delta):
+    """∂C/∂x for the cost whose output error is δ = output_delta(a) = ∂C/∂z.
+
+    Backpropagation carried one layer further than for the weights: δ goes back
+    through every layer, and at the input ∂C/∂x = δ W_0 (no σ there).
+    """
+    activations = net.forward(as_row(net, x), all_layers=True)
+    delta = output_delta(activations[-1])
     for l in range(len(net.weights) - 1, -1, -1):
         dC_da = delta @ net.weights[l]  # ∂C/∂a of the layer below
         if l > 0:
@@ -126,8 +131,8 @@ def smoothness_penalty(image):
 
 def dream(net, digit, steps=200, lr=0.2, smoothness=0.0, start="grey", seed=0):
     """The image that makes output ``digit`` as high as it can: gradient descent on the
-    pixels (the weights stay fixed) of C(x) + smoothness · Σ(neighbour differences)²,
-    where C is the network's cost for answer ``digit``. Pixels stay in [0, 1].
+    pixels (the weights stay fixed) of D(x) + smoothness · Σ(neighbour differences)²,
+    with D the ``dream_objective``. Pixels stay in [0, 1].
 
     Each step moves the pixels by ``lr`` in root-mean-square (the gradient is scaled
     by its RMS), so one ``lr`` suits every network however large its gradients;
@@ -139,14 +144,16 @@ def dream(net, digit, steps=200, lr=0.2, smoothness=0.0, start="grey", seed=0):
         raise DigitnetError(f"dream needs lr > 0, smoothness >= 0 and steps >= 0; got lr {lr}, "
                             f"smoothness {smoothness}, steps {steps}")
     side = image_side(net)
-    if start == "grey":
+    if start == "black":  # the background of every MNIST digit
+        x = np.zeros((side, side))
+    elif start == "grey":
         x = np.full((side, side), 0.5)
     elif start == "noise":
         x = np.random.default_rng(seed).random((side, side))
     else:
-        raise DigitnetError(f"unknown start {start!r}: choose grey or noise")
+        raise DigitnetError(f"unknown start {start!r}: choose black, grey or noise")
     for step in range(steps):
-        grad = input_gradient(net, x, digit).astype(np.float64)
+        grad = dream_gradient(net, x, digit).astype(np.float64)
         if smoothness:
             grad += smoothness * smoothness_penalty(x)[1]
         rms = np.sqrt(np.mean(grad ** 2))
@@ -154,6 +161,26 @@ def dream(net, digit, steps=200, lr=0.2, smoothness=0.0, start="grey", seed=0):
             break
         x = np.clip(x - lr * (1 - step / steps) * grad / rms, 0, 1)
     return x.astype(np.float32)
+
+
+def dream_objective(net, x, digit):
+    """What dreaming minimises: the cross-entropy of answer ``digit``, whatever cost the
+    network was trained with. For softmax outputs −ln a_digit; for sigmoid outputs
+    −Σ_k [y_k ln a_k + (1 − y_k) ln(1 − a_k)], which asks the others to go dark too.
+    Either way its output error is δ = a − y, where the quadratic cost's δ = (a − y) σ'(z)
+    vanishes for an output stuck near 0, and the dream would stall there."""
+    a = output_of(net, x).astype(np.float64)
+    y = one_hot([digit], net.sizes[-1], np.float64)[0]
+    if net.cost.output.name == "softmax":
+        return -float(np.log(a[digit]))
+    return -float(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
+
+
+def dream_gradient(net, x, digit):
+    """∂D/∂x of the ``dream_objective``: backpropagation from δ = a − y."""
+    check_digit(net, digit)
+    y = one_hot([digit], net.sizes[-1], net.dtype)
+    return backprop_to_input(net, x, lambda a: a - y)
 
 
 def output_of(net, image):

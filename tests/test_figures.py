@@ -185,6 +185,15 @@ def test_input_gradient_matches_numerical(activation, cost):
     assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("activation, cost", [("sigmoid", "quadratic"), ("relu", "cross-entropy")])
+def test_dream_gradient_matches_numerical(activation, cost):
+    net = tiny_net(activation=activation, cost=cost)
+    x = np.random.default_rng(6).uniform(0.1, 0.9, 16)
+    numeric = numerical_gradient(lambda: figures.dream_objective(net, x, 1), x)
+    assert np.abs(numeric).max() > 1e-4
+    assert np.allclose(figures.dream_gradient(net, x, 1), numeric, rtol=1e-4, atol=1e-8)
+
+
 def test_cost_gradient_matches_backprop_and_numerical():
     net = tiny_net(activation="relu", cost="cross-entropy")
     x = np.random.default_rng(3).uniform(0, 1, 16)
@@ -212,7 +221,7 @@ def test_largest_components_are_the_largest():
 # ---- dreams and noise -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("digit, start", [(3, "grey"), (7, "noise")])
+@pytest.mark.parametrize("digit, start", [(3, "grey"), (7, "noise"), (1, "black")])
 def test_dream_makes_its_digit_output_high(trained_net, digit, start):
     x = figures.dream(trained_net, digit, start=start)
     assert x.shape == (28, 28) and x.dtype == np.float32

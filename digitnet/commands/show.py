@@ -48,7 +48,8 @@ def add_parser(sub):
                        help="pixel change per step (root-mean-square), shrinking to 0 by the last step")
     dream.add_argument("--smoothness", type=finite_float, default=0.0,
                        help="penalty on differences between neighbouring pixels (0: none)")
-    dream.add_argument("--start", choices=("grey", "noise"), default="grey", help="the image to start from")
+    dream.add_argument("--start", choices=("grey", "black", "noise"), default="grey",
+                       help="the image to start from")
     dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
 
