@@ -29,10 +29,17 @@ def dataless(trained_net):
     return TestClient(create_app(trained_net, None))
 
 
-def drawing(image, scale=4):
-    """An MNIST image drawn large, as the page sends its canvas."""
-    big = np.kron(image, np.ones((scale, scale), dtype=np.uint8))
-    return {"size": len(big), "pixels": big.ravel().tolist()}
+def drawing(image):
+    """A 28×28 image drawn four times larger, as the page sends its 112×112 canvas."""
+    return {"pixels": np.kron(image, np.ones((4, 4), dtype=np.uint8)).ravel().tolist()}
+
+
+def pixels(image):
+    """A 28×28 image for /api/look."""
+    return {"pixels": np.ravel(image).tolist()}
+
+
+BLANK = {"pixels": [0] * 112 * 112}
 
 
 def events(client):
@@ -71,15 +78,24 @@ def test_static_files_never_leave_the_static_folder(client, path):
 def test_openapi_schema_describes_every_endpoint(client):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path in ("/api/model", "/api/predict", "/api/neurons/{layer}/{neuron}", "/api/reset", "/api/examples/test",
-                 "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train", "/api/train/pause",
-                 "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events", "/api/save"):
+    for path in ("/api/model", "/api/predict", "/api/look", "/api/neurons/{layer}/{neuron}", "/api/reset",
+                 "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
+                 "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events", "/api/save"):
         assert path in paths
-    pixels = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
-    assert pixels["maxItems"] == 280 * 280 and pixels["items"]["maximum"] == 255
+    drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
+    assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255
+    image = schema["components"]["schemas"]["Image"]["properties"]["pixels"]
+    assert image["minItems"] == image["maxItems"] == 784
     assert "413" in paths["/api/predict"]["post"]["responses"]
     assert "404" in paths["/api/neurons/{layer}/{neuron}"]["get"]["responses"]
     assert client.get("/docs").status_code == 404  # it would load its scripts from a CDN
+
+
+def test_a_wrong_method_gets_a_405_naming_every_allowed_one(client):
+    for method, path, allowed in (("DELETE", "/api/train", {"GET", "POST"}), ("GET", "/api/predict", {"POST"}),
+                                  ("POST", "/api/neurons/0/0", {"GET", "PUT"})):
+        answer = client.request(method, path)
+        assert answer.status_code == 405 and set(answer.headers["allow"].split(", ")) == allowed
 
 
 # ---- predictions ---------------------------------------------------------------------------
@@ -94,7 +110,7 @@ def test_model_describes_the_network_and_its_strongest_connections(client, train
         strongest = np.sort(np.abs(W).ravel())[::-1][:len(layer)]
         assert sorted((abs(w) for _, _, w in layer), reverse=True) == pytest.approx(strongest, abs=1e-4)
         for i, j, w in layer[:20]:
-            assert W[j, i] == pytest.approx(w, abs=1e-4)
+            assert W[int(j), int(i)] == pytest.approx(w, abs=1e-4)
 
 
 def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net, mnist):
@@ -104,7 +120,7 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
     for image, label in zip(mnist.test_images[:20], mnist.test_labels[:20], strict=True):
         body = drawing(image)
         answer = client.post("/api/predict", json=body).json()
-        seen = to_mnist(np.reshape(body["pixels"], (112, 112)).astype(np.uint8), invert=False)
+        seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False)
         assert answer["input"] == pytest.approx(seen.ravel(), abs=1e-4)
         assert answer["prediction"] == trained_net.predict(seen.reshape(1, -1))[0]
         right += answer["prediction"] == label
@@ -112,7 +128,7 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
 
 
 def test_predict_returns_every_layer(client, trained_net, mnist):
-    answer = client.post("/api/predict", json=drawing(mnist.test_images[0], scale=1) | {"preprocess": False}).json()
+    answer = client.post("/api/look", json=pixels(mnist.test_images[0])).json()
     x = mnist.test_images[0].ravel() / 255
     assert answer["input"] == pytest.approx(x, abs=1e-4)
     expected = trained_net.forward(x.reshape(1, -1), all_layers=True)[1:]
@@ -127,38 +143,45 @@ def test_predict_returns_every_layer(client, trained_net, mnist):
 
 
 def test_a_blank_canvas_is_all_zeros(client):
-    answer = client.post("/api/predict", json={"size": 28, "pixels": [0] * 784})
+    answer = client.post("/api/predict", json=BLANK)
     assert answer.status_code == 200 and not any(answer.json()["input"])
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"size": 28, "pixels": [0] * 783}, "at least 784"),
-    ({"size": 30, "pixels": [0] * 784}, "needs 900 pixels"),
-    ({"size": 28, "pixels": [0] * 783 + [256]}, "less than or equal to 255"),
-    ({"size": 28, "pixels": [0] * 783 + [-1]}, "greater than or equal to 0"),
-    ({"size": 28, "pixels": [0] * 783 + ["ink"]}, "valid integer"),
-    ({"size": 28, "pixels": [0] * 783 + [0.5]}, "integer"),
-    ({"size": 28, "pixels": "0" * 784}, "valid list"),
-    ({"size": 27, "pixels": [0] * 729}, "greater than or equal to 28"),
-    ({"size": 281, "pixels": [0] * 784}, "less than or equal to 280"),
-    ({"size": 56, "pixels": [0] * 56 * 56, "preprocess": False}, "must be 28×28"),
-    ({"pixels": [0] * (280 * 280 + 1), "size": 280}, "at most 78400"),
-    ({"size": 28, "pixels": [True] * 784}, "valid integer"),
-    ({"size": 28}, "Field required"),
-    ([0] * 784, "valid dictionary"),
+def test_a_drawing_too_faint_to_read_is_a_400(client):
+    answer = client.post("/api/predict", json={"pixels": [1] * 112 * 112})
+    assert answer.status_code == 400 and "no ink" in answer.json()["detail"]
+
+
+N = 112 * 112
+
+
+@pytest.mark.parametrize("path, body, problem", [
+    ("/api/predict", {"pixels": [0] * (N - 1)}, f"at least {N}"),
+    ("/api/predict", {"pixels": [0] * (N + 1)}, f"at most {N}"),
+    ("/api/predict", {"pixels": [0] * 784}, f"at least {N}"),
+    ("/api/predict", {"pixels": [0] * (N - 1) + [256]}, "less than or equal to 255"),
+    ("/api/predict", {"pixels": [0] * (N - 1) + [-1]}, "greater than or equal to 0"),
+    ("/api/predict", {"pixels": [0] * (N - 1) + ["ink"]}, "valid integer"),
+    ("/api/predict", {"pixels": [0] * (N - 1) + [0.5]}, "valid integer"),
+    ("/api/predict", {"pixels": [0] * (N - 1) + [True]}, "valid integer"),
+    ("/api/predict", {"pixels": "0" * N}, "valid list"),
+    ("/api/predict", {"size": 112}, "Field required"),
+    ("/api/predict", [0] * N, "valid dictionary"),
+    ("/api/look", {"pixels": [0] * N}, "at most 784"),
+    ("/api/look", {"pixels": [0] * 783 + [300]}, "less than or equal to 255"),
 ])
-def test_bad_drawings_get_a_422_naming_the_problem(client, body, problem):
-    answer = client.post("/api/predict", json=body)
+def test_bad_drawings_get_a_422_naming_the_problem(client, path, body, problem):
+    answer = client.post(path, json=body)
     assert answer.status_code == 422
     assert problem in " ".join(e["msg"] for e in answer.json()["detail"])
 
 
-@pytest.mark.parametrize("text", ['{"size": 28, "pixels": [NaN' + ", 0" * 783 + "]}",
-                                  '{"size": 28, "pixels": [Infinity' + ", 0" * 783 + "]}",
-                                  '{"size": 28, "pixels": [0, 0', "not json at all"],
+@pytest.mark.parametrize("text", ['{"pixels": [NaN' + ", 0" * 783 + "]}",
+                                  '{"pixels": [Infinity' + ", 0" * 783 + "]}",
+                                  '{"pixels": [0, 0', "not json at all"],
                          ids=["NaN", "Infinity", "unfinished", "not JSON"])
 def test_nan_and_broken_json_get_a_422(client, text):
-    answer = client.post("/api/predict", content=text, headers={"content-type": "application/json"})
+    answer = client.post("/api/look", content=text, headers={"content-type": "application/json"})
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["msg"] in ("Input should be a valid integer", "JSON decode error")
 
@@ -169,7 +192,7 @@ def test_huge_bodies_are_refused_and_the_server_carries_on(client):
     assert answer.status_code == 413 and "over" in answer.json()["detail"]
 
     def chunks():  # no Content-Length: the limit must hold while the body streams in
-        yield b'{"size": 28, "pixels": ['
+        yield b'{"pixels": ['
         for _ in range(64):
             yield b"0," * (MAX_BODY // 64)
         yield b"0]}"
@@ -178,7 +201,7 @@ def test_huge_bodies_are_refused_and_the_server_carries_on(client):
     assert answer.status_code == 413 and "over" in answer.json()["detail"]
     answer = client.post("/api/predict", content=b"{}", headers={"content-length": "abc"})
     assert answer.status_code == 400
-    assert client.post("/api/predict", json={"size": 28, "pixels": [0] * 784}).status_code == 200
+    assert client.post("/api/predict", json=BLANK).status_code == 200
 
 
 # ---- one neuron: look and tweak ----------------------------------------------------------
@@ -220,9 +243,9 @@ def edited_copy(net, layer, neuron, bias_shift=0.0, weight_scale=1.0, off=False)
 
 
 def test_edits_change_the_answer_and_accuracy_and_reset_undoes_them(client, trained_net, mnist):
-    image = drawing(mnist.test_images[0], scale=1) | {"preprocess": False}
+    image = pixels(mnist.test_images[0])
     x = mnist.test_images[:1] / 255
-    before = client.post("/api/predict", json=image).json()
+    before = client.post("/api/look", json=image).json()
     accuracy = client.get("/api/model").json()["test_accuracy"]
     # The second layer's neuron that adds most to the answer's z, switched off, and another one pushed up.
     l, answer = 1, before["prediction"]
@@ -235,7 +258,7 @@ def test_edits_change_the_answer_and_accuracy_and_reset_undoes_them(client, trai
         assert info["bias"] == pytest.approx(expected.biases[layer][neuron], abs=1e-5)
         assert info["test_accuracy"] == pytest.approx(expected.score(mnist.test_images, mnist.test_labels))
         assert {k: info[k] for k in edit} == edit
-    after = client.post("/api/predict", json=image).json()
+    after = client.post("/api/look", json=image).json()
     assert after["probabilities"] == pytest.approx(expected.predict_proba(x)[0], abs=1e-3)
     assert after["probabilities"][answer] < before["probabilities"][answer]
     assert after["zs"][0][3] == pytest.approx(before["zs"][0][3] * -0.5 + 5 + 1.5 * trained_net.biases[0][3], abs=1e-3)
@@ -246,7 +269,7 @@ def test_edits_change_the_answer_and_accuracy_and_reset_undoes_them(client, trai
 
     reset = client.post("/api/reset").json()
     assert reset["edits"] == [] and reset["test_accuracy"] == accuracy
-    assert client.post("/api/predict", json=image).json() == before
+    assert client.post("/api/look", json=image).json() == before
 
 
 def test_an_edit_back_to_the_trained_values_is_no_edit(client):
@@ -318,7 +341,7 @@ def test_training_streams_each_epoch_and_the_page_then_uses_the_new_network(clie
     model = client.get("/api/model").json()
     assert model["sizes"] == [784, 8, 10]
     assert model["test_accuracy"] == pytest.approx(final["history"][-1]["test_accuracy"])
-    assert len(client.post("/api/predict", json={"size": 28, "pixels": [0] * 784}).json()["layers"][0]) == 8
+    assert len(client.post("/api/predict", json=BLANK).json()["layers"][0]) == 8
     assert client.get("/api/train").json() == final
 
 
@@ -343,6 +366,39 @@ def test_stop_forgets_the_run(client):
     stopped = client.post("/api/train/stop").json()
     assert (stopped["state"], stopped["message"]) == ("idle", "stopped")
     assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # no epoch ran: the old network stays
+
+
+def test_starting_again_mid_epoch_waits_for_the_old_run_and_drops_it(client, monkeypatch):
+    import threading
+
+    from digitnet.training import Trainer
+
+    release, run_epoch = threading.Event(), Trainer.run_epoch
+    first = []
+
+    def slow_first_epoch(trainer):
+        if not first:
+            first.append(trainer)
+            assert release.wait(30)
+        return run_epoch(trainer)
+
+    monkeypatch.setattr(Trainer, "run_epoch", slow_first_epoch)
+    client.post("/api/train", json=TINY)
+    while not client.get("/api/train").json()["busy"]:
+        threading.Event().wait(0.01)
+    answers = []
+    second = threading.Thread(target=lambda: answers.append(client.post("/api/train", json=TINY | {"hidden": [4]})))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive() and not answers  # waiting for the first run's epoch to end
+    release.set()
+    second.join(30)
+    assert answers[0].status_code == 202
+    final = events(client)[-1]
+    assert final["state"] == "done" and len(final["history"]) == 2
+    assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # the first run's epoch was never used
+    client.app.state.lab.training.thread.join(10)
+    assert "digitnet-training" not in [t.name for t in threading.enumerate()]  # one thread at a time, now none
 
 
 @pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},
@@ -434,3 +490,9 @@ def test_serve_refuses_bad_input_in_one_line(served, argv, problem, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("digitnet: error:") and problem in err and "\n" not in err
     assert not served
+
+
+@pytest.fixture(scope="session")
+def default_model():  # DEV-ONLY-REMOVE
+    from pathlib import Path  # DEV-ONLY-REMOVE
+    return Path("/tmp/dev.npz")  # DEV-ONLY-REMOVE

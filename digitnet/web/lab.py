@@ -137,6 +137,7 @@ class Training:
         self.steps = 0  # epochs still to run before pausing, when stepping
         self.busy = False  # an epoch is running
         self.thread = None
+        self.starting = threading.Lock()  # one start at a time
 
     def status(self):
         with self.changed:
@@ -152,20 +153,32 @@ class Training:
         self.changed.notify_all()
 
     def start(self, sizes, activation, cost, images, paused=False, seed=0, **options):
-        """Train a new network of ``sizes`` on the first ``images`` training images."""
+        """Train a new network of ``sizes`` on ``images`` training images chosen at random.
+
+        Any run still going is stopped first and its thread waited for, so there
+        is only ever one training thread, however often a client asks to start.
+        """
         dataset = self.lab.dataset
         if dataset is None:
             raise DigitnetError("no MNIST data: start the server with --data DIR or DIGITNET_DATA to train")
-        net = Network(sizes, activation, cost, seed=seed)
-        rng = np.random.default_rng(seed)
-        subset = rng.permutation(len(dataset.train_images))[:images]
-        trainer = Trainer(net, dataset.train_images[subset], dataset.train_labels[subset], seed=seed,
-                          test=(dataset.test_images, dataset.test_labels), **options)
-        with self.changed:  # any run still going is forgotten: its thread sees it is no longer current
-            self.trainer, self.history, self.steps, self.busy = trainer, [], 0, False
-            self._set("paused" if paused else "running")
-        self.thread = threading.Thread(target=self._loop, args=(trainer,), name="digitnet-training", daemon=True)
-        self.thread.start()
+        with self.starting:
+            with self.changed:
+                if self.state in ("running", "paused"):
+                    self._forget()
+            if self.thread is not None:
+                self.thread.join(timeout=60)
+                if self.thread.is_alive():
+                    raise Busy("the last training run is still finishing an epoch: try again in a moment")
+            net = Network(sizes, activation, cost, seed=seed)
+            subset = np.random.default_rng(seed).permutation(len(dataset.train_images))[:images]
+            trainer = Trainer(net, dataset.train_images[subset], dataset.train_labels[subset], seed=seed,
+                              test=(dataset.test_images, dataset.test_labels), **options)
+            with self.changed:
+                self.trainer, self.history, self.steps, self.busy = trainer, [], 0, False
+                self._set("paused" if paused else "running")
+            self.thread = threading.Thread(target=self._loop, args=(trainer,), name="digitnet-training",
+                                           daemon=True)
+            self.thread.start()
 
     def _loop(self, trainer):
         while True:
@@ -199,12 +212,14 @@ class Training:
                 self._set(self.state)  # a new epoch to show
 
     def pause(self):
+        """Stop after the epoch that is running."""
         with self.changed:
             if self.state != "running":
                 raise DigitnetError(f"training is {self.state}, not running")
             self._set("paused")
 
     def resume(self):
+        """Carry on training, epoch after epoch."""
         with self.changed:
             if self.state != "paused":
                 raise DigitnetError(f"training is {self.state}, not paused")
@@ -223,5 +238,13 @@ class Training:
         with self.changed:
             if self.state not in ("running", "paused"):
                 raise DigitnetError(f"training is {self.state}, not running or paused")
-            self.trainer, self.steps, self.busy = None, 0, False
-            self._set("idle", "stopped")
+            self._forget()
+
+    def _forget(self):
+        # The caller holds self.changed. The run's thread sees it is no longer current and ends.
+        self.trainer, self.steps, self.busy = None, 0, False
+        self._set("idle", "stopped")
+
+
+class Busy(RuntimeError):
+    """Training cannot start yet: the previous run's thread is still in an epoch."""

@@ -12,36 +12,39 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..errors import DigitnetError
-from .lab import Lab
+from .lab import Busy, Lab
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 1 << 20  # 1 MiB: the largest drawing (280×280 pixels) is about 320 kB of JSON
-SIDE = 28
+MAX_BODY = 1 << 20  # 1 MiB: a drawing (112×112 pixels) is at most 50 kB of JSON
+SIDE = 28  # the network's images are SIDE × SIDE
+DRAWN = 112  # the page sends its canvas at DRAWN × DRAWN: detail enough for to_mnist, small to send
+STREAM_SECONDS = 60  # an event stream ends after this long; a client still interested opens another
 
 
 # ---- what the API accepts ------------------------------------------------------
 
-class Drawing(BaseModel):
-    size: int = Field(112, ge=SIDE, le=280, description="side of the square image, in pixels")
-    pixels: list[Annotated[int, Field(ge=0, le=255, strict=True)]] = Field(
-        min_length=SIDE * SIDE, max_length=280 * 280,
-        description="size×size grey values, row by row: 0 = blank, 255 = full ink")
-    preprocess: bool = Field(True, description="centre and scale the digit as MNIST was (digitnet.images.to_mnist);"
-                                               " false feeds a 28×28 image to the network as it is")
+Pixel = Annotated[int, Field(ge=0, le=255, strict=True)]
 
-    @model_validator(mode="after")
-    def square(self):
-        if len(self.pixels) != self.size * self.size:
-            raise ValueError(f"size {self.size} needs {self.size * self.size} pixels, got {len(self.pixels)}")
-        if not self.preprocess and self.size != SIDE:
-            raise ValueError(f"without preprocessing the image must be {SIDE}×{SIDE}, got size {self.size}")
-        return self
+
+class Drawing(BaseModel):
+    pixels: list[Pixel] = Field(
+        min_length=DRAWN * DRAWN, max_length=DRAWN * DRAWN,
+        description=f"a {DRAWN}×{DRAWN} drawing, row by row: 0 = blank, 255 = full ink (light ink on dark)")
+
+
+class Image(BaseModel):
+    pixels: list[Pixel] = Field(min_length=SIDE * SIDE, max_length=SIDE * SIDE,
+                                description=f"a {SIDE}×{SIDE} image, row by row: 0 = blank, 255 = full ink")
 
 
 class Edit(BaseModel):
@@ -98,8 +101,8 @@ class Model(BaseModel):
     test_accuracy: float | None
     has_data: bool
     edits: list[dict]
-    connections: list[list[tuple[int, int, float]]] = Field(
-        description="per layer, the strongest weights as [from, to, w]")
+    connections: list[list[list[float]]] = Field(
+        description="per layer, the strongest weights as [from neuron, to neuron, weight]")
 
 
 class TrainStatus(BaseModel):
@@ -118,8 +121,9 @@ class Saved(BaseModel):
 
 def errors(*codes):
     """OpenAPI entries for the error answers a route can give."""
-    text = {400: "bad input", 404: "no such neuron", 409: "not possible now (no data, wrong training state, "
-            "cannot write)", 413: "request body over 1 MiB"}
+    text = {400: "bad input (a body that is not UTF-8 JSON, or a drawing with no ink to find)",
+            404: "no such neuron", 409: "not possible now (no data, wrong training state, cannot write)",
+            413: "request body over 1 MiB"}
     return {code: {"model": Error, "description": text[code]} for code in codes}
 
 
@@ -145,6 +149,14 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
         problems = [{"loc": list(p["loc"]), "msg": p["msg"], "type": p["type"]} for p in e.errors()]
         return JSONResponse({"detail": problems}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, e):
+        if e.status_code == 405:  # Starlette's Allow names only the first route on the path: name them all
+            methods = {m for r in app.routes if isinstance(r, APIRoute)
+                       and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods}
+            e.headers = {**(e.headers or {}), "Allow": ", ".join(sorted(methods))}
+        return await http_exception_handler(request, e)
+
     @app.exception_handler(LookupError)
     async def not_found(request, e):
         return JSONResponse({"detail": str(e.args[0])}, status_code=404)
@@ -163,15 +175,19 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
 
     @app.post("/api/predict", response_model=Prediction, responses=errors(400, 413))
     def predict(drawing: Drawing):
-        """What the network sees in a drawing, every layer's activations and its answer."""
-        image = np.asarray(drawing.pixels, dtype=np.uint8).reshape(drawing.size, drawing.size)
-        if not drawing.preprocess:
-            return lab.look(image / 255)
+        """A drawing, centred and scaled as MNIST's digits were (digitnet.images.to_mnist), then
+        what the network sees, every layer's activations and its answer."""
+        image = np.asarray(drawing.pixels, dtype=np.uint8).reshape(DRAWN, DRAWN)
         if not image.any():  # a blank canvas: nothing to centre
             return lab.look(np.zeros(SIDE * SIDE))
         from ..images import to_mnist
 
         return lab.look(to_mnist(image, invert=False))
+
+    @app.post("/api/look", response_model=Prediction, responses=errors(400, 413))
+    def look(image: Image):
+        """A 28×28 image fed to the network exactly as it is: every layer's activations and its answer."""
+        return lab.look(np.asarray(image.pixels) / 255)
 
     Layer = Annotated[int, PathParam(ge=0, le=64, description="hidden layer, 0 = the first")]
     Index = Annotated[int, PathParam(ge=0, le=1 << 16, description="neuron in that layer")]
@@ -193,7 +209,7 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
         """One hidden neuron: its weights as a 28×28 picture, its bias and hand edit."""
         return neuron_info(layer, neuron)
 
-    @app.put("/api/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404, 413))
+    @app.put("/api/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(400, 404, 413))
     def edit_neuron(layer: Layer, neuron: Index, edit: Edit):
         """Shift a neuron's bias, scale its weights or switch it off; the answer has the new test accuracy."""
         lab.edit(layer, neuron, edit.bias_shift, edit.weight_scale, edit.off)
@@ -241,7 +257,10 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
         need_data()
         options = request.model_dump()
         sizes = [SIDE * SIDE, *options.pop("hidden"), 10]
-        lab.training.start(sizes, **options)
+        try:
+            lab.training.start(sizes, **options)
+        except Busy as e:
+            raise HTTPException(409, str(e)) from None
         return lab.training.status()
 
     @app.get("/api/train", response_model=TrainStatus)
@@ -249,24 +268,29 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
         """Where training is: state, epoch and each epoch's cost and accuracy."""
         return lab.training.status()
 
-    for action in ("pause", "resume", "step", "stop"):
-        def control(action=action):
+    def control(action):
+        def act():
             try:
                 getattr(lab.training, action)()
             except DigitnetError as e:
                 raise HTTPException(409, str(e)) from None
             return lab.training.status()
 
+        act.__doc__ = getattr(lab.training, action).__doc__.splitlines()[0]
+        return act
+
+    for action in ("pause", "resume", "step", "stop"):
         app.post(f"/api/train/{action}", response_model=TrainStatus, responses=errors(409),
-                 summary=f"Training: {action}", name=f"train_{action}")(control)
+                 summary=f"Training: {action}", name=f"train_{action}")(control(action))
 
     @app.get("/api/train/events", response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "training status events"}})
     async def train_events(request: Request):
-        """Server-sent events: the training status each time it changes, until training stops running."""
+        """Server-sent events: the training status each time it changes, until training stops running
+        (or for at most a minute: the page then listens again)."""
         async def events():
-            seen = -1
-            while not await request.is_disconnected():
+            seen, end = -1, asyncio.get_running_loop().time() + STREAM_SECONDS
+            while not await request.is_disconnected() and asyncio.get_running_loop().time() < end:
                 status = lab.training.status()
                 if status["version"] != seen:
                     seen = status["version"]

@@ -3,12 +3,12 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const SEND_SIZE = 112;   // the drawing goes to the server at 112×112: plenty for to_mnist, small to send
+const SEND_SIZE = 112;   // the drawing goes to the server at 112×112 (as /openapi.json says): plenty for to_mnist
 const THROTTLE_MS = 100; // at most ten predictions a second while drawing
 
 let model = null;        // GET /api/model: sizes, accuracy, edits, strongest connections
 let look = null;         // the latest prediction: input, every layer's a and z, answer
-let source = "canvas";   // what the network is looking at: the canvas, or an example's 28×28 input
+let source = "canvas";   // what the network is looking at: the canvas, or an example's 28×28 pixels
 let selected = null;     // the clicked neuron, {layer, neuron}
 let positions = [];      // [layer][i] = {x, y} of each drawn unit; layer 0 is the input grid
 
@@ -107,8 +107,9 @@ function drawn() {
   timer = setTimeout(() => { timer = null; refresh(); }, Math.max(0, THROTTLE_MS - (performance.now() - lastSent)));
 }
 
-function currentInput() {
-  return source === "canvas" ? { size: SEND_SIZE, pixels: canvasPixels(), preprocess: true } : source;
+function currentRequest() {
+  // A drawing is centred and scaled by the server first; an example is already 28×28 and fed as it is.
+  return source === "canvas" ? ["/api/predict", { pixels: canvasPixels() }] : ["/api/look", { pixels: source }];
 }
 
 async function refresh() {
@@ -116,7 +117,8 @@ async function refresh() {
   inFlight = true;
   lastSent = performance.now();
   try {
-    show(await api("POST", "/api/predict", currentInput()));
+    const [path, body] = currentRequest();
+    show(await api("POST", path, body));
   } catch (e) {
     say(e.message);
   } finally {
@@ -138,7 +140,7 @@ function show(answer) {
 async function example(path, describe) {
   try {
     const answer = await api("GET", path);
-    source = { size: 28, pixels: answer.input.map((v) => Math.round(v * 255)), preprocess: false };
+    source = answer.input.map((v) => Math.round(v * 255));
     paintOnCanvas(answer.input);
     show(answer);
     say(describe(answer));
@@ -440,8 +442,13 @@ function listen() {
   if (events) events.close();
   events = new EventSource("/api/train/events");
   events.onmessage = (e) => showTraining(JSON.parse(e.data));
-  // The stream ends when training stops running; do not let the browser reconnect on its own.
-  events.onerror = () => { events.close(); events = null; };
+  // The stream ends when training stops running (or after a minute); rather than let the
+  // browser reconnect on its own, listen again only while there is more to hear.
+  events.onerror = () => {
+    events.close();
+    events = null;
+    if (training.state === "running" || training.busy) setTimeout(listen, 500);
+  };
 }
 
 async function control(action, body) {
