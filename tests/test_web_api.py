@@ -80,7 +80,8 @@ def test_openapi_schema_describes_every_endpoint(client):
     paths = schema["paths"]
     for path in ("/api/model", "/api/predict", "/api/look", "/api/neurons/{layer}/{neuron}", "/api/reset",
                  "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
-                 "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events", "/api/save"):
+                 "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events",
+                 "/api/save"):
         assert path in paths
     drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255
@@ -490,9 +491,3 @@ def test_serve_refuses_bad_input_in_one_line(served, argv, problem, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("digitnet: error:") and problem in err and "\n" not in err
     assert not served
-
-
-@pytest.fixture(scope="session")
-def default_model():  # DEV-ONLY-REMOVE
-    from pathlib import Path  # DEV-ONLY-REMOVE
-    return Path("/tmp/dev.npz")  # DEV-ONLY-REMOVE

@@ -223,9 +223,3 @@ def test_the_page_fits_a_phone(page, output_dir):
     canvas = page.locator("#canvas").bounding_box()
     assert canvas["width"] > 200 and canvas["x"] >= 0
     page.screenshot(path=output_dir / "web-phone.png", full_page=True)
-
-
-@pytest.fixture(scope="session")
-def default_model():  # DEV-ONLY-REMOVE
-    from pathlib import Path  # DEV-ONLY-REMOVE
-    return Path("/tmp/dev.npz")  # DEV-ONLY-REMOVE
