@@ -50,13 +50,10 @@ def open_image(path):
     """The first frame of the image file at ``path``, upright, at most WORK_SIZE a side."""
     try:
         with warnings.catch_warnings():
-            # Pillow only warns between its own limit and twice that; make it an error.
+            # Pillow only warns between its own pixel limit and twice that: make it an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                check_size(*im.size)
-                im.seek(0)  # animated GIF, multi-page TIFF: the first frame
-                im = ImageOps.exif_transpose(im)  # phone photos are stored sideways
-                return shrink(flatten_mode(im))
+                return decode(im)
     except FileNotFoundError:
         raise DigitnetError("no such file") from None
     except IsADirectoryError:
@@ -69,6 +66,17 @@ def open_image(path):
         raise DigitnetError(f"the image is larger than the limit of {MAX_PIXELS:,} pixels") from None
     except DigitnetError:
         raise
+    except Exception as e:  # a damaged header can fail in many ways inside Pillow
+        raise DigitnetError(f"the image is damaged or truncated ({one_line(e)})") from None
+
+
+def decode(im):
+    """An opened PIL image's first frame, upright, as an array at most WORK_SIZE a side."""
+    check_size(*im.size)  # from the header: nothing is decoded yet
+    try:
+        im.seek(0)  # animated GIF, multi-page TIFF: the first frame
+        im = ImageOps.exif_transpose(im)  # phone photos are stored sideways
+        return shrink(flatten_mode(im))
     except Exception as e:  # a damaged file can make any decoder fail: report it, never a traceback
         raise DigitnetError(f"the image is damaged or truncated ({one_line(e)})") from None
 
@@ -102,9 +110,14 @@ def shrink(im):
 def grey_and_alpha(image):
     """Grey levels (0 black, 1 white) and opacity (None if opaque) as float arrays."""
     if isinstance(image, Image.Image):
-        check_size(*image.size)
-        image = shrink(flatten_mode(ImageOps.exif_transpose(image)))
-    a = as_unit_floats(np.asarray(image))
+        image = decode(image)
+    try:
+        a = np.asarray(image)
+    except ValueError:  # ragged nested lists
+        raise DigitnetError("expected an image, got rows of different lengths") from None
+    if a.ndim in (2, 3):
+        check_size(a.shape[1], a.shape[0])  # before any copy is made
+    a = as_unit_floats(a)
     if a.ndim == 3 and a.shape[2] in (1, 2, 3, 4):
         colour, alpha = (a[..., :-1], a[..., -1]) if a.shape[2] in (2, 4) else (a, None)
         # ITU-R 601 luma, the weights Pillow's convert("L") uses
@@ -113,7 +126,6 @@ def grey_and_alpha(image):
         grey, alpha = a, None
     else:
         raise DigitnetError(f"expected a 2-D grey image or HxWx3/4 colour, got an array of shape {a.shape}")
-    check_size(grey.shape[1], grey.shape[0])
     grey = shrink_array(grey)
     return grey, None if alpha is None or alpha.min() == 1 else shrink_array(alpha)
 
@@ -155,13 +167,14 @@ def ink_map(grey, alpha, invert):
     ink = ink - level
     if invert:  # paper reflects the light and ink absorbs a share of it: measure ink against the paper
         ink = ink / np.maximum(1 - level, 0.05)
-    top = ink.max()
-    if top < MIN_CONTRAST:
+    if ink.max() < MIN_CONTRAST:
         raise DigitnetError("no ink found: the image is blank (or the ink is too faint)")
     # Most pixels are paper, so their spread is the noise (grain, JPEG): what stands
     # less than NOISE spreads above it is not ink. Clean images, like MNIST's, keep every level.
     floor = np.median(ink) + NOISE * 1.4826 * np.median(np.abs(ink - np.median(ink)))
-    return np.clip((ink - floor) / (top - floor), 0, 1)
+    # The body of the strokes becomes full ink, as in MNIST; the top few per cent are noise peaks.
+    top = np.percentile(ink[ink > floor], 90) if (ink > floor).any() else ink.max()
+    return np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1)
 
 
 def composite(grey, alpha, invert):
