@@ -312,12 +312,15 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
     fig = Figure(figsize=(14, 6.2))
     image_ax = fig.add_axes((0.01, 0.35, 0.13, 0.3))
     image_ax.imshow(np.reshape(net.as_input(np.reshape(x, (1, -1))), (side, side)), cmap="gray_r")
-    image_ax.set(xticks=[], yticks=[], title=f"training image: a {label}")
+    proba = net.predict_proba(np.reshape(x, (1, -1)))[0]
+    image_ax.set(xticks=[], yticks=[])
+    image_ax.set_title(f"training image: a {label}\nthe network says {proba.argmax()} ({proba.max():.0%})",
+                       fontsize=10)
     patterns = -grad_W[0].reshape(-1, side, side)
     weight_tiles(fig, patterns, [f"neuron {j}" for j in range(len(patterns))],
                  (0.16, 0.03, 0.38, 0.82), "−∂C/∂w")
     names, values = figures.largest_components(grad_W, grad_b, k)
-    bars = fig.add_axes((0.68, 0.08, 0.3, 0.77))
+    bars = fig.add_axes((0.73, 0.08, 0.25, 0.77))
     order = np.arange(len(values))[::-1]
     bars.barh(order, np.abs(values), color=[POSITIVE if v < 0 else NEGATIVE for v in values])
     bars.set(yticks=order, yticklabels=names, xlabel="|∂C/∂knob|")
