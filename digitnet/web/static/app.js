@@ -522,7 +522,8 @@ function drawChart(status) {
   g.textAlign = "center";
   g.fillText(`epoch (of ${status.epochs || "–"})`, w / 2, h - 6);
   if (!hist.length) g.fillText("the cost and accuracy of each epoch appear here", w / 2, h / 2);
-  g.textAlign = "right"; g.fillText(hist.length ? maxCost.toPrecision(3) : "", pad.l - 6, pad.t + 4); g.fillText("0", pad.l - 6, h - pad.b);
+  g.textAlign = "right";
+  if (hist.length) { g.fillText(maxCost.toPrecision(3), pad.l - 6, pad.t + 4); g.fillText("0", pad.l - 6, h - pad.b); }
   g.textAlign = "left"; g.fillText("100 %", w - pad.r + 6, pad.t + 4); g.fillText("0 %", w - pad.r + 6, h - pad.b);
   const series = [
     ["cost", "#4aa3ff", (r) => r.cost / maxCost],
