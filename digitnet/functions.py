@@ -95,8 +95,11 @@ def quadratic_delta(a, y, out=None):
 
 
 def cross_entropy_cost(a, y):
-    # log(0) would be -inf for a confidently wrong output; clip to a tiny number.
-    return -float(np.sum(y * np.log(np.maximum(a, 1e-30)), dtype=np.float64)) / len(a)
+    # Only the right answer's ln a counts (y is 0 elsewhere). If the network gives the
+    # right answer probability 0, the cost is truly infinite: training reports that as
+    # divergence rather than hiding it.
+    with np.errstate(divide="ignore"):
+        return -float(np.sum(np.log(a[y > 0]) * y[y > 0], dtype=np.float64)) / len(a)
 
 
 def cross_entropy_delta(a, y, out=None):

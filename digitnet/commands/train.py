@@ -1,21 +1,36 @@
 """digitnet train: learn from the training images, report on the test images, save."""
 
 import argparse
+import contextlib
+import signal
+import sys
+import threading
 
+from ..errors import DigitnetError
 from ..network import DEFAULT_SIZES
-from ..training import OPTIMIZERS, RECIPES, SCHEDULES, Trainer
+from ..training import OPTIMIZERS, RECIPES, SCHEDULES, Trainer, load_checkpoint, save_checkpoint
 from . import check_fits, finite_float, layer_sizes, load_data, positive_int
+
+DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
 
 def add_parser(sub):
-    p = sub.add_parser("train", help="train a network on MNIST (or any IDX data set)",
-                       description="Train a network and save it. With no options: the 784-16-16-10 "
-                                   "network and the default recipe, which passes 96%% on the test images.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d, v = RECIPES["default"], RECIPES["video"]
+    p = sub.add_parser(
+        "train", help="train a network on MNIST (or any IDX data set)",
+        description="Train a network and save it. With no options: the 784-16-16-10 network and the default "
+                    f"recipe ({d['activation']} hidden layers, {d['cost']} cost, {d['optimizer']} with a "
+                    f"{d['schedule']} learning rate, {d['epochs']} epochs of batches of {d['batch_size']}, "
+                    f"images shifted by up to {d['shift']} pixel), which passes 96%% on the test images in "
+                    f"seconds. --recipe video is the videos' network exactly ({v['activation']}, {v['cost']} "
+                    f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs).",
+        epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
+               "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--recipe", choices=RECIPES, default="default",
-                   help="a set of the options below: 'video' is the videos' network exactly "
-                        "(sigmoid, quadratic cost, plain SGD); flags given alongside override it")
-    p.add_argument("--layers", type=layer_sizes, default=list(DEFAULT_SIZES), help="layer sizes, input first")
+                   help="a set of the options below; flags given alongside override it")
+    p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
+                                                      f"{','.join(map(str, DEFAULT_SIZES))})")
     p.add_argument("--activation", choices=("sigmoid", "relu", "tanh"), help="hidden layers' activation")
     p.add_argument("--cost", choices=("quadratic", "cross-entropy"),
                    help="quadratic (sigmoid outputs) or cross-entropy (softmax outputs)")
@@ -27,13 +42,21 @@ def add_parser(sub):
     p.add_argument("--l2", type=finite_float, help="L2 weight decay λ")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning rate over the epochs")
     p.add_argument("--shift", type=int, help="shift training images at random by up to this many pixels")
-    p.add_argument("--validation", type=int, default=5000,
-                   help="training images held out to choose the best epoch")
-    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same network")
-    p.add_argument("--out", default="model.npz", help="where to save the trained model")
+    p.add_argument("--validation", type=int,
+                   help=f"training images held out to choose the best epoch (default {DEFAULT_VALIDATION})")
+    p.add_argument("--seed", type=int, help=f"random seed: the same seed gives the same network "
+                                            f"(default {DEFAULT_SEED})")
+    p.add_argument("--out", help="where to save the trained model (default model.npz)")
     p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
+    p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
+    p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
+                                                    "(and its data folder and --out unless given)")
     p.set_defaults(run=run)
+
+
+TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
+                  "l2", "schedule", "shift", "validation", "seed")
 
 
 def recipe_options(args):
@@ -57,20 +80,94 @@ def print_epoch(record, epochs):
 def run(args):
     from ..network import Network
 
+    if args.resume:
+        return resume(args)
     options = recipe_options(args)
+    validation = DEFAULT_VALIDATION if args.validation is None else args.validation
+    seed = DEFAULT_SEED if args.seed is None else args.seed
     dataset = load_data(args)
-    net = Network(args.layers, options.pop("activation"), options.pop("cost"), seed=args.seed)
+    net = Network(args.layers or DEFAULT_SIZES, options.pop("activation"), options.pop("cost"), seed=seed)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
-    trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=args.validation,
-                      seed=args.seed, **options)
-    history = trainer.run(lambda record: print_epoch(record, options["epochs"]))
+    trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
+                      **options)
+    record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
+              "data": args.data, "out": args.out or "model.npz"}
+    return train(trainer, dataset, record, args.out or "model.npz", args.checkpoint)
+
+
+def resume(args):
+    """Rebuild the run saved in the checkpoint (same network, seed and data) and carry on."""
+    given = [f"--{flag.replace('_', '-')}" for flag in TRAINING_FLAGS if getattr(args, flag) is not None]
+    if given or args.recipe != "default":
+        raise DigitnetError(f"--resume takes every setting from the checkpoint; drop {' '.join(given) or '--recipe'}")
+    net, header, arrays = load_checkpoint(args.resume)
+    record = {key: header.get(key) for key in ("recipe", "options", "data", "out")}
+    options = dict(record["options"])
+    validation, seed = options.pop("validation", 0), options.pop("seed", None)
+    args.data = args.data or record["data"]
+    out = args.out or record["out"] or "model.npz"
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    try:
+        trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
+                          **options)
+        trainer.restore(arrays, header["checkpoint"])
+    except (TypeError, ValueError, KeyError) as e:
+        if isinstance(e, DigitnetError):
+            raise
+        raise DigitnetError(f"{args.resume}: damaged checkpoint ({e})") from None
+    print(f"resuming {net} after epoch {trainer.epoch} of {options['epochs']} from {args.resume}", flush=True)
+    return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
+
+
+def train(trainer, dataset, record, out, checkpoint):
+    """Run the epochs left (saving a checkpoint after each if asked), then score and save."""
+    epochs = trainer.options["epochs"]
+    with stop_after_epoch(enabled=checkpoint is not None) as stop:
+        try:
+            while not trainer.done:
+                print_epoch(trainer.run_epoch(), epochs)
+                if checkpoint:
+                    save_checkpoint(trainer, checkpoint, **record)
+                if stop.is_set():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if not checkpoint or trainer.epoch == 0:
+                raise
+            print(f"stopped after epoch {trainer.epoch}, saved in {checkpoint}; carry on with: "
+                  f"digitnet train --resume {checkpoint}", file=sys.stderr, flush=True)
+            return 130
+    history = trainer.finish()
+    net = trainer.net
     accuracy = net.score(dataset.test_images, dataset.test_labels)
     seconds = sum(history.column("seconds"))
     best = f" (kept epoch {history.best_epoch}, best on validation)" if history.best_epoch else ""
     print(f"test accuracy {accuracy:.2%} on {len(dataset.test_images):,} unseen images, "
           f"after {seconds:.1f} s of training{best}")
-    net.save(args.out, recipe=args.recipe, options={**options, "validation": args.validation, "seed": args.seed},
-             test_accuracy=accuracy, training_seconds=seconds)
-    print(f"saved {args.out}")
+    net.save(out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
+             training_seconds=seconds)
+    print(f"saved {out}")
+
+
+@contextlib.contextmanager
+def stop_after_epoch(enabled):
+    """While checkpointing, the first Ctrl-C asks to stop once the current epoch is
+    done and saved (set the returned Event); a second one stops at once."""
+    stop = threading.Event()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def interrupted(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this epoch (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,191 @@
+"""How fast digitnet trains, next to PyTorch on the same network.
+
+    python bench/speed.py                 # everything, about two minutes
+    python bench/speed.py --epochs 5      # more epochs per timing
+    python bench/speed.py --no-torch      # digitnet only
+
+Both train the videos' 784-16-16-10 network (sigmoid, quadratic cost, plain SGD
+with η = 3, no augmentation, float32) from the same initial weights on the real
+MNIST ($DIGITNET_DATA, else ../shared/data/mnist) for the same number of epochs
+at batch sizes 10, 64 and 128, shuffling every epoch. Each framework runs in
+its fastest way on this machine: digitnet as it is; PyTorch with its data as
+one float32 tensor, batches gathered by index, and one thread (torch's default
+thread count is slower for these skinny products and, on a busy machine, far
+slower; --torch-threads changes it). PyTorch is only needed here, never by
+digitnet: `pip install torch==2.13.0` (the CPU wheel).
+
+It also times the default recipe until it first passes 96 % on the test images,
+one evaluation of the 10,000 test images, and a whole `digitnet train` run in a
+subprocess for its peak resident memory. The table is printed and written to
+bench/results.txt.
+"""
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digitnet import Network, data  # noqa: E402
+from digitnet.functions import one_hot  # noqa: E402
+from digitnet.training import RECIPES, Trainer  # noqa: E402
+
+SIZES = (784, 16, 16, 10)
+LR = 3.0
+
+
+def data_folder():
+    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
+
+
+def time_digitnet(mnist, batch_size, epochs, seed=0):
+    net = Network(SIZES, "sigmoid", "quadratic", seed=seed)
+    trainer = Trainer(net, mnist.train_images, mnist.train_labels, optimizer="sgd", lr=LR,
+                      batch_size=batch_size, epochs=epochs, seed=seed)
+    history = trainer.run()
+    return [r["seconds"] for r in history], net.score(mnist.test_images, mnist.test_labels)
+
+
+def time_torch(torch, mnist, batch_size, epochs, seed=0):
+    """The same training in PyTorch's usual way, started from digitnet's initial weights."""
+    start = Network(SIZES, "sigmoid", "quadratic", seed=seed)
+    layers = []
+    for W, b in zip(start.weights, start.biases, strict=True):
+        linear = torch.nn.Linear(W.shape[1], W.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear, torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    X = torch.from_numpy(mnist.train_images.reshape(len(mnist.train_images), -1).astype(np.float32) / 255)
+    Y = torch.from_numpy(one_hot(mnist.train_labels, 10))
+    generator = torch.Generator().manual_seed(seed)
+    seconds = []
+    for _ in range(epochs):
+        begin = time.perf_counter()
+        order = torch.randperm(len(X), generator=generator)
+        for k in range(0, len(X), batch_size):
+            rows = order[k:k + batch_size]
+            a = model(X[rows])
+            cost = 0.5 * ((a - Y[rows]) ** 2).sum(dim=1).mean()
+            optimizer.zero_grad(set_to_none=True)
+            cost.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - begin)
+    with torch.no_grad():
+        X_test = torch.from_numpy(mnist.test_images.reshape(len(mnist.test_images), -1).astype(np.float32) / 255)
+        predicted = model(X_test).argmax(dim=1).numpy()
+    return seconds, float(np.mean(predicted == mnist.test_labels))
+
+
+def time_to_96(mnist, seed=0):
+    """The default recipe, scoring the test images after every epoch: the training
+    seconds and the wall-clock seconds (with set-up and scoring) until it first passes 96 %."""
+    options = dict(RECIPES["default"])
+    begin = time.perf_counter()
+    net = Network(SIZES, options.pop("activation"), options.pop("cost"), seed=seed)
+    trainer = Trainer(net, mnist.train_images, mnist.train_labels, validation=5000, seed=seed,
+                      test=(mnist.test_images, mnist.test_labels), **options)
+    training = 0.0
+    while not trainer.done:
+        record = trainer.run_epoch()
+        training += record["seconds"]
+        if record["test_accuracy"] >= 0.96:
+            return record["epoch"], training, time.perf_counter() - begin, record["test_accuracy"]
+    return None, training, time.perf_counter() - begin, record["test_accuracy"]
+
+
+def time_evaluation(net, mnist, repeats=30):
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        net.predict(mnist.test_images)
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+def default_train_process(folder):
+    """`digitnet train` with its defaults in a subprocess: its wall time, last line
+    of output and peak resident memory (ru_maxrss of the finished child, in MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        begin = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(folder),
+                               "--out", str(Path(tmp) / "model.npz")], capture_output=True, text=True)
+        wall = time.perf_counter() - begin
+    if done.returncode != 0:
+        raise SystemExit(f"digitnet train failed:\n{done.stderr}")
+    summary = next(line for line in done.stdout.splitlines() if line.startswith("test accuracy"))
+    return wall, summary, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per timing (the median epoch is shown)")
+    parser.add_argument("--batch-sizes", default="10,64,128")
+    parser.add_argument("--no-torch", action="store_true", help="time digitnet only")
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results.txt")))
+    args = parser.parse_args(argv)
+    folder = data_folder()
+    mnist = data.load(folder)
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+            torch.set_num_threads(args.torch_threads)
+        except ImportError:
+            print("PyTorch is not installed (pip install torch==2.13.0): timing digitnet only")
+    lines = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    say(f"digitnet training benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}, NumPy {np.__version__}"
+        + (f", PyTorch {torch.__version__} ({torch.get_num_threads()} thread)" if torch else ""))
+    say(f"784-16-16-10, sigmoid, quadratic cost, plain SGD (η = {LR:g}), float32, 60,000 MNIST images, "
+        f"{args.epochs} epochs each")
+    say()
+    say(f"{'batch':>5}  {'digitnet s/epoch':>16}  {'PyTorch s/epoch':>15}  {'PyTorch/digitnet':>16}  "
+        f"{'digitnet test':>13}  {'PyTorch test':>12}")
+    for size in (int(s) for s in args.batch_sizes.split(",")):
+        ours, our_accuracy = time_digitnet(mnist, size, args.epochs)
+        ours = statistics.median(ours)
+        if torch is not None:
+            theirs, their_accuracy = time_torch(torch, mnist, size, args.epochs)
+            theirs = statistics.median(theirs)
+            say(f"{size:5d}  {ours:16.3f}  {theirs:15.3f}  {theirs / ours:15.1f}x  "
+                f"{our_accuracy:13.2%}  {their_accuracy:12.2%}")
+        else:
+            say(f"{size:5d}  {ours:16.3f}  {'-':>15}  {'-':>16}  {our_accuracy:13.2%}  {'-':>12}")
+    say()
+    epoch, training, wall, accuracy = time_to_96(mnist)
+    if epoch:
+        say(f"default recipe: first reached 96% test accuracy ({accuracy:.2%}) after epoch {epoch}: "
+            f"{training:.2f} s of training, {wall:.2f} s wall clock with set-up and scoring")
+    else:
+        say(f"default recipe: did not reach 96% ({accuracy:.2%} at the end, {training:.2f} s of training)")
+    net = Network(SIZES, "relu", "cross-entropy", seed=0)
+    say(f"evaluating the 10,000 test images: {time_evaluation(net, mnist) * 1000:.1f} ms (median of 30)")
+    wall, summary, peak = default_train_process(folder)
+    say(f"`digitnet train` (defaults) in a subprocess: {wall:.1f} s wall, peak resident memory {peak:.0f} MB")
+    say(f"  {summary}")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
