@@ -242,7 +242,7 @@ class Trainer:
 
     def run_epoch(self):
         """One pass over the training images in random mini-batches; returns its record."""
-        o, net = self.options, self.net
+        o = self.options
         start = time.perf_counter()
         lr = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
         order = self.rng.permutation(len(self.images))
@@ -250,11 +250,15 @@ class Trainer:
         outputs = np.empty_like(Y)  # every batch's output, to score the epoch at the end in one go
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             self.sgd(self.batches(order), Y, outputs, lr)
-        seconds = time.perf_counter() - start
+            return self.record(lr, outputs, Y, order, start)
+
+    def record(self, lr, outputs, Y, order, start):
+        """Score the epoch just run (and check it did not diverge), note the best."""
+        o, net = self.options, self.net
         self.epoch += 1
         record = {"epoch": self.epoch, "lr": lr, "cost": net.cost.cost(outputs, Y),
                   "train_accuracy": float(np.mean(outputs.argmax(axis=1) == self.labels[order])),
-                  "seconds": seconds}
+                  "seconds": time.perf_counter() - start}
         if not (math.isfinite(record["cost"]) and np.isfinite(self.params).all()):
             raise DigitnetError(f"training diverged in epoch {self.epoch} (the cost is not a finite number): "
                                 f"try a smaller learning rate than --lr {o['lr']:g}")
