@@ -5,12 +5,17 @@ next layer is A' = σ(A Wᵀ + b): one matrix product per layer, no Python loop
 over examples. W has one row per neuron of the layer it feeds, as in the video.
 """
 
+import contextlib
+import ctypes
+import functools
+
 import numpy as np
 
 from .errors import DigitnetError
 from .functions import ACTIVATIONS, COSTS, one_hot
 
 DEFAULT_SIZES = (784, 16, 16, 10)
+CHUNK = 512  # examples per product when scoring many: the chunk's floats stay in the CPU's cache
 
 
 class Network:
@@ -71,6 +76,10 @@ class Network:
         """The output activations for a batch X (rows are examples), or with
         ``all_layers`` the list [input, hidden..., output] of every layer's.
         ``buffers`` (a Buffers for this batch size) gives arrays to reuse."""
+        X = np.asarray(X)
+        if not all_layers and buffers is None and X.ndim > 1 and len(X) > CHUNK:
+            with one_blas_thread():
+                return np.concatenate([self.forward(X[k:k + CHUNK]) for k in range(0, len(X), CHUNK)])
         a = X if X is getattr(buffers, "x", None) else self.as_input(X)
         activations = [a]
         for l, (W, b, sigma) in enumerate(zip(self.weights, self.biases, self.sigmas, strict=True)):
@@ -205,6 +214,52 @@ def parameter_views(sizes, flat):
         biases.append(flat[k:k + n_out])
         k += n_out
     return weights, biases
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the block with OpenBLAS limited to one thread, then restore its setting.
+
+    The products here are skinny (a batch × 784 times 784 × 16): splitting them
+    between threads costs more than it saves, and on a busy machine waiting
+    threads spin and slow everything down severalfold. Only NumPy's own OpenBLAS
+    (found among the loaded libraries) is touched, and only for the block, so a
+    user's other NumPy work keeps its threads. Without OpenBLAS this does nothing.
+    """
+    blas = _openblas()
+    if blas is None:
+        yield
+        return
+    get, set_ = blas
+    before = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
+@functools.cache
+def _openblas():
+    """(get_num_threads, set_num_threads) of the OpenBLAS NumPy uses, or None."""
+    try:
+        with open("/proc/self/maps") as maps:  # Linux: the shared libraries loaded
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get, set_ in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                          ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                          ("openblas_get_num_threads", "openblas_set_num_threads")):
+            if hasattr(lib, get) and hasattr(lib, set_):
+                getter, setter = getattr(lib, get), getattr(lib, set_)
+                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
+                return getter, setter
+    return None
 
 
 def check_sizes(sizes):

@@ -4,9 +4,6 @@
 checkpoints can all stop, look and carry on between epochs.
 """
 
-import contextlib
-import ctypes
-import functools
 import json
 import math
 import time
@@ -17,7 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import DigitnetError
 from .functions import one_hot
-from .network import Buffers
+from .network import Buffers, one_blas_thread
 
 # The two ways to train, chosen by ``--recipe``. "video" is the videos' network
 # exactly; "default" is what it takes for the same 13,002 parameters to pass 96 %.
@@ -144,52 +141,6 @@ class Shifts:
             s = self.shift
             moved[redo] = self.windows[rows[redo], dy[redo] + s, dx[redo] + s].reshape(len(redo), -1)
         return moved
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """Run the block with OpenBLAS limited to one thread, then restore its setting.
-
-    The products here are skinny (a batch × 784 times 784 × 16): splitting them
-    between threads costs more than it saves, and on a busy machine waiting
-    threads spin and slow everything down severalfold. Only NumPy's own OpenBLAS
-    (found among the loaded libraries) is touched, and only for the block, so a
-    user's other NumPy work keeps its threads. Without OpenBLAS this does nothing.
-    """
-    blas = _openblas()
-    if blas is None:
-        yield
-        return
-    get, set_ = blas
-    before = get()
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(before)
-
-
-@functools.cache
-def _openblas():
-    """(get_num_threads, set_num_threads) of the OpenBLAS NumPy uses, or None."""
-    try:
-        with open("/proc/self/maps") as maps:  # Linux: the shared libraries loaded
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, set_ in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-                          ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-                          ("openblas_get_num_threads", "openblas_set_num_threads")):
-            if hasattr(lib, get) and hasattr(lib, set_):
-                getter, setter = getattr(lib, get), getattr(lib, set_)
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    return None
 
 
 class Trainer:

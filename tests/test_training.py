@@ -8,7 +8,8 @@ import pytest
 
 from digitnet import Network
 from digitnet.errors import DigitnetError
-from digitnet.training import RECIPES, SGD, Adam, Shifts, Trainer, _openblas, learning_rate, one_blas_thread, train
+from digitnet.network import _openblas, one_blas_thread
+from digitnet.training import RECIPES, SGD, Adam, Shifts, Trainer, learning_rate, train
 
 
 def test_twenty_mnist_images_are_memorised(mnist):
