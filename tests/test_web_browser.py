@@ -125,6 +125,35 @@ def test_drawing_a_digit_shows_the_answer_and_lights_neurons(page, output_dir):
     assert look["prediction"] == 1 and page.locator("#digit").text_content() == "1"
 
 
+def test_the_eraser_rubs_out_and_the_answer_goes_back_to_blank(page):
+    answer_after_drawing(page, ONE)
+    page.click("#eraser")
+    draw(page, ONE)  # the eraser is twice as wide as the pen
+    page.wait_for_function("look.input.every(v => v === 0) && !inFlight && !timer")
+    assert page.locator("#digit").text_content() == "?"
+    assert page.locator("#net .best").count() == 0
+
+
+def test_drawing_with_a_finger(browser, server):
+    """Touch events, as a phone sends them, draw just as the mouse does."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_function("look !== null")
+    box = page.locator("#canvas").bounding_box()
+    cdp = context.new_cdp_session(page)
+    points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in ONE]
+    for kind, (x, y) in [("touchStart", points[0])] + [("touchMove", p) for p in points[1:]]:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_function("look.input.some(v => v > 0) && !inFlight && !timer")
+    page.wait_for_timeout(300)
+    page.wait_for_function("!inFlight && !timer")
+    assert page.locator("#digit").text_content() == "1"
+    assert page.evaluate("window.scrollY") == 0  # the finger drew rather than scrolled the page
+    context.close()
+
+
 def test_clicking_a_neuron_shows_its_weights(page, trained_net):
     page.click('#net circle.hidden[data-layer="0"][data-neuron="4"]')
     page.wait_for_selector("#neuron-body:not([hidden])")

@@ -86,12 +86,14 @@ class Lab:
             activations = net.forward(image.reshape(1, -1), all_layers=True)
             zs = [a @ W.T + b for a, W, b in zip(activations, net.weights, net.biases, strict=False)]
             output = activations[-1][0]
+            total = output.sum()  # sigmoid outputs can all round to 0: then no digit is favoured
+            probabilities = output / total if total > 0 else np.full_like(output, 1 / len(output))
             return {
                 "input": rounded(activations[0][0]),
                 "layers": [rounded(a[0]) for a in activations[1:]],
                 "zs": [rounded(z[0]) for z in zs],
                 "prediction": int(output.argmax()),
-                "probabilities": rounded(output / output.sum()),
+                "probabilities": rounded(probabilities),
             }
 
     def connections(self, per_layer=300):

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -33,7 +33,8 @@ STREAM_SECONDS = 60  # an event stream ends after this long; a client still inte
 
 # ---- what the API accepts ------------------------------------------------------
 
-Pixel = Annotated[int, Field(ge=0, le=255, strict=True)]
+# Grey values as JSON numbers only: strict, so neither "12" nor true passes for a pixel.
+Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
 
 
 class Drawing(BaseModel):
@@ -48,12 +49,16 @@ class Image(BaseModel):
 
 
 class Edit(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON numbers and booleans only, as the schema says
+
     bias_shift: float = Field(0.0, ge=-50, le=50, description="added to the trained bias")
     weight_scale: float = Field(1.0, ge=-10, le=10, description="multiplies the trained incoming weights")
     off: bool = Field(False, description="cut the neuron's outgoing weights")
 
 
 class TrainRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     hidden: list[Annotated[int, Field(ge=1, le=128)]] = Field([16, 16], min_length=1, max_length=4,
                                                             description="hidden layer sizes")
     activation: Literal["sigmoid", "relu", "tanh"] = "relu"
@@ -121,7 +126,7 @@ class Saved(BaseModel):
 
 def errors(*codes):
     """OpenAPI entries for the error answers a route can give."""
-    text = {400: "bad input (a body that is not UTF-8 JSON, or a drawing with no ink to find)",
+    text = {400: "bad input (a body that is not UTF-8 JSON)",
             404: "no such neuron", 409: "not possible now (no data, wrong training state, cannot write)",
             413: "request body over 1 MiB"}
     return {code: {"model": Error, "description": text[code]} for code in codes}
@@ -177,12 +182,14 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
     def predict(drawing: Drawing):
         """A drawing, centred and scaled as MNIST's digits were (digitnet.images.to_mnist), then
         what the network sees, every layer's activations and its answer."""
-        image = np.asarray(drawing.pixels, dtype=np.uint8).reshape(DRAWN, DRAWN)
-        if not image.any():  # a blank canvas: nothing to centre
-            return lab.look(np.zeros(SIDE * SIDE))
         from ..images import to_mnist
 
-        return lab.look(to_mnist(image, invert=False))
+        image = np.asarray(drawing.pixels, dtype=np.float32).reshape(DRAWN, DRAWN) / 255
+        try:
+            seen = to_mnist(image, invert=False)
+        except DigitnetError:  # a well-formed drawing with no ink to find (blank or too faint): nothing to read
+            seen = np.zeros(SIDE * SIDE)
+        return lab.look(seen)
 
     @app.post("/api/look", response_model=Prediction, responses=errors(400, 413))
     def look(image: Image):
