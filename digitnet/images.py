@@ -22,7 +22,7 @@ from .errors import DigitnetError
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 50-megapixel photo is already huge
 WORK_SIZE = 256          # images are shrunk to this many pixels a side first: plenty for a 20-pixel digit
 MIN_CONTRAST = 0.1       # ink must differ from the paper by 10 % of full scale, else the image is blank
-NOISE = 4                # ink must stand this many standard deviations of the paper's noise above it
+NOISE = 3                # ink must stand this many standard deviations of the paper's noise above it
 SOLID = 0.35             # ink at least this dark is the digit itself, the rest its blurred edge
 BOX, SIZE = 20, 28       # MNIST: the digit fits 20x20, inside a 28x28 image
 CENTRE = 14.0            # where MNIST's centres of mass lie (mean 13.99, s.d. 0.3 over the test set)
