@@ -21,12 +21,13 @@ def add_parser(sub):
         description="Train a network and save it. With no options: the 784-16-16-10 network and the default "
                     f"recipe ({d['activation']} hidden layers, {d['cost']} cost, {d['optimizer']} with a "
                     f"{d['schedule']} learning rate, {d['epochs']} epochs of batches of {d['batch_size']}, "
-                    f"images shifted by up to {d['shift']} pixel), which passes 96%% on the test images in "
-                    f"seconds. --recipe video is the videos' network exactly ({v['activation']}, {v['cost']} "
+                    f"images shifted by up to {d['shift']} pixel), which passes 96% on the test images in "
+                    f"seconds. Options not given take the recipe's value. --recipe video is the videos' network "
+                    f"exactly ({v['activation']}, {v['cost']} "
                     f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs).",
         epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
                "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=Formatter)
     p.add_argument("--recipe", choices=RECIPES, default="default",
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
@@ -53,6 +54,13 @@ def add_parser(sub):
     p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
                                                     "(and its data folder and --out unless given)")
     p.set_defaults(run=run)
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for options whose value comes from the recipe (None here)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
