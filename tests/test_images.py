@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from digitnet.errors import DigitnetError
 from digitnet.images import MAX_PIXELS, to_mnist
@@ -207,6 +207,18 @@ def test_image_modes(clear_digits, trained_net):
     sixteen = Image.fromarray(np.asarray(paper).astype(np.uint16) * 257)  # a 16-bit scan
     for im in (paper, paper.convert("P"), paper.convert("1"), paper.convert("RGB"), paper.convert("CMYK"), sixteen):
         assert trained_net.predict_image(im) == e, im.mode
+
+
+def test_hairlines_thickened_to_mnist_strokes():
+    """A 7 drawn with a 2-pixel line on a 400-pixel page would shrink to a tenth of a
+    pixel: it must come out about as bold as the same 7 drawn with a marker of MNIST's width."""
+    def seven(width):
+        page = Image.new("L", (300, 400), 255)
+        ImageDraw.Draw(page).line([(40, 40), (260, 40), (120, 370)], fill=0, width=width, joint="curve")
+        return to_mnist(page)
+    hairline, marker = seven(2), seven(36)
+    assert hairline.sum() >= 0.8 * marker.sum()
+    assert np.count_nonzero(hairline > 0.5) >= 0.8 * np.count_nonzero(marker > 0.5)
 
 
 # ---- bad input: one clear error, naming the file --------------------------------------
