@@ -346,7 +346,7 @@ TINY = {"hidden": [8], "epochs": 2, "images": 600, "batch_size": 30, "lr": 0.01}
 
 
 def test_training_streams_each_epoch_and_the_page_then_uses_the_new_network(client, mnist):
-    started = client.post("/api/train", json=TINY)
+    started = client.post("/api/train", json=TINY | {"epochs": 2.0})  # JSON Schema's integers include 2.0
     assert started.status_code == 202 and started.json()["state"] in ("running", "done")
     stream = events(client)
     final = stream[-1]
@@ -384,43 +384,42 @@ def test_stop_forgets_the_run(client):
     assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # no epoch ran: the old network stays
 
 
-def test_starting_again_mid_epoch_waits_for_the_old_run_and_drops_it(client, monkeypatch):
+def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(client, monkeypatch):
     import threading
 
     from digitnet.training import Trainer
 
     release, run_epoch = threading.Event(), Trainer.run_epoch
-    first = []
 
-    def slow_first_epoch(trainer):
-        if not first:
-            first.append(trainer)
+    def held(trainer):  # the first two runs' epochs wait until released
+        if trainer.net.sizes[1] != 4:
             assert release.wait(30)
         return run_epoch(trainer)
 
-    monkeypatch.setattr(Trainer, "run_epoch", slow_first_epoch)
+    monkeypatch.setattr(Trainer, "run_epoch", held)
     client.post("/api/train", json=TINY)
+    client.post("/api/train", json=TINY | {"hidden": [6]})  # the first run is forgotten mid-epoch
     while not client.get("/api/train").json()["busy"]:
         threading.Event().wait(0.01)
-    answers = []
-    second = threading.Thread(target=lambda: answers.append(client.post("/api/train", json=TINY | {"hidden": [4]})))
-    second.start()
-    second.join(0.5)
-    assert second.is_alive() and not answers  # waiting for the first run's epoch to end
+    # Both earlier threads are still in their epochs: a third start must wait its turn.
+    busy = client.post("/api/train", json=TINY | {"hidden": [4]})
+    assert busy.status_code == 409 and "try again" in busy.json()["detail"]
     release.set()
-    second.join(30)
-    assert answers[0].status_code == 202
+    lab = client.app.state.lab
+    lab.training.thread.join(30)
+    assert client.post("/api/train", json=TINY | {"hidden": [4]}).status_code == 202
     final = events(client)[-1]
     assert final["state"] == "done" and len(final["history"]) == 2
-    assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # the first run's epoch was never used
-    client.app.state.lab.training.thread.join(10)
-    assert "digitnet-training" not in [t.name for t in threading.enumerate()]  # one thread at a time, now none
+    assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # earlier runs' epochs were never used
+    lab.training.thread.join(10)
+    assert "digitnet-training" not in [t.name for t in threading.enumerate()]
 
 
 @pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},
                                     {"lr": 0}, {"lr": -1}, {"activation": "softsign"}, {"cost": "hinge"},
                                     {"epochs": 0}, {"epochs": 1000}, {"images": 10}, {"batch_size": 0},
-                                    {"optimizer": "rmsprop"}, {"paused": 0}, {"epochs": "2"}, {"lr": "0.1"}])
+                                    {"optimizer": "rmsprop"}, {"paused": 0}, {"epochs": "2"}, {"lr": "0.1"},
+                                    {"epochs": True}, {"epochs": 2.5}, {"hidden": ["8"]}])
 def test_bad_training_options_get_a_422(client, change):
     assert client.post("/api/train", json=TINY | change).status_code == 422
     assert client.get("/api/train").json()["state"] == "idle"

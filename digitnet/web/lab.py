@@ -138,7 +138,7 @@ class Training:
         self.state, self.message, self.history, self.version = "idle", "", [], 0
         self.steps = 0  # epochs still to run before pausing, when stepping
         self.busy = False  # an epoch is running
-        self.thread = None
+        self.thread = self.retired = None  # the current run's thread, and a forgotten one still in an epoch
         self.starting = threading.Lock()  # one start at a time
 
     def status(self):
@@ -157,20 +157,25 @@ class Training:
     def start(self, sizes, activation, cost, images, paused=False, seed=0, **options):
         """Train a new network of ``sizes`` on ``images`` training images chosen at random.
 
-        Any run still going is stopped first and its thread waited for, so there
-        is only ever one training thread, however often a client asks to start.
+        A run still going is forgotten; its thread ends after the epoch it is in.
+        One such thread may still be finishing while the new run starts, but not
+        two: however often a client asks to start, epochs never pile up.
         """
         dataset = self.lab.dataset
         if dataset is None:
             raise DigitnetError("no MNIST data: start the server with --data DIR or DIGITNET_DATA to train")
         with self.starting:
+            if alive(self.retired):
+                self.retired.join(timeout=0.5)
+            if alive(self.retired) and self.busy:
+                raise Busy("the last two training runs are still finishing their epochs: try again in a moment")
             with self.changed:
                 if self.state in ("running", "paused"):
                     self._forget()
-            if self.thread is not None:
-                self.thread.join(timeout=60)
-                if self.thread.is_alive():
-                    raise Busy("the last training run is still finishing an epoch: try again in a moment")
+            if alive(self.thread):
+                self.thread.join(timeout=0.5)  # a paused run's thread ends at once; a busy one ends its epoch
+            if alive(self.thread):
+                self.retired = self.thread
             net = Network(sizes, activation, cost, seed=seed)
             subset = np.random.default_rng(seed).permutation(len(dataset.train_images))[:images]
             trainer = Trainer(net, dataset.train_images[subset], dataset.train_labels[subset], seed=seed,
@@ -248,5 +253,9 @@ class Training:
         self._set("idle", "stopped")
 
 
+def alive(thread):
+    return thread is not None and thread.is_alive()
+
+
 class Busy(RuntimeError):
-    """Training cannot start yet: the previous run's thread is still in an epoch."""
+    """Training cannot start yet: earlier runs' threads are still in their epochs."""

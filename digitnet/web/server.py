@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -35,6 +35,18 @@ STREAM_SECONDS = 60  # an event stream ends after this long; a client still inte
 
 # Grey values as JSON numbers only: strict, so neither "12" nor true passes for a pixel.
 Pixel = Annotated[float, Field(ge=0, le=255, strict=True, allow_inf_nan=False)]
+
+
+def whole(value):
+    """JSON Schema counts 46.0 as an integer, so accept it; strings and booleans are not numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a whole number")
+    return value
+
+
+Whole = BeforeValidator(whole)
 
 
 class Drawing(BaseModel):
@@ -59,15 +71,15 @@ class Edit(BaseModel):
 class TrainRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    hidden: list[Annotated[int, Field(ge=1, le=128)]] = Field([16, 16], min_length=1, max_length=4,
+    hidden: list[Annotated[int, Whole, Field(ge=1, le=128)]] = Field([16, 16], min_length=1, max_length=4,
                                                             description="hidden layer sizes")
     activation: Literal["sigmoid", "relu", "tanh"] = "relu"
     cost: Literal["quadratic", "cross-entropy"] = "cross-entropy"
     optimizer: Literal["sgd", "adam"] = "adam"
     lr: float = Field(0.003, gt=0, le=100, description="learning rate η")
-    batch_size: int = Field(128, ge=1, le=10000)
-    epochs: int = Field(10, ge=1, le=100)
-    images: int = Field(60000, ge=100, le=60000, description="how many training images to learn from")
+    batch_size: Annotated[int, Whole] = Field(128, ge=1, le=10000)
+    epochs: Annotated[int, Whole] = Field(10, ge=1, le=100)
+    images: Annotated[int, Whole] = Field(60000, ge=100, le=60000, description="training images to learn from")
     paused: bool = Field(False, description="set up the run but wait for step or resume")
 
 
