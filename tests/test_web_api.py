@@ -481,19 +481,42 @@ def test_serve_runs_the_app_on_localhost_and_prints_the_url(served, default_mode
     assert TestClient(served["app"]).get("/api/model").json()["has_data"] is False
 
 
+def small_mnist(folder, mnist, n_train=6000):
+    """A copy of MNIST with fewer training images, as IDX files in ``folder``."""
+    from digitnet.data import FILES, write_idx
+
+    folder.mkdir()
+    for key, stem in FILES.items():
+        write_idx(folder / stem, getattr(mnist, key)[:n_train if key.startswith("train") else None])
+    return folder
+
+
 def test_serve_uses_model_npz_in_the_current_folder(served, default_model, tmp_path, monkeypatch, mnist):
     from digitnet.cli import main
-    from digitnet.data import FILES, write_idx
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "model.npz").write_bytes(default_model.read_bytes())
-    (tmp_path / "data").mkdir()
-    for key, stem in FILES.items():
-        write_idx(tmp_path / "data" / stem, getattr(mnist, key)[:1000])
+    small_mnist(tmp_path / "data", mnist)
     assert main(["serve", "--data", "data", "--port", "8001"]) == 0
     model = TestClient(served["app"]).get("/api/model").json()
     assert model["has_data"] and model["sizes"] == [784, 16, 16, 10]
-    assert model["test_accuracy"] == Network.load("model.npz").score(mnist.test_images[:1000], mnist.test_labels[:1000])
+    assert model["test_accuracy"] == Network.load("model.npz").score(mnist.test_images, mnist.test_labels)
+
+
+def test_serve_without_a_model_trains_one_first_and_keeps_it(served, tmp_path, monkeypatch, mnist, capsys):
+    from digitnet.cli import main
+    from digitnet.training import RECIPES
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(RECIPES, "default", RECIPES["default"] | {"epochs": 2})  # the real recipe takes minutes
+    small_mnist(tmp_path / "data", mnist)
+    assert main(["serve", "--data", "data"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch   1/2" in out and "epoch   2/2" in out and "saved model.npz" in out
+    saved = Network.load(tmp_path / "model.npz")
+    model = TestClient(served["app"]).get("/api/model").json()
+    assert model["sizes"] == list(saved.sizes) and model["activation"] == "relu"
+    assert model["test_accuracy"] == pytest.approx(saved.header["test_accuracy"])
 
 
 @pytest.mark.parametrize("argv, problem", [(["serve", "missing.npz"], "missing.npz"),
