@@ -63,7 +63,8 @@ def test_show_writes_what_the_network_saw(default_model, pictures, tmp_path):
     seen = tmp_path / "seen"
     result = run("predict", default_model, "--show", seen, *pictures)
     assert result.returncode == 0, result.stderr
-    for path in pictures:
+    for path, line in zip(pictures, result.stdout.splitlines(), strict=True):
+        assert line.endswith(f"; it saw {seen / path.stem}.png")
         small = np.asarray(Image.open(seen / f"{path.stem}.png"))
         assert small.shape == (28, 28) and small.dtype == np.uint8
         np.testing.assert_array_equal(small, np.round(to_mnist(path) * 255))

@@ -64,7 +64,8 @@ def predict_file(net, name, invert, show):
 
 def describe(result):
     top3 = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top3"])
-    return f"{result['file']}: {result['digit']}  (confidence {result['confidence']:.1%}; top 3: {top3})"
+    seen = f"; it saw {result['seen']}" if "seen" in result else ""
+    return f"{result['file']}: {result['digit']}  (confidence {result['confidence']:.1%}; top 3: {top3}){seen}"
 
 
 def prepare_show_dir(path):
