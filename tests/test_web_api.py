@@ -87,6 +87,8 @@ def test_openapi_schema_describes_every_endpoint(client):
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255
     image = schema["components"]["schemas"]["Image"]["properties"]["pixels"]
     assert image["minItems"] == image["maxItems"] == 784
+    hidden = schema["components"]["schemas"]["TrainRequest"]["properties"]["hidden"]["items"]
+    assert hidden == {"type": "integer", "minimum": 1, "maximum": 128}
     assert "413" in paths["/api/predict"]["post"]["responses"]
     assert "404" in paths["/api/neurons/{layer}/{neuron}"]["get"]["responses"]
     assert client.get("/docs").status_code == 404  # it would load its scripts from a CDN

@@ -71,7 +71,7 @@ class Edit(BaseModel):
 class TrainRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
-    hidden: list[Annotated[int, Whole, Field(ge=1, le=128)]] = Field([16, 16], min_length=1, max_length=4,
+    hidden: list[Annotated[int, Field(ge=1, le=128), Whole]] = Field([16, 16], min_length=1, max_length=4,
                                                             description="hidden layer sizes")
     activation: Literal["sigmoid", "relu", "tanh"] = "relu"
     cost: Literal["quadratic", "cross-entropy"] = "cross-entropy"
