@@ -2,6 +2,8 @@
 whatever bytes or arrays they get, they return a well-formed result or raise
 DigitnetError, never anything else, and never hang."""
 
+import contextlib
+import functools
 import gzip
 import io
 import json
@@ -124,21 +126,23 @@ with zipfile.ZipFile(io.BytesIO(MODEL)) as _z:
 
 
 @st.composite
-def rezipped(draw):
+def rezipped(draw, members=None):
     """A valid zip (right CRCs) whose members are mutated: reaches the .npy and JSON
     checks that byte flips in the archive would mostly stop at the CRC."""
-    members = dict(MEMBERS)
+    original = members or MEMBERS
+    members = dict(original)
     for name in draw(st.lists(st.sampled_from(sorted(members)), min_size=1, max_size=3)):
         members[name] = draw(mutated(members[name][:400])) + members[name][400:]
     if draw(st.booleans()):
         members.pop(draw(st.sampled_from(sorted(members))))
     if draw(st.booleans()):  # a header with random JSON values in its fields
-        header = json.loads(np.load(io.BytesIO(MEMBERS["header.npy"])).tobytes())
+        header = json.loads(np.load(io.BytesIO(original["header.npy"])).tobytes())
         json_value = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
                                   lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5),
                                                                                                 inner, max_size=3),
                                   max_leaves=6)
-        header[draw(st.sampled_from(sorted(header)))] = draw(json_value)
+        fields = header.get("checkpoint") if "checkpoint" in header and draw(st.booleans()) else header
+        fields[draw(st.sampled_from(sorted(fields)))] = draw(json_value)
         buffer = io.BytesIO()
         np.save(buffer, np.frombuffer(json.dumps(header).encode(), np.uint8))
         members["header.npy"] = buffer.getvalue()
@@ -177,6 +181,37 @@ def test_model_file_mutated_compressed_and_random(content):
 @given(rezipped())
 def test_model_file_mutated_members(content):
     check_model(content)
+
+
+@functools.cache
+def checkpoint_members():
+    """The members of a checkpoint saved by `digitnet train --checkpoint` on random digits."""
+    from digitnet.cli import main
+
+    folder = SCRATCH / "checkpoint"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for key, stem in data.FILES.items():
+        n = 200 if key.startswith("train") else 20
+        data.write_idx(folder / (stem + ".gz"), rng.integers(0, 256, (n, 28, 28)) if key.endswith("images")
+                       else np.arange(n) % 10)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["train", "--data", str(folder), "--layers", "784,8,10", "--epochs", "2", "--validation", "20",
+                     "--checkpoint", str(folder / "run.npz"), "--out", str(folder / "out.npz")]) == 0
+    with zipfile.ZipFile(folder / "run.npz") as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@FUZZ
+@given(st.data())
+def test_checkpoint_mutated_members(draw):
+    from digitnet.training import load_checkpoint
+
+    path = scratch_file(draw.draw(rezipped(checkpoint_members())), "checkpoint.npz")
+    try:
+        load_checkpoint(path)
+    except DigitnetError as e:
+        assert "\n" not in str(e)
 
 
 # ---- images ----------------------------------------------------------------------------

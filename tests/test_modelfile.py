@@ -349,3 +349,67 @@ def test_info_reads_a_good_file(tmp_path, capsys):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "784 -> 16 -> 16 -> 10" in out and "2 epochs" in out and "95.00%" in out
+
+
+# ---- checkpoints --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A checkpoint made by `digitnet train --checkpoint` on a small slice of random digits."""
+    from digitnet import data
+
+    folder = tmp_path_factory.mktemp("checkpoint")
+    rng = np.random.default_rng(0)
+    for key, stem in data.FILES.items():
+        n = 300 if key.startswith("train") else 50
+        array = rng.integers(0, 256, (n, 28, 28)) if key.endswith("images") else np.arange(n) % 10
+        data.write_idx(folder / (stem + ".gz"), array)
+    path = folder / "run.ckpt.npz"
+    assert main(["train", "--data", str(folder), "--layers", "784,8,10", "--epochs", "3", "--validation", "50",
+                 "--checkpoint", str(path), "--out", str(folder / "out.npz")]) == 0
+    return path
+
+
+def with_checkpoint_header(source, target, change):
+    with zipfile.ZipFile(source) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    header = json.loads(np.load(io.BytesIO(members["header.npy"])).tobytes())
+    change(header)
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(json.dumps(header).encode(), np.uint8))
+    members["header.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(target, "w") as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    return target
+
+
+DAMAGED_CHECKPOINTS = {
+    "data-number": lambda h: h.update(data=5),
+    "options-without-epochs": lambda h: h["options"].pop("epochs"),
+    "epoch-text": lambda h: h["checkpoint"].update(epoch="x"),
+    "epoch-null": lambda h: h["checkpoint"].update(epoch=None),
+    "history-text": lambda h: h["checkpoint"].update(history="x"),
+    "best-number": lambda h: h["checkpoint"].update(best=-1),
+    "rng-text": lambda h: h["checkpoint"].update(rng="x"),
+    "optimizer-list": lambda h: h["checkpoint"].update(optimizer=[]),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED_CHECKPOINTS)
+def test_resume_refuses_a_damaged_checkpoint_in_one_line(checkpoint, tmp_path, capsys, damage):
+    bad = with_checkpoint_header(checkpoint, tmp_path / "bad.ckpt.npz", DAMAGED_CHECKPOINTS[damage])
+    capsys.readouterr()
+    code = main(["train", "--resume", str(bad), "--out", str(tmp_path / "out.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("digitnet: error: ") and err.count("\n") == 1, err
+    assert "bad.ckpt.npz" in err
+
+
+@pytest.mark.parametrize("name", ["truncated.npz", "huge-W.npz", "npy-header-garbage.npz", "header-bytes.npz",
+                                  "activation-list.npz", "history-no-cost.npz"])
+def test_resume_refuses_bad_model_files_in_one_line(bad, capsys, name):
+    path, _ = bad[name]
+    assert main(["train", "--resume", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("digitnet: error: ") and err.count("\n") == 1 and name in err, err
