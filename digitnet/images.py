@@ -175,7 +175,8 @@ def ink_map(grey, alpha, invert):
         raise DigitnetError("no ink found: the image is blank (or the ink is too faint)")
     # Most pixels are paper, so their spread is the noise (grain, JPEG): what stands
     # less than NOISE spreads above it is not ink. Clean images, like MNIST's, keep every level.
-    floor = np.median(ink) + NOISE * 1.4826 * np.median(np.abs(ink - np.median(ink)))
+    paper = np.median(ink)
+    floor = paper + NOISE * 1.4826 * np.median(np.abs(ink - paper))  # 1.4826 MAD: σ of normal noise
     # The body of the strokes becomes full ink, as in MNIST; the top few per cent are noise peaks.
     top = np.percentile(ink[ink > floor], 90) if (ink > floor).any() else ink.max()
     return np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1)

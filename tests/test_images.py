@@ -12,16 +12,15 @@ from PIL import Image, ImageDraw, ImageFilter
 from digitnet.errors import DigitnetError
 from digitnet.images import MAX_PIXELS, to_mnist
 
-N_SAMPLES = 400
+N_SAMPLES = 300
 # This 13,002-parameter network is fragile near its decision boundaries: scaling a clean
 # digit up 8x and back already changes 1-2 % of its answers, and a pen 2/3 pixel bolder or
 # paper grain about 1 % more. The pictures agree 97-98 % of the time (see the printed
 # rates); below 96 % the preprocessing has got worse. Plain MNIST input must barely change.
 AGREEMENT = 0.96
 AGREEMENT_MNIST_FORM = 0.99
-# A ±10° turn alone, applied to the 28x28 originals, already changes a few per cent of
-# this small network's answers: the rotated pictures may lose this much more, no more.
-ROTATION_MARGIN = 0.015
+# A ±10° turn alone, applied to the 28x28 originals, already changes 2-4 % of this
+# network's answers; the turned pictures, on paper, may lose no more than the others on top.
 
 
 # ---- rendering MNIST digits as photos and scans ---------------------------------
@@ -64,10 +63,10 @@ def dark_on_white(digit, rng):
 
 
 def coloured(digit, rng):
-    ink = on_sheet(big_ink(digit, rng), rng)[..., None]
-    paper, pen = np.array([0.96, 0.93, 0.85]), np.array([0.1, 0.15, 0.5])  # blue pen on cream paper
-    rgb = paper * (1 - ink) + pen * ink + rng.normal(0, 0.02, ink.shape)
-    return encoded(Image.fromarray(np.clip(rgb * 255, 0, 255).astype(np.uint8)), "PNG")
+    ink = on_sheet(big_ink(digit, rng), rng).astype(np.float32)[..., None]
+    paper, pen = np.float32([245, 237, 217]), np.float32([25, 38, 128])  # blue pen on cream paper
+    rgb = paper + (pen - paper) * (ink + rng.normal(0, 0.02, ink.shape).astype(np.float32))
+    return encoded(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), "PNG")
 
 
 def transparent(digit, rng):
@@ -149,7 +148,7 @@ def test_rotated_costs_no_more_than_the_rotation(samples, trained_net, output_di
                        for d, a in zip(digits, angles, strict=True)])
     reference = np.mean(trained_net.predict(turned) == expected)
     print(f"rotated: {agreement:.1%} read as the original; the 28x28 digits turned alike: {reference:.1%}")
-    assert agreement >= min(AGREEMENT, reference - ROTATION_MARGIN)
+    assert agreement >= reference - (1 - AGREEMENT)
 
 
 # ---- the other kinds of input to_mnist takes ----------------------------------------
