@@ -206,6 +206,16 @@ def test_file_formats(fmt, clear_digits, trained_net, tmp_path):
         assert trained_net.predict_image(str(path)) == e
 
 
+def test_phone_photo_stored_sideways(clear_digits, trained_net, tmp_path):
+    """Phones store the pixels as the sensor saw them and an EXIF tag saying how to turn them."""
+    d, e = clear_digits[0][0], clear_digits[1][0]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to display
+    dark_on_white(d, np.random.default_rng(0)).rotate(90, expand=True).save(tmp_path / "phone.jpg", exif=exif)
+    assert trained_net.predict_image(tmp_path / "phone.jpg") == e
+    np.testing.assert_allclose(to_mnist(tmp_path / "phone.jpg"), to_mnist(d), atol=0.6)
+
+
 def test_image_modes(clear_digits, trained_net):
     d, e = clear_digits[0][0], clear_digits[1][0]
     paper = dark_on_white(d, np.random.default_rng(0))
