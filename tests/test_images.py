@@ -213,7 +213,8 @@ def test_phone_photo_stored_sideways(clear_digits, trained_net, tmp_path):
     exif[0x0112] = 6  # Orientation: turn 90° clockwise to display
     dark_on_white(d, np.random.default_rng(0)).rotate(90, expand=True).save(tmp_path / "phone.jpg", exif=exif)
     assert trained_net.predict_image(tmp_path / "phone.jpg") == e
-    np.testing.assert_allclose(to_mnist(tmp_path / "phone.jpg"), to_mnist(d), atol=0.6)
+    seen, upright = to_mnist(tmp_path / "phone.jpg").ravel(), to_mnist(d).ravel()
+    assert np.corrcoef(seen, upright)[0, 1] > 0.75  # sideways, it would be near 0
 
 
 def test_image_modes(clear_digits, trained_net):
