@@ -497,7 +497,11 @@ async function showTraining(status) {
   if (h.length !== epochsShown) {
     const fresh = epochsShown !== -1;
     epochsShown = h.length;
-    if (fresh && h.length) { await loadModel(); refresh(); } // the page now uses the newly trained network
+    if (fresh && h.length) { // the page now uses the newly trained network, with no hand edits
+      await loadModel();
+      refresh();
+      if (selected) selectNeuron(selected.layer, selected.neuron);
+    }
   }
 }
 
@@ -530,14 +534,16 @@ function drawChart(status) {
     ["train accuracy", "#8ea3bf", (r) => r.train_accuracy],
     ["test accuracy", "#ffd166", (r) => r.test_accuracy],
   ];
-  series.forEach(([name, colour, value], k) => {
+  let legendX = pad.l + 10;
+  series.forEach(([name, colour, value]) => {
     g.strokeStyle = g.fillStyle = colour;
     g.lineWidth = 2;
     g.beginPath();
     hist.forEach((r, i) => (i ? g.lineTo : g.moveTo).call(g, x(r.epoch), y(value(r))));
     g.stroke();
     hist.forEach((r) => { g.beginPath(); g.arc(x(r.epoch), y(value(r)), 3, 0, 2 * Math.PI); g.fill(); });
-    g.fillText(name, pad.l + 10 + 120 * k, 14);
+    g.fillText(name, legendX, 14);
+    legendX += g.measureText(name).width + 18;
   });
   c.dataset.points = hist.length; // for tests and curious people: how many epochs are drawn
 }
