@@ -354,19 +354,38 @@ def test_info_reads_a_good_file(tmp_path, capsys):
 # ---- checkpoints --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A checkpoint made by `digitnet train --checkpoint` on a small slice of random digits."""
+def small_data(tmp_path_factory):
+    """A data folder of 300 random training digits and 50 test digits: training on it takes moments."""
     from digitnet import data
 
-    folder = tmp_path_factory.mktemp("checkpoint")
+    folder = tmp_path_factory.mktemp("small-data")
     rng = np.random.default_rng(0)
     for key, stem in data.FILES.items():
         n = 300 if key.startswith("train") else 50
         array = rng.integers(0, 256, (n, 28, 28)) if key.endswith("images") else np.arange(n) % 10
         data.write_idx(folder / (stem + ".gz"), array)
-    path = folder / "run.ckpt.npz"
+    return folder
+
+
+def test_diverging_training_stops_in_one_line_and_keeps_the_old_model(small_data, tmp_path, capsys):
+    out = tmp_path / "model.npz"
+    trained_like_net().save(out)
+    before = out.read_bytes()
+    code = main(["train", "--data", str(small_data), "--layers", "784,8,10", "--epochs", "2", "--validation", "50",
+                 "--lr", "1e30", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("digitnet: error: ") and err.count("\n") == 1, err
+    assert "diverged" in err and "--lr" in err
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(small_data, tmp_path_factory):
+    """A checkpoint made by `digitnet train --checkpoint` on the small data."""
+    folder = small_data
+    path = tmp_path_factory.mktemp("checkpoint") / "run.ckpt.npz"
     assert main(["train", "--data", str(folder), "--layers", "784,8,10", "--epochs", "3", "--validation", "50",
-                 "--checkpoint", str(path), "--out", str(folder / "out.npz")]) == 0
+                 "--checkpoint", str(path), "--out", str(path.parent / "out.npz")]) == 0
     return path
 
 

@@ -2,6 +2,8 @@
 and invalid) requests to a real `digitnet serve` on 127.0.0.1; no answer may be a
 5xx, and every answer must match the schema (status code, content type, body)."""
 
+import os
+
 import httpx
 import pytest
 import schemathesis
@@ -59,7 +61,8 @@ schema = (schemathesis.pytest.from_fixture("web_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("DIGITNET_FUZZ_EXAMPLES", 25)), deadline=None,
+          suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, web_server):
     url, process = web_server
     case.call_and_validate(base_url=url, checks=CHECKS, timeout=30)
