@@ -79,39 +79,46 @@ def server(default_model, tmp_path_factory):
 
 
 def requests_for(net, mnist, rng, n):
-    """n (body, expected answer) pairs from random test images: half fed as they are,
-    half through the server's preprocessing; the answers worked out here, by the same net."""
+    """n (route, body, expected answer) triples from random test images: half fed to the
+    network as they are (/api/look), half drawn 4x larger and read like a drawing on the
+    page (/api/predict, through to_mnist); the answers worked out here, by the same net."""
     from digitnet.images import to_mnist
 
-    pairs = []
+    triples = []
     for i in rng.integers(0, len(mnist.test_images), n):
         image = mnist.test_images[i]
-        preprocess = bool(rng.integers(2))
-        seen = to_mnist(image, invert=False) if preprocess else image / 255
-        expected = int(net.predict(seen.reshape(1, -1))[0])
-        pairs.append(({"size": 28, "pixels": image.ravel().tolist(), "preprocess": preprocess}, expected))
-    return pairs
+        if rng.integers(2):
+            pixels = image.ravel().tolist()
+            seen = np.asarray(pixels, dtype=np.float64) / 255
+            route = "/api/look"
+        else:
+            drawing = np.kron(image, np.ones((4, 4), np.uint8))  # 112x112, as the page sends its canvas
+            pixels = drawing.ravel().tolist()
+            seen = to_mnist(np.asarray(pixels, dtype=np.float32).reshape(drawing.shape) / 255, invert=False)
+            route = "/api/predict"
+        triples.append((route, {"pixels": pixels}, int(net.predict(seen.reshape(1, -1))[0])))
+    return triples
 
 
-async def predict_all(url, pairs):
+async def predict_all(url, requests):
     """Send every request, at most CONCURRENCY at a time; the answers in order."""
     limit = asyncio.Semaphore(CONCURRENCY)
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        async def one(body):
+        async def one(route, body):
             async with limit:
-                response = await client.post("/api/predict", json=body)
+                response = await client.post(route, json=body)
                 assert response.status_code == 200, response.text
                 return response.json()
 
-        return await asyncio.gather(*(one(body) for body, _ in pairs))
+        return await asyncio.gather(*(one(route, body) for route, body, _ in requests))
 
 
-def run_round(url, pairs):
-    answers = asyncio.run(predict_all(url, pairs))
-    wrong = [(i, a["prediction"], expected) for i, (a, (_, expected)) in enumerate(zip(answers, pairs, strict=True))
+def run_round(url, requests):
+    answers = asyncio.run(predict_all(url, requests))
+    wrong = [(route, a["prediction"], expected) for a, (route, _, expected) in zip(answers, requests, strict=True)
              if a["prediction"] != expected]
-    assert not wrong, f"{len(wrong)} of {len(pairs)} answers differ from the local network: {wrong[:5]}"
+    assert not wrong, f"{len(wrong)} of {len(requests)} answers differ from the local network: {wrong[:5]}"
     for a in answers:
         assert len(a["input"]) == 784 and abs(sum(a["probabilities"]) - 1) < 1e-3
     return answers
