@@ -7,7 +7,8 @@
 Both train the videos' 784-16-16-10 network (sigmoid, quadratic cost, plain SGD
 with η = 3, no augmentation, float32) from the same initial weights on the real
 MNIST ($DIGITNET_DATA, else ../shared/data/mnist) for the same number of epochs
-at batch sizes 10, 64 and 128, shuffling every epoch. Each framework runs in
+at batch sizes 10, 64 and 128, shuffling every epoch. The two take turns epoch
+by epoch, so that both meet the same load on a busy machine. Each framework runs in
 its fastest way on this machine: digitnet as it is; PyTorch with its data as
 one float32 tensor, batches gathered by index, and one thread (torch's default
 thread count is slower for these skinny products and, on a busy machine, far
@@ -47,45 +48,69 @@ def data_folder():
     return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
-def time_digitnet(mnist, batch_size, epochs, seed=0):
-    net = Network(SIZES, "sigmoid", "quadratic", seed=seed)
-    trainer = Trainer(net, mnist.train_images, mnist.train_labels, optimizer="sgd", lr=LR,
-                      batch_size=batch_size, epochs=epochs, seed=seed)
-    history = trainer.run()
-    return [r["seconds"] for r in history], net.score(mnist.test_images, mnist.test_labels)
+class DigitnetRun:
+    def __init__(self, mnist, batch_size, seed=0):
+        self.mnist = mnist
+        self.net = Network(SIZES, "sigmoid", "quadratic", seed=seed)
+        self.trainer = Trainer(self.net, mnist.train_images, mnist.train_labels, optimizer="sgd", lr=LR,
+                               batch_size=batch_size, epochs=10 ** 6, seed=seed)
+
+    def epoch(self):
+        return self.trainer.run_epoch()["seconds"]
+
+    def accuracy(self):
+        return self.net.score(self.mnist.test_images, self.mnist.test_labels)
 
 
-def time_torch(torch, mnist, batch_size, epochs, seed=0):
+class TorchRun:
     """The same training in PyTorch's usual way, started from digitnet's initial weights."""
-    start = Network(SIZES, "sigmoid", "quadratic", seed=seed)
-    layers = []
-    for W, b in zip(start.weights, start.biases, strict=True):
-        linear = torch.nn.Linear(W.shape[1], W.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(W))
-            linear.bias.copy_(torch.from_numpy(b))
-        layers += [linear, torch.nn.Sigmoid()]
-    model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    X = torch.from_numpy(mnist.train_images.reshape(len(mnist.train_images), -1).astype(np.float32) / 255)
-    Y = torch.from_numpy(one_hot(mnist.train_labels, 10))
-    generator = torch.Generator().manual_seed(seed)
-    seconds = []
-    for _ in range(epochs):
+
+    def __init__(self, torch, mnist, batch_size, seed=0):
+        self.torch, self.mnist, self.batch_size = torch, mnist, batch_size
+        start = Network(SIZES, "sigmoid", "quadratic", seed=seed)
+        layers = []
+        for W, b in zip(start.weights, start.biases, strict=True):
+            linear = torch.nn.Linear(W.shape[1], W.shape[0])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers += [linear, torch.nn.Sigmoid()]
+        self.model = torch.nn.Sequential(*layers)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
+        images = mnist.train_images.reshape(len(mnist.train_images), -1)
+        self.X = torch.from_numpy(images.astype(np.float32) / 255)
+        self.Y = torch.from_numpy(one_hot(mnist.train_labels, 10))
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self):
         begin = time.perf_counter()
-        order = torch.randperm(len(X), generator=generator)
-        for k in range(0, len(X), batch_size):
-            rows = order[k:k + batch_size]
-            a = model(X[rows])
+        X, Y, size = self.X, self.Y, self.batch_size
+        order = self.torch.randperm(len(X), generator=self.generator)
+        for k in range(0, len(X), size):
+            rows = order[k:k + size]
+            a = self.model(X[rows])
             cost = 0.5 * ((a - Y[rows]) ** 2).sum(dim=1).mean()
-            optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             cost.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - begin)
-    with torch.no_grad():
-        X_test = torch.from_numpy(mnist.test_images.reshape(len(mnist.test_images), -1).astype(np.float32) / 255)
-        predicted = model(X_test).argmax(dim=1).numpy()
-    return seconds, float(np.mean(predicted == mnist.test_labels))
+            self.optimizer.step()
+        return time.perf_counter() - begin
+
+    def accuracy(self):
+        torch, mnist = self.torch, self.mnist
+        with torch.no_grad():
+            images = mnist.test_images.reshape(len(mnist.test_images), -1)
+            predicted = self.model(torch.from_numpy(images.astype(np.float32) / 255)).argmax(dim=1).numpy()
+        return float(np.mean(predicted == mnist.test_labels))
+
+
+def race(runs, epochs):
+    """Each run's epoch seconds, the runs taking turns epoch by epoch so that both
+    meet the same load on a shared machine."""
+    seconds = [[] for _ in runs]
+    for _ in range(epochs):
+        for run, times in zip(runs, seconds, strict=True):
+            times.append(run.epoch())
+    return seconds
 
 
 def time_to_96(mnist, seed=0):
@@ -137,7 +162,7 @@ def default_train_process(folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per timing (the median epoch is shown)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per timing (the median epoch is shown)")
     parser.add_argument("--batch-sizes", default="10,64,128")
     parser.add_argument("--no-torch", action="store_true", help="time digitnet only")
     parser.add_argument("--torch-threads", type=int, default=1)
@@ -168,15 +193,14 @@ def main(argv=None):
     say(f"{'batch':>5}  {'digitnet s/epoch':>16}  {'PyTorch s/epoch':>15}  {'PyTorch/digitnet':>16}  "
         f"{'digitnet test':>13}  {'PyTorch test':>12}")
     for size in (int(s) for s in args.batch_sizes.split(",")):
-        ours, our_accuracy = time_digitnet(mnist, size, args.epochs)
-        ours = statistics.median(ours)
+        runs = [DigitnetRun(mnist, size)] + ([TorchRun(torch, mnist, size)] if torch is not None else [])
+        seconds = [statistics.median(times) for times in race(runs, args.epochs)]
+        accuracy = [run.accuracy() for run in runs]
         if torch is not None:
-            theirs, their_accuracy = time_torch(torch, mnist, size, args.epochs)
-            theirs = statistics.median(theirs)
-            say(f"{size:5d}  {ours:16.3f}  {theirs:15.3f}  {theirs / ours:15.1f}x  "
-                f"{our_accuracy:13.2%}  {their_accuracy:12.2%}")
+            say(f"{size:5d}  {seconds[0]:16.3f}  {seconds[1]:15.3f}  {seconds[1] / seconds[0]:15.1f}x  "
+                f"{accuracy[0]:13.2%}  {accuracy[1]:12.2%}")
         else:
-            say(f"{size:5d}  {ours:16.3f}  {'-':>15}  {'-':>16}  {our_accuracy:13.2%}  {'-':>12}")
+            say(f"{size:5d}  {seconds[0]:16.3f}  {'-':>15}  {'-':>16}  {accuracy[0]:13.2%}  {'-':>12}")
     say()
     epoch, training, wall, accuracy = time_to_96(mnist)
     if epoch:
