@@ -195,6 +195,15 @@ def test_forced_polarity(clear_digits):
     assert not np.array_equal(to_mnist(d, invert=True), to_mnist(d))  # the black paper read as ink
 
 
+def test_polarity_of_a_sheet_on_a_table(clear_digits):
+    """The border of a photo may be the table, darker than the ink's paper: the paper is
+    what most of the picture is, so this is still dark ink on light paper."""
+    sheet = np.asarray(dark_on_white(clear_digits[0][0], np.random.default_rng(0)))
+    photo = np.full((sheet.shape[0] + 80, sheet.shape[1] + 60), 70, np.uint8)
+    photo[50:50 + sheet.shape[0], 20:20 + sheet.shape[1]] = sheet
+    np.testing.assert_array_equal(to_mnist(photo), to_mnist(photo, invert=True))
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP"])
 def test_file_formats(fmt, clear_digits, trained_net, tmp_path):
     digits, expected = clear_digits
