@@ -28,8 +28,8 @@ def atomic_write(path, write):
     try:
         with os.fdopen(fd, "wb") as f:
             # mkstemp makes the file private (0600); the saved file should be as readable
-            # as the one it replaces, or as any new file
-            os.fchmod(f.fileno(), path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+            # as the one it replaces, or as any new file the user's umask allows
+            os.fchmod(f.fileno(), path.stat().st_mode & 0o7777 if path.exists() else new_file_mode())
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -37,6 +37,18 @@ def atomic_write(path, write):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def new_file_mode():
+    """0666 less the umask, the mode open() gives a new file. Linux shows the umask in
+    /proc; elsewhere setting it is the only way to read it, so put it straight back."""
+    try:
+        umask = int(next(line.split()[1] for line in Path("/proc/self/status").read_text().splitlines()
+                         if line.startswith("Umask:")), 8)
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 def header_of(net, **record):

@@ -86,10 +86,15 @@ def test_round_trip_keeps_everything(tmp_path, config):
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
 
 
-def test_saved_file_is_readable_like_any_new_file(tmp_path):
-    path = tmp_path / "model.npz"
-    trained_like_net().save(path)
-    assert path.stat().st_mode & 0o777 == 0o644
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_file_has_the_mode_of_any_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        trained_like_net().save(tmp_path / "model.npz")
+        (tmp_path / "plain").write_bytes(b"")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.npz").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
 
 
 def test_refuses_to_save_non_finite_weights(tmp_path):
