@@ -74,8 +74,8 @@ ACTIVATIONS = {
 class Cost(NamedTuple):
     """A cost together with the output layer it is paired with.
 
-    ``delta(a, y, out=None)`` is dC/dz of the output layer for each example:
-    the error that backpropagation starts from.
+    ``delta(a, y, out=None, tmp=None)`` is dC/dz of the output layer for each
+    example: the error that backpropagation starts from (``tmp``: scratch space).
     """
 
     name: str
@@ -88,10 +88,10 @@ def quadratic_cost(a, y):
     return 0.5 * float(np.sum((a - y) ** 2, dtype=np.float64)) / len(a)
 
 
-def quadratic_delta(a, y, out=None):
+def quadratic_delta(a, y, out=None, tmp=None):
     """C = ½‖a − y‖² with sigmoid outputs: δ = (a − y) ⊙ σ'(z)."""
     delta = np.subtract(a, y, out=out)
-    return sigmoid_chain(delta, a)
+    return sigmoid_chain(delta, a, tmp)
 
 
 def cross_entropy_cost(a, y):
@@ -102,7 +102,7 @@ def cross_entropy_cost(a, y):
         return -float(np.sum(np.log(a[y > 0]) * y[y > 0], dtype=np.float64)) / len(a)
 
 
-def cross_entropy_delta(a, y, out=None):
+def cross_entropy_delta(a, y, out=None, tmp=None):
     """C = −Σ y ln a with softmax outputs: the σ' factor cancels, δ = a − y."""
     return np.subtract(a, y, out=out)
 

@@ -109,7 +109,7 @@ class Network:
         """
         b = buffers or Buffers(self, len(X))
         activations = self.forward(X, all_layers=True, buffers=b)
-        delta = self.cost.delta(activations[-1], Y, out=b.delta[-1])
+        delta = self.cost.delta(activations[-1], Y, out=b.delta[-1], tmp=b.tmp[-1])
         delta *= b.one_over_n  # the mean over the batch
         for l in range(len(self.weights) - 1, -1, -1):
             np.dot(delta.T, activations[l], out=b.grad_W[l])
