@@ -136,13 +136,18 @@ class Shifts:
         padded = np.pad(square[inked], ((0, 0), (shift, shift), (shift, shift)))
         self.windows = sliding_window_view(padded, (side, side), axis=(1, 2))
 
-    def pick(self, rows, dx, dy):
-        """Images ``rows`` moved by (-dx, -dy) pixels, as rows of pixels."""
+    def moves(self, rows, dx, dy):
+        """What ``pick`` needs to move images ``rows`` by (-dx, -dy) pixels: computed
+        for a whole epoch at once, then sliced batch by batch."""
         starts = rows * self.flat.shape[1] + self.pad + dx + self.side * dy
+        redo = (self.inked[rows] >= 0) & (dx != 0)
+        return rows, dx, dy, starts, redo
+
+    def pick(self, rows, dx, dy, starts, redo):
+        """Images ``rows`` moved by (-dx, -dy) pixels, as rows of pixels."""
         moved = self.runs[starts].view(np.uint8).reshape(len(rows), -1)
-        redo = np.flatnonzero((self.inked[rows] >= 0) & (dx != 0))
-        if len(redo):
-            s = self.shift
+        if redo.any():
+            s, redo = self.shift, np.flatnonzero(redo)
             moved[redo] = self.windows[self.inked[rows[redo]], dy[redo] + s, dx[redo] + s].reshape(len(redo), -1)
         return moved
 
@@ -169,7 +174,8 @@ class Trainer:
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
         keep[held_out] = False
-        self.validation = (X[held_out], y[held_out]) if validation else None
+        # Scored after every epoch, so made floats once.
+        self.validation = (net.as_input(X[held_out]), y[held_out]) if validation else None
         self.test = (as_pixels(test[0]), np.asarray(test[1])) if test is not None else None
         # The training images stay uint8 (a quarter of float32's memory); each
         # mini-batch is turned into floats in [0, 1] as it is used.
@@ -193,7 +199,8 @@ class Trainer:
             return lambda i, j: np.take(self.images, order[i:j], axis=0)
         s = self.options["shift"]
         dx, dy = (self.rng.integers(-s, s + 1, len(order)) for _ in range(2))
-        return lambda i, j: self.shifts.pick(order[i:j], dx[i:j], dy[i:j])
+        moves = self.shifts.moves(order, dx, dy)
+        return lambda i, j: self.shifts.pick(*(m[i:j] for m in moves))
 
     def run_epoch(self):
         """One pass over the training images in random mini-batches; returns its record."""
