@@ -111,13 +111,21 @@ class Neuron(BaseModel):
     test_accuracy: float | None
 
 
+class NeuronEdit(BaseModel):
+    layer: int
+    neuron: int
+    bias_shift: float
+    weight_scale: float
+    off: bool
+
+
 class Model(BaseModel):
     sizes: list[int]
     activation: str
     cost: str
     test_accuracy: float | None
     has_data: bool
-    edits: list[dict]
+    edits: list[NeuronEdit] = Field(description="the hidden neurons changed by hand")
     connections: list[list[list[float]]] = Field(
         description="per layer, the strongest weights as [from neuron, to neuron, weight]")
 
