@@ -171,14 +171,15 @@ def ink_map(grey, alpha, invert):
     ink = ink - level
     if invert:  # paper reflects the light and ink absorbs a share of it: measure ink against the paper
         ink = ink / np.maximum(1 - level, 0.05)
-    if ink.max() < MIN_CONTRAST:
-        raise DigitnetError("no ink found: the image is blank (or the ink is too faint)")
     # Most pixels are paper, so their spread is the noise (grain, JPEG): what stands
     # less than NOISE spreads above it is not ink. Clean images, like MNIST's, keep every level.
     paper = np.median(ink)
-    floor = paper + NOISE * 1.4826 * np.median(np.abs(ink - paper))  # 1.4826 MAD: σ of normal noise
+    sigma = 1.4826 * np.median(np.abs(ink - paper))  # 1.4826 MAD: σ of normal noise, unmoved by the ink
+    floor = paper + NOISE * sigma
+    if ink.max() < floor + MIN_CONTRAST:
+        raise DigitnetError("no ink found: the image is blank (or the ink is too faint)")
     # The body of the strokes becomes full ink, as in MNIST; the top few per cent are noise peaks.
-    top = np.percentile(ink[ink > floor], 90) if (ink > floor).any() else ink.max()
+    top = np.percentile(ink[ink > floor], 90)
     return np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1)
 
 
