@@ -195,7 +195,7 @@ class Buffers:
         self.delta = [np.empty((n, m), net.dtype) for m in layers]
         self.tmp = [np.empty((n, m), net.dtype) for m in layers]
         self.ones = np.ones(n, net.dtype)
-        self.one_over_n = net.dtype.type(1 / n)
+        self.one_over_n = np.array(1 / n, net.dtype)
         self.grad = np.empty(parameter_count(net.sizes), net.dtype)
         self.grad_W, self.grad_b = parameter_views(net.sizes, self.grad)
 

@@ -34,7 +34,7 @@ class SGD:
     step is a few whole-vector operations whatever the number of layers."""
 
     def __init__(self, params, momentum=0.0):
-        self.momentum = momentum
+        self.momentum = np.array(momentum, params.dtype)  # see functions.HALF
         self.velocity = np.zeros_like(params) if momentum else None
 
     def step(self, params, grad, lr):
@@ -67,21 +67,24 @@ class Adam:
         self.v = np.zeros_like(params)
         self.scratch = np.zeros_like(params)
         self.t = 0
+        # β₁, 1 − β₁, β₂, 1 − β₂, ε as 0-d arrays: see functions.HALF
+        self.constants = [np.array(c, params.dtype) for c in (beta1, 1 - beta1, beta2, 1 - beta2, eps)]
 
     def step(self, params, grad, lr):
         self.t += 1
-        b1, b2, m, v, s = self.beta1, self.beta2, self.m, self.v, self.scratch
+        m, v, s = self.m, self.v, self.scratch
+        b1, one_minus_b1, b2, one_minus_b2, eps = self.constants
         # Fold the bias corrections of m and v into the step size (Kingma & Ba, §2).
-        lr_t = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        lr_t = np.array(float(lr) * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t), m.dtype)
         m *= b1
-        np.multiply(grad, 1 - b1, out=s)
+        np.multiply(grad, one_minus_b1, out=s)
         m += s                 # m ← β₁ m + (1 − β₁) g
         v *= b2
         np.multiply(grad, grad, out=s)
-        s *= 1 - b2
+        s *= one_minus_b2
         v += s                 # v ← β₂ v + (1 − β₂) g²
         np.sqrt(v, out=s)
-        s += self.eps
+        s += eps
         np.divide(m, s, out=s)
         s *= lr_t
         params -= s            # w ← w − η_t m / (√v + ε)
@@ -239,7 +242,8 @@ class Trainer:
         their desired outputs Y[k:k + size], for k = 0, size, 2 size, ... Each batch's
         output activations are written into its rows of ``outputs``."""
         net, n, size, l2 = self.net, len(Y), self.options["batch_size"], self.options["l2"]
-        params, step, scale = self.params, self.optimizer.step, net.dtype.type(1 / 255)
+        params, step, scale = self.params, self.optimizer.step, np.array(1 / 255, net.dtype)
+        lr = np.array(lr, net.dtype)  # see functions.HALF
         full, last = Buffers(net, size), Buffers(net, n % size or size)
         for k in range(0, n, size):
             b = full if k + size <= n else last
