@@ -288,6 +288,14 @@ def test_unreachable_mirror_gives_the_offline_advice(tmp_path):
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
+@pytest.mark.parametrize("mirror_url", ["not a url", "ftp://127.0.0.1:1/", "http://[::1"])
+def test_malformed_mirror_gives_the_offline_advice(tmp_path, monkeypatch, mirror_url):
+    monkeypatch.setenv("DIGITNET_MIRROR", mirror_url)
+    with pytest.raises(DigitnetError) as error:
+        data.download(tmp_path / "cache")
+    assert_one_line(error, "could not download", "--data")
+
+
 def test_first_mirror_failing_falls_back_to_the_second(tmp_path, mirror):
     url, _ = mirror
     cache = tmp_path / "cache"
