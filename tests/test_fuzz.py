@@ -323,3 +323,29 @@ def test_image_odd_python_values(value):
         check_image(to_mnist(value))
     except DigitnetError as e:
         assert "\n" not in str(e)
+
+
+# ---- the network's own input ----------------------------------------------------------------
+
+NET = Network((784, 16, 10), "relu", "cross-entropy", seed=0)
+
+
+@FUZZ
+@given(st.one_of(
+    st.sampled_from(DTYPES).flatmap(lambda dtype: hnp.arrays(
+        dtype, st.one_of(st.tuples(st.integers(0, 3), st.just(784)), st.tuples(st.integers(0, 3), st.just(28),
+                                                                                   st.just(28)),
+                         hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=30)),
+        elements=elements(dtype))),
+    st.just([[0.5] * 784, [0.5] * 10]), st.just(None), st.just("text")))
+def test_network_predict(X):
+    """A batch of the right size gives one digit per example; anything else, including
+    NaN or infinite pixels, is a DigitnetError."""
+    try:
+        predicted = NET.predict(X)
+    except DigitnetError as e:
+        assert "\n" not in str(e)
+        return
+    X = np.asarray(X)
+    assert X.dtype.kind in "buif" and np.isfinite(X).all(), "bad input gave an answer instead of an error"
+    assert predicted.shape == (len(X) if X.ndim > 1 else 1,) and ((0 <= predicted) & (predicted <= 9)).all()
