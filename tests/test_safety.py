@@ -3,6 +3,7 @@ otherwise, refuses oversized bodies, serves no file outside its static folder an
 writes only the model file it was given. (Loading a model file never runs code:
 tests/test_modelfile.py::test_pickled_object_array_is_never_unpickled.)"""
 
+import os
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -166,3 +167,19 @@ def test_save_writes_only_its_own_file(server, tmp_path):
     assert saved.parent == folder and saved.name == "model-web.npz"
     Network.load(saved)  # a complete model, written atomically
     assert sorted(p.name for p in folder.iterdir()) == ["model-web.npz", "server.log"]
+
+
+def test_busy_port_is_a_one_line_error(model, tmp_path):
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "digitnet", "serve", str(model), "--port", str(port)],
+                                cwd=tmp_path, env={**os.environ, "DIGITNET_DATA": str(MNIST)},
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("digitnet: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert str(port) in result.stderr and "Traceback" not in result.stderr
