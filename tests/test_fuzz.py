@@ -217,6 +217,45 @@ def checkpoint_members():
         return {name: z.read(name) for name in z.namelist()}
 
 
+@functools.cache
+def small_data():
+    """A data folder of 200 random training digits and 20 test digits."""
+    folder = SCRATCH / "small-data"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for key, stem in data.FILES.items():
+        n = 200 if key.startswith("train") else 20
+        data.write_idx(folder / (stem + ".gz"), rng.integers(0, 256, (n, 28, 28)) if key.endswith("images")
+                       else np.arange(n) % 10)
+    return folder
+
+
+ANY_INT = st.one_of(st.integers(-3, 300), st.integers(-2**70, 2**70))
+ANY_FLOAT = st.one_of(st.floats(-10, 10), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(FUZZ, max_examples=FUZZ.max_examples // 5)  # each example trains a (tiny) network
+@given(st.fixed_dictionaries({}, optional={
+    "--seed": ANY_INT, "--lr": ANY_FLOAT, "--momentum": ANY_FLOAT, "--l2": ANY_FLOAT, "--batch-size": ANY_INT,
+    "--shift": ANY_INT, "--validation": ANY_INT, "--epochs": st.integers(-2, 2),
+    "--optimizer": st.sampled_from(["sgd", "adam"]), "--schedule": st.sampled_from(["constant", "cosine"])}))
+def test_train_flags(flags):
+    """Whatever numbers the training flags get, `digitnet train` trains or exits 2 with one line."""
+    from digitnet.cli import main
+
+    argv = ["train", "--data", str(small_data()), "--layers", "784,8,10", "--out", str(SCRATCH / "flags.npz")]
+    argv += [f"{flag}={value}" for flag, value in flags.items()]
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse refusing a value
+            code = e.code
+    assert code in (0, 2), (code, err.getvalue())
+    if code == 2:
+        assert "error: " in err.getvalue() and "Traceback" not in err.getvalue()
+
+
 @FUZZ
 @given(st.data())
 def test_checkpoint_mutated_members(draw):
