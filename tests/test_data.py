@@ -208,11 +208,10 @@ def test_fashion_mnist_loads_from_its_folder(mnist):
 
 @pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
 def test_fashion_mnist_loads_through_the_command_line(tmp_path, capsys):
+    from digitnet import Network
     from digitnet.cli import main
 
     model = tmp_path / "m.npz"
-    from digitnet import Network
-
     Network(seed=0).save(model)
     assert main(["evaluate", str(model), "--data", str(FASHION)]) == 0
     assert "of 10,000 test images" in capsys.readouterr().out
