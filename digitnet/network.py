@@ -8,6 +8,7 @@ over examples. W has one row per neuron of the layer it feeds, as in the video.
 import contextlib
 import ctypes
 import functools
+import threading
 
 import numpy as np
 
@@ -225,18 +226,29 @@ def one_blas_thread():
     threads spin and slow everything down severalfold. Only NumPy's own OpenBLAS
     (found among the loaded libraries) is touched, and only for the block, so a
     user's other NumPy work keeps its threads. Without OpenBLAS this does nothing.
+    Blocks may overlap (nested, or in several threads): the last one out restores.
     """
     blas = _openblas()
     if blas is None:
         yield
         return
     get, set_ = blas
-    before = get()
-    set_(1)
+    with _blas_lock:
+        if _blas_users[0] == 0:
+            _blas_users[1] = get()
+            set_(1)
+        _blas_users[0] += 1
     try:
         yield
     finally:
-        set_(before)
+        with _blas_lock:
+            _blas_users[0] -= 1
+            if _blas_users[0] == 0:
+                set_(_blas_users[1])
+
+
+_blas_lock = threading.Lock()
+_blas_users = [0, None]  # blocks inside one_blas_thread now, and the thread count before the first
 
 
 @functools.cache

@@ -154,4 +154,7 @@ def test_one_blas_thread_restores_the_setting():
     before = get()
     with one_blas_thread():
         assert get() == 1
+        with one_blas_thread():  # nested (or overlapping in another thread)
+            assert get() == 1
+        assert get() == 1  # the inner block does not undo the outer one
     assert get() == before
