@@ -151,6 +151,18 @@ def test_rotated_costs_no_more_than_the_rotation(samples, trained_net, output_di
     assert agreement >= reference - (1 - AGREEMENT)
 
 
+def test_realistic_pictures_read_as_the_originals_97_percent(mnist, trained_net):
+    """The figure users see: over a few hundred digits, each drawn as one of the
+    realistic pictures in turn (rotated ones too), >= 97 % read as the original."""
+    digits = mnist.test_images[N_SAMPLES:N_SAMPLES + 1000]
+    kinds = [k for k in VARIANTS if k != "as_file"]
+    rng = np.random.default_rng(97)
+    pictures = [VARIANTS[kinds[i % len(kinds)]](d, rng) for i, d in enumerate(digits)]
+    agreement = np.mean(trained_net.predict(read_all(pictures)) == trained_net.predict(digits))
+    print(f"all realistic variants: {agreement:.1%} of {len(digits)} read as the original")
+    assert agreement >= 0.97, f"only {agreement:.1%} read as the original"
+
+
 # ---- the other kinds of input to_mnist takes ----------------------------------------
 
 @pytest.fixture(scope="module")
