@@ -37,6 +37,9 @@ class Network:
     def initialise(self, seed=None):
         """Random weights with variance scaled to each neuron's fan-in (2/n for ReLU,
         1/n otherwise), so every layer's z starts at a similar size; zero biases."""
+        from .training import check_seed  # training imports this module
+
+        check_seed(seed)
         rng = np.random.default_rng(seed)
         gain = 2.0 if self.activation.name == "relu" else 1.0
         self.params = np.zeros(parameter_count(self.sizes), dtype=self.dtype)
@@ -77,7 +80,8 @@ class Network:
         """The output activations for a batch X (rows are examples), or with
         ``all_layers`` the list [input, hidden..., output] of every layer's.
         ``buffers`` (a Buffers for this batch size) gives arrays to reuse."""
-        X = np.asarray(X)
+        if buffers is None:
+            X = numbers(X)
         if not all_layers and buffers is None and X.ndim > 1 and len(X) > CHUNK:
             with one_blas_thread():
                 return np.concatenate([self.forward(X[k:k + CHUNK]) for k in range(0, len(X), CHUNK)])
@@ -168,14 +172,17 @@ class Network:
 
     def as_input(self, X):
         """Images as a float batch of rows in [0, 1]: uint8 pixels are scaled by 1/255."""
-        X = np.asarray(X)
-        pixels = X.dtype == np.uint8
-        X = X.reshape(len(X), -1) if X.ndim > 1 else X.reshape(1, -1)
+        X = numbers(X)
+        X = X.reshape(X.shape[0], int(np.prod(X.shape[1:]))) if X.ndim > 1 else X.reshape(1, -1)
         if X.shape[1] != self.sizes[0]:
             raise DigitnetError(f"expected {self.sizes[0]} input values per example, got {X.shape[1]}")
-        if pixels:  # one pass: cast and scale together
+        if X.dtype == np.uint8:  # pixels; one pass: cast and scale together
             return np.multiply(X, self.dtype.type(1 / 255), dtype=self.dtype)
-        return X.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):  # too large for float32 becomes inf, refused below
+            floats = X.astype(self.dtype, copy=False)
+        if X.dtype.kind == "f" and not np.isfinite(floats).all():
+            raise DigitnetError("input values must be finite numbers: found NaN or infinity")
+        return floats
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
@@ -199,6 +206,17 @@ class Buffers:
         self.one_over_n = np.array(1 / n, net.dtype)
         self.grad = np.empty(parameter_count(net.sizes), net.dtype)
         self.grad_W, self.grad_b = parameter_views(net.sizes, self.grad)
+
+
+def numbers(X):
+    """X as a NumPy array of numbers (bool, integer or float), or a DigitnetError."""
+    try:
+        X = np.asarray(X)
+    except ValueError:  # nested lists of different lengths
+        raise DigitnetError("input examples must all have the same number of values") from None
+    if X.dtype.kind not in "buif":
+        raise DigitnetError(f"input values must be real numbers, got {X.dtype}")
+    return X
 
 
 def parameter_count(sizes):

@@ -169,6 +169,7 @@ class Trainer:
                  validation=0, test=None, seed=None):
         check_options(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
                       epochs=epochs, schedule=schedule, shift=shift, validation=validation, n=len(X))
+        check_seed(seed)
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
                             epochs=epochs, schedule=schedule, shift=shift, validation=validation, seed=seed)
@@ -241,7 +242,8 @@ class Trainer:
         """Step downhill once per mini-batch: the pixels ``batches(k, k + size)`` with
         their desired outputs Y[k:k + size], for k = 0, size, 2 size, ... Each batch's
         output activations are written into its rows of ``outputs``."""
-        net, n, size, l2 = self.net, len(Y), self.options["batch_size"], self.options["l2"]
+        net, n, l2 = self.net, len(Y), self.options["l2"]
+        size = min(self.options["batch_size"], n)  # a batch larger than the data is all of it
         params, step, scale = self.params, self.optimizer.step, np.array(1 / 255, net.dtype)
         lr = np.array(lr, net.dtype)  # see functions.HALF
         full, last = Buffers(net, size), Buffers(net, n % size or size)
@@ -323,6 +325,12 @@ def as_pixels(X):
     return X.reshape(len(X), -1)
 
 
+def check_seed(seed):
+    """A seed for NumPy's generator: None, or a whole number 0 or more."""
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        raise DigitnetError(f"the seed must be a whole number 0 or more, got {seed!r}")
+
+
 def check_options(*, optimizer, lr, momentum, l2, batch_size, epochs, schedule, shift, validation, n):
     problems = [
         (optimizer not in OPTIMIZERS, f"unknown optimizer {optimizer!r}: choose from {', '.join(OPTIMIZERS)}"),
@@ -364,23 +372,27 @@ def save_checkpoint(trainer, path, **record):
 def load_checkpoint(path):
     """(network, header, arrays) from a checkpoint file; a DigitnetError naming the
     file if it is not one or is damaged."""
-    from .modelfile import load
+    from .modelfile import load, one_line, read_array
 
     net = load(path)  # checks the header and the weights
     facts = net.header.get("checkpoint")
     if not isinstance(facts, dict) or not isinstance(net.header.get("options"), dict):
         raise DigitnetError(f"{path}: a model file but not a checkpoint (train with --checkpoint to make one)")
+    kinds = {"epoch": int, "images": int, "rng": dict, "optimizer": dict, "history": list, "best": (dict, type(None))}
+    for key, kind in kinds.items():
+        if not isinstance(facts.get(key), kind) or isinstance(facts.get(key), bool):
+            raise DigitnetError(f"{path}: damaged checkpoint (its {key!r} is missing or of the wrong type)")
+    n = len(net.flat_parameters())
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name[len("checkpoint_"):]: archive[name] for name in archive.files
-                      if name.startswith("checkpoint_")}
-        n = len(net.flat_parameters())
-        for name, array in arrays.items():
-            if array.shape != (n,) or array.dtype != net.dtype or not np.isfinite(array).all():
-                raise ValueError(f"{name} is not {n} finite float32 numbers")
-        for key in ("epoch", "images", "rng", "optimizer", "history", "best"):
-            if key not in facts:
-                raise ValueError(f"the header lacks {key!r}")
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        raise DigitnetError(f"{path}: damaged checkpoint ({str(e).splitlines()[0] if str(e) else e!r})") from None
+        with zipfile.ZipFile(path) as archive:
+            names = [m[:-len(".npy")] for m in archive.namelist() if m.startswith("checkpoint_") and m.endswith(".npy")]
+            # read_array checks each member's shape before reading it
+            arrays = {name[len("checkpoint_"):]: read_array(path, archive, name, (n,)).astype(net.dtype)
+                      for name in names}
+    except DigitnetError:
+        raise
+    except Exception as e:  # zipfile, zlib and NumPy fail in many ways on damaged bytes
+        raise DigitnetError(f"{path}: damaged checkpoint ({one_line(e)})") from None
+    if "params" not in arrays or not all(np.isfinite(a).all() for a in arrays.values()):
+        raise DigitnetError(f"{path}: damaged checkpoint (parameters missing or not finite)")
     return net, net.header, arrays

@@ -8,7 +8,7 @@ import threading
 
 from ..errors import DigitnetError
 from ..network import DEFAULT_SIZES
-from ..training import OPTIMIZERS, RECIPES, SCHEDULES, Trainer, load_checkpoint, save_checkpoint
+from ..training import OPTIMIZERS, RECIPES, SCHEDULES, Trainer, check_seed, load_checkpoint, save_checkpoint
 from . import check_fits, finite_float, layer_sizes, load_data, positive_int
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
@@ -93,6 +93,7 @@ def run(args):
     options = recipe_options(args)
     validation = DEFAULT_VALIDATION if args.validation is None else args.validation
     seed = DEFAULT_SEED if args.seed is None else args.seed
+    check_seed(seed)  # before the data is loaded: a bad flag fails fast
     dataset = load_data(args)
     net = Network(args.layers or DEFAULT_SIZES, options.pop("activation"), options.pop("cost"), seed=seed)
     check_fits(net, dataset)
