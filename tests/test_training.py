@@ -49,6 +49,14 @@ def test_last_batch_may_be_smaller(mnist):
     assert record["train_accuracy"] * 101 == pytest.approx(round(record["train_accuracy"] * 101))
 
 
+def test_a_batch_larger_than_the_data_is_all_of_it(mnist):
+    X, y = mnist.train_images[:50], mnist.train_labels[:50]
+    net = Network(seed=0)
+    before = net.params.copy()
+    record = Trainer(net, X, y, batch_size=10**9, epochs=1, seed=0).run_epoch()
+    assert 0 <= record["train_accuracy"] <= 1 and not np.array_equal(net.params, before)
+
+
 def test_sgd_steps():
     p, g = np.array([1.0, 2.0], np.float32), np.array([0.5, -1.0], np.float32)
     SGD(p).step(p, g.copy(), 0.1)
@@ -140,7 +148,7 @@ def test_divergence_stops_with_a_hint(mnist):
 
 @pytest.mark.parametrize("options", [dict(lr=0), dict(lr=float("nan")), dict(batch_size=0), dict(epochs=-1),
                                      dict(momentum=1.0), dict(optimizer="rmsprop"), dict(shift=9),
-                                     dict(validation=100)])
+                                     dict(validation=100), dict(seed=-1)])
 def test_bad_options_are_refused(options):
     with pytest.raises(DigitnetError):
         Trainer(Network(seed=0), np.zeros((100, 784), np.uint8), np.zeros(100, int), **options)
