@@ -18,6 +18,7 @@ from .errors import DigitnetError
 
 FORMAT = "digitnet-model"
 MAX_HEADER_BYTES = 16 << 20
+MAX_PARAMETERS = 1 << 28  # 1 GiB of float32: far beyond any digit network, small enough to refuse a zip bomb
 
 
 def atomic_write(path, write):
@@ -171,6 +172,11 @@ def read_header(path, raw):
     if not isinstance(header["sizes"], list) or not 2 <= len(header["sizes"]) <= 64 or \
             not all(type(n) is int and 0 < n <= 1 << 16 for n in header["sizes"]):
         raise DigitnetError(f"{path}: the model header has bad layer sizes")
+    sizes = header["sizes"]
+    n = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if n > MAX_PARAMETERS:
+        raise DigitnetError(f"{path}: the model header claims {n:,} weights and biases, more than digitnet loads "
+                            f"({MAX_PARAMETERS:,})")
     for key, (kind, what) in HEADER_TYPES.items():
         value = header.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):

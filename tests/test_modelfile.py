@@ -200,7 +200,9 @@ def bad_files(folder):
     npz("no-sizes.npz", {**with_header(), "header": np.frombuffer(json.dumps(
         {k: v for k, v in header.items() if k != "sizes"}).encode(), np.uint8)}, "lacks 'sizes'")
     npz("huge-layers.npz", with_header(sizes=[784, 10**9, 10]), "bad layer sizes")
-    npz("huge-but-allowed-layers.npz", with_header(sizes=[65536] * 64), "W0", "[65536, 65536]")
+    # sizes each allowed, but 270 billion weights in all: refused before any array is read
+    npz("huge-network.npz", with_header(sizes=[65536] * 64), "claims", "more than digitnet loads")
+    npz("big-but-allowed-layers.npz", with_header(sizes=[784, 65536, 10]), "W0", "[65536, 784]")
     npz("negative-size.npz", with_header(sizes=[784, -16, 10]), "bad layer sizes")
     npz("float-size.npz", with_header(sizes=[784, 16.5, 10]), "bad layer sizes")
     npz("one-layer.npz", with_header(sizes=[784]), "bad layer sizes")
