@@ -154,8 +154,9 @@ def read_array(path, archive, name, shape):
 # What a header may hold, and what type each field must be (None: optional and may be null).
 NUMBER = (int, float)
 HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (str, "text"),
-                "recipe": (str, "text"), "options": (dict, "mapping"), "history": (list, "list"),
-                "best_epoch": (int, "whole number"), "test_accuracy": (NUMBER, "number")}
+                "recipe": (str, "text"), "data": (str, "a folder name"), "out": (str, "a file name"),
+                "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
+                "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 
@@ -180,7 +181,7 @@ def read_header(path, raw):
     for key, (kind, what) in HEADER_TYPES.items():
         value = header.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise DigitnetError(f"{path}: the model header's {key!r} should be a {what}, found {value!r:.40}")
+            raise DigitnetError(f"{path}: the model header's {key!r} should be {what}, found {value!r:.40}")
     for record in header.get("history") or []:
         if not isinstance(record, dict) or not all(
                 isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):

@@ -215,6 +215,8 @@ def bad_files(folder):
     npz("best-epoch-text.npz", with_header(best_epoch="two"), "'best_epoch'")
     npz("accuracy-text.npz", with_header(test_accuracy="95%"), "'test_accuracy'")
     npz("options-list.npz", with_header(options=[1, 2]), "'options'")
+    npz("data-number.npz", with_header(data=5), "'data'")
+    npz("out-list.npz", with_header(out=["model.npz"]), "'out'")
     # a .npy header claiming 2**50 floats in a 200-byte member: refused before allocating
     claim = io.BytesIO()
     np.lib.format.write_array_header_1_0(claim, {"descr": "<f4", "fortran_order": False, "shape": (1 << 50,)})
