@@ -378,6 +378,13 @@ def load_checkpoint(path):
     facts = net.header.get("checkpoint")
     if not isinstance(facts, dict) or not isinstance(net.header.get("options"), dict):
         raise DigitnetError(f"{path}: a model file but not a checkpoint (train with --checkpoint to make one)")
+    options = net.header["options"]
+    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed") if key not in options]
+    if missing:
+        raise DigitnetError(f"{path}: damaged checkpoint (its options lack {', '.join(missing)})")
+    for key in ("data", "out"):
+        if not isinstance(net.header.get(key), (str, type(None))):
+            raise DigitnetError(f"{path}: damaged checkpoint (its {key!r} is not a path)")
     kinds = {"epoch": int, "images": int, "rng": dict, "optimizer": dict, "history": list, "best": (dict, type(None))}
     for key, kind in kinds.items():
         if not isinstance(facts.get(key), kind) or isinstance(facts.get(key), bool):

@@ -123,9 +123,9 @@ def resume(args):
         trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
                           **options)
         trainer.restore(arrays, header["checkpoint"])
+    except DigitnetError as e:
+        raise DigitnetError(f"{args.resume}: {e}") from None
     except (TypeError, ValueError, KeyError) as e:
-        if isinstance(e, DigitnetError):
-            raise
         raise DigitnetError(f"{args.resume}: damaged checkpoint ({e})") from None
     print(f"resuming {net} after epoch {trainer.epoch} of {options['epochs']} from {args.resume}", flush=True)
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
