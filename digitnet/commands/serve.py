@@ -1,6 +1,7 @@
 """digitnet serve: the interactive web page, on this computer only by default."""
 
 import argparse
+import socket
 from pathlib import Path
 
 from ..errors import DigitnetError
@@ -28,6 +29,7 @@ def run(args):
 
     if args.port > 65535:
         raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
+    check_can_listen(args.host, args.port)  # before any slow loading or training
     path = args.model or ("model.npz" if Path("model.npz").is_file() else None)
     net = load_model(path) if path else None  # a bad model file fails before MNIST is read
     dataset = try_data(args, needed=net is None)
@@ -38,6 +40,21 @@ def run(args):
     print(f"open http://{host}:{args.port}/ in a browser (Ctrl+C stops)", flush=True)
     app = create_app(net, dataset, save_path=args.save_to)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def check_can_listen(host, port):
+    """A one-line error now if the address cannot be had, rather than a server
+    log message after the model is loaded (or trained)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind((host, port))
+    except socket.gaierror:
+        raise DigitnetError(f"--host {host}: no such address on this computer") from None
+    except OSError as e:
+        raise DigitnetError(f"cannot listen on {host} port {port} ({e.strerror or e}): "
+                            "is another server using it? Choose another --port") from None
 
 
 def try_data(args, needed):
