@@ -203,17 +203,11 @@ def checkpoint_members():
     """The members of a checkpoint saved by `digitnet train --checkpoint` on random digits."""
     from digitnet.cli import main
 
-    folder = SCRATCH / "checkpoint"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for key, stem in data.FILES.items():
-        n = 200 if key.startswith("train") else 20
-        data.write_idx(folder / (stem + ".gz"), rng.integers(0, 256, (n, 28, 28)) if key.endswith("images")
-                       else np.arange(n) % 10)
+    folder = small_data()
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["train", "--data", str(folder), "--layers", "784,8,10", "--epochs", "2", "--validation", "20",
-                     "--checkpoint", str(folder / "run.npz"), "--out", str(folder / "out.npz")]) == 0
-    with zipfile.ZipFile(folder / "run.npz") as z:
+                     "--checkpoint", str(SCRATCH / "run.npz"), "--out", str(SCRATCH / "out.npz")]) == 0
+    with zipfile.ZipFile(SCRATCH / "run.npz") as z:
         return {name: z.read(name) for name in z.namelist()}
 
 
