@@ -302,6 +302,13 @@ def test_bad_edits_get_a_422(client, edit):
     assert client.put("/api/neurons/0/0", json=edit).status_code == 422
 
 
+@pytest.mark.parametrize("field", ["bias_shift", "weight_scale"])
+def test_a_non_finite_edit_is_called_that(client, field):
+    answer = client.put("/api/neurons/0/0", content=f'{{"{field}": NaN}}',
+                        headers={"content-type": "application/json"})
+    assert answer.status_code == 422 and "finite number" in answer.text
+
+
 # ---- experiments ------------------------------------------------------------------------------
 
 def test_test_images_come_with_their_label(client, trained_net, mnist):

@@ -63,8 +63,9 @@ class Image(BaseModel):
 class Edit(BaseModel):
     model_config = ConfigDict(strict=True)  # JSON numbers and booleans only, as the schema says
 
-    bias_shift: float = Field(0.0, ge=-50, le=50, description="added to the trained bias")
-    weight_scale: float = Field(1.0, ge=-10, le=10, description="multiplies the trained incoming weights")
+    bias_shift: float = Field(0.0, ge=-50, le=50, allow_inf_nan=False, description="added to the trained bias")
+    weight_scale: float = Field(1.0, ge=-10, le=10, allow_inf_nan=False,
+                                description="multiplies the trained incoming weights")
     off: bool = Field(False, description="cut the neuron's outgoing weights")
 
 
@@ -76,7 +77,7 @@ class TrainRequest(BaseModel):
     activation: Literal["sigmoid", "relu", "tanh"] = "relu"
     cost: Literal["quadratic", "cross-entropy"] = "cross-entropy"
     optimizer: Literal["sgd", "adam"] = "adam"
-    lr: float = Field(0.003, gt=0, le=100, description="learning rate η")
+    lr: float = Field(0.003, gt=0, le=100, allow_inf_nan=False, description="learning rate η")
     batch_size: Annotated[int, Whole] = Field(128, ge=1, le=10000)
     epochs: Annotated[int, Whole] = Field(10, ge=1, le=100)
     images: Annotated[int, Whole] = Field(60000, ge=100, le=60000, description="training images to learn from")
