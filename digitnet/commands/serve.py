@@ -34,7 +34,7 @@ def run(args):
     net = load_model(path) if path else None  # a bad model file fails before MNIST is read
     dataset = try_data(args, needed=net is None)
     if net is None:
-        net = train_default(dataset)
+        net = train_default(args)
     print(f"serving {net} from {path or 'a freshly trained model'}")
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"open http://{host}:{args.port}/ in a browser (Ctrl+C stops)", flush=True)
@@ -69,18 +69,13 @@ def try_data(args, needed):
         return None
 
 
-def train_default(dataset):
-    from ..network import Network
-    from ..training import RECIPES, Trainer
-    from .train import print_epoch
+def train_default(args):
+    """No model yet: train one exactly as `digitnet train` does with its defaults,
+    which saves model.npz, so the next serve starts at once."""
+    from ..cli import build_parser
+    from . import train
 
-    options = dict(RECIPES["default"])
-    net = Network(activation=options.pop("activation"), cost=options.pop("cost"), seed=0)
-    print(f"no model.npz here: training {net} with the default recipe first "
+    print("no model.npz here: training the default network first "
           "(or run `digitnet train` once and serve its model.npz)", flush=True)
-    Trainer(net, dataset.train_images, dataset.train_labels, validation=5000, seed=0,
-            **options).run(lambda record: print_epoch(record, options["epochs"]))
-    accuracy = net.score(dataset.test_images, dataset.test_labels)
-    net.save("model.npz", recipe="default", test_accuracy=accuracy)
-    print(f"test accuracy {accuracy:.2%}; saved model.npz, so the next serve starts at once")
-    return net
+    train.run(build_parser().parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
+    return load_model("model.npz")
