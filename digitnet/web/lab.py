@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from ..errors import DigitnetError
+from ..figures import strongest_connections
 from ..network import Network
 from ..training import Trainer
 
@@ -102,10 +103,9 @@ class Lab:
         with self.lock:
             out = []
             for W in self.net.weights:
-                flat = np.abs(W).ravel()
-                keep = np.argsort(flat)[::-1][:per_layer]
-                to, frm = np.unravel_index(keep, W.shape)
-                out.append([[int(i), int(j), round(float(W[j, i]), 4)] for i, j in zip(frm, to, strict=True)])
+                to, frm, w = strongest_connections(W, per_layer)
+                strongest_first = np.argsort(-np.abs(w), kind="stable")
+                out.append([[int(frm[k]), int(to[k]), round(float(w[k]), 4)] for k in strongest_first])
             return out
 
     def describe(self):
