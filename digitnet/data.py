@@ -165,11 +165,25 @@ def download(folder, mirrors=None):
                                path=folder, progressbar=True)
                 break
             except Exception as e:  # network errors come in many types; the next mirror may work
-                errors.append(f"{base}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+                errors.append(f"{base}: {why_not(e)}")
         else:
             raise DigitnetError(
                 f"could not download {name} ({'; '.join(errors)}); if offline, put the four MNIST "
                 "files in a folder and pass --data DIR or set DIGITNET_DATA")
+
+
+def why_not(error):
+    """A few words on why a download failed, for the one-line error."""
+    import requests  # what pooch downloads with
+
+    if isinstance(error, requests.ConnectionError):
+        return "cannot connect"
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code}"
+    if isinstance(error, ValueError) and "hash" in str(error).lower():
+        return "the file's SHA-256 does not match MNIST's"
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def load(data=None):

@@ -271,7 +271,7 @@ def test_download_rejects_a_corrupt_file_and_leaves_nothing(tmp_path, mirror):
     cache = tmp_path / "cache"
     with pytest.raises(DigitnetError) as error:
         data.download(cache, mirrors=[url])
-    assert_one_line(error, name)
+    assert_one_line(error, name, "SHA-256 does not match")
     assert name not in [p.name for p in cache.iterdir()]
     assert all(p.name in data.SHA256 for p in cache.iterdir())  # no temporary or partial file
     # and the files that did verify are the real ones
