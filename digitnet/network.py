@@ -5,13 +5,9 @@ next layer is A' = σ(A Wᵀ + b): one matrix product per layer, no Python loop
 over examples. W has one row per neuron of the layer it feeds, as in the video.
 """
 
-import contextlib
-import ctypes
-import functools
-import threading
-
 import numpy as np
 
+from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import ACTIVATIONS, COSTS, one_hot
 
@@ -233,63 +229,6 @@ def parameter_views(sizes, flat):
         biases.append(flat[k:k + n_out])
         k += n_out
     return weights, biases
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """Run the block with OpenBLAS limited to one thread, then restore its setting.
-
-    The products here are skinny (a batch × 784 times 784 × 16): splitting them
-    between threads costs more than it saves, and on a busy machine waiting
-    threads spin and slow everything down severalfold. Only NumPy's own OpenBLAS
-    (found among the loaded libraries) is touched, and only for the block, so a
-    user's other NumPy work keeps its threads. Without OpenBLAS this does nothing.
-    Blocks may overlap (nested, or in several threads): the last one out restores.
-    """
-    blas = _openblas()
-    if blas is None:
-        yield
-        return
-    get, set_ = blas
-    with _blas_lock:
-        if _blas_users[0] == 0:
-            _blas_users[1] = get()
-            set_(1)
-        _blas_users[0] += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users[0] -= 1
-            if _blas_users[0] == 0:
-                set_(_blas_users[1])
-
-
-_blas_lock = threading.Lock()
-_blas_users = [0, None]  # blocks inside one_blas_thread now, and the thread count before the first
-
-
-@functools.cache
-def _openblas():
-    """(get_num_threads, set_num_threads) of the OpenBLAS NumPy uses, or None."""
-    try:
-        with open("/proc/self/maps") as maps:  # Linux: the shared libraries loaded
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, set_ in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-                          ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-                          ("openblas_get_num_threads", "openblas_set_num_threads")):
-            if hasattr(lib, get) and hasattr(lib, set_):
-                getter, setter = getattr(lib, get), getattr(lib, set_)
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                return getter, setter
-    return None
 
 
 def check_sizes(sizes):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from digitnet import Network
+from digitnet.blas import _openblas, one_blas_thread
 from digitnet.errors import DigitnetError
-from digitnet.network import _openblas, one_blas_thread
 from digitnet.training import RECIPES, SGD, Adam, Shifts, Trainer, learning_rate, train
 
 
