@@ -20,6 +20,16 @@ from digitnet.errors import DigitnetError
 from .conftest import MNIST
 
 
+def with_raw_W0(path, arrays, w0):
+    """An .npz of ``arrays`` whose W0 member is the raw bytes ``w0``."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name, array in arrays.items():
+            if name != "W0":
+                with z.open(name + ".npy", "w") as f:
+                    np.lib.format.write_array(f, array)
+        z.writestr("W0.npy", w0)
+
+
 def trained_like_net(seed=0, sizes=(784, 16, 16, 10), activation="relu", cost="cross-entropy"):
     from digitnet.training import History
 
@@ -223,21 +233,12 @@ def bad_files(folder):
     with zipfile.ZipFile(folder / "huge-claim.npz", "w") as z:
         z.writestr("header.npy", claim.getvalue())
     cases["huge-claim.npz"] = (folder / "huge-claim.npz", ("no header",))
-    with zipfile.ZipFile(folder / "huge-W.npz", "w") as z:
-        for name, array in arrays.items():
-            if name != "W0":
-                with z.open(name + ".npy", "w") as f:
-                    np.lib.format.write_array(f, array)
-        z.writestr("W0.npy", claim.getvalue().replace(b"1125899906842624,", b"16, 70368744177664"))
+    with_raw_W0(folder / "huge-W.npz", arrays, claim.getvalue().replace(b"1125899906842624,", b"16, 70368744177664"))
     cases["huge-W.npz"] = (folder / "huge-W.npz", ("W0",))
     # a .npy header that NumPy's own parser chokes on (it raises tokenize.TokenError)
-    with zipfile.ZipFile(folder / "npy-header-garbage.npz", "w") as z:
-        for name, array in arrays.items():
-            if name != "W0":
-                with z.open(name + ".npy", "w") as f:
-                    np.lib.format.write_array(f, array)
-        text = b"{'descr': '<f4', 'shape': (16, 784\n"
-        z.writestr("W0.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    text = b"{'descr': '<f4', 'shape': (16, 784\n"
+    garbage = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+    with_raw_W0(folder / "npy-header-garbage.npz", arrays, garbage)
     cases["npy-header-garbage.npz"] = (folder / "npy-header-garbage.npz", ("not a digitnet model file",))
     # a zip member that is not .npy at all where the header should be
     with zipfile.ZipFile(folder / "header-bytes.npz", "w") as z:
