@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from .errors import DigitnetError
+from .errors import DigitnetError, one_line
 
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 50-megapixel photo is already huge
 WORK_SIZE = 256          # images are shrunk to this many pixels a side first: plenty for a 20-pixel digit
@@ -267,8 +267,3 @@ def centre(box):
     field[top:top + h, left:left + w] = box
     shift = np.round(CENTRE - np.array(ndimage.center_of_mass(field)))
     return ndimage.shift(field, shift, order=0, mode="constant", cval=0.0)
-
-
-def one_line(error):
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DigitnetError
+from .errors import DigitnetError, one_line
 
 FORMAT = "digitnet-model"
 MAX_HEADER_BYTES = 16 << 20
@@ -60,16 +60,17 @@ def header_of(net, **record):
             **record}
 
 
-def save(net, path, **record):
-    """Save ``net`` with ``record`` (recipe, test accuracy, ...) in its header."""
+def save(net, path, arrays=None, **record):
+    """Save ``net`` with ``record`` (recipe, test accuracy, ...) in its header, and
+    any further ``arrays`` (name: array) beside its weights and biases."""
     for W, b in zip(net.weights, net.biases, strict=True):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DigitnetError("refusing to save a model whose weights are not all finite numbers")
     header = json.dumps(header_of(net, **record), allow_nan=False).encode()
-    arrays = {"header": np.frombuffer(header, dtype=np.uint8)}
+    files = {"header": np.frombuffer(header, dtype=np.uint8), **(arrays or {})}
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+        files[f"W{l}"], files[f"b{l}"] = W, b
+    atomic_write(path, lambda f: np.savez(f, **files))
 
 
 def load(path):
@@ -106,10 +107,6 @@ def load(path):
     net.history = History(header.get("history") or [])
     net.history.best_epoch = header.get("best_epoch")
     return net
-
-
-def one_line(error):
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def read_layers(path, archive, sizes):

@@ -4,7 +4,6 @@
 checkpoints can all stop, look and carry on between epochs.
 """
 
-import json
 import math
 import time
 import zipfile
@@ -13,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .blas import one_blas_thread
-from .errors import DigitnetError
+from .errors import DigitnetError, one_line
 from .functions import one_hot
 from .network import Buffers
 
@@ -357,23 +356,18 @@ def save_checkpoint(trainer, path, **record):
     The file is a model file (``Network.load`` reads it: the latest weights) whose
     header also holds ``checkpoint`` (the facts of ``Trainer.state``) and whose
     archive also holds the state's arrays as ``checkpoint_<name>``: no pickle."""
-    from .modelfile import atomic_write, header_of
+    from .modelfile import save
 
     arrays, facts = trainer.state()
     trainer.net.history = trainer.history
-    header = header_of(trainer.net, **record, checkpoint=facts)
-    header["best_epoch"] = None if facts["best"] is None else facts["best"]["epoch"]
-    files = {"header": np.frombuffer(json.dumps(header, allow_nan=False).encode(), dtype=np.uint8)}
-    for l, (W, b) in enumerate(zip(trainer.net.weights, trainer.net.biases, strict=True)):
-        files[f"W{l}"], files[f"b{l}"] = W, b
-    files.update({f"checkpoint_{name}": array for name, array in arrays.items()})
-    atomic_write(path, lambda f: np.savez(f, **files))
+    save(trainer.net, path, arrays={f"checkpoint_{name}": array for name, array in arrays.items()},
+         **record, checkpoint=facts, best_epoch=None if facts["best"] is None else facts["best"]["epoch"])
 
 
 def load_checkpoint(path):
     """(network, header, arrays) from a checkpoint file; a DigitnetError naming the
     file if it is not one or is damaged."""
-    from .modelfile import load, one_line, read_array
+    from .modelfile import load, read_array
 
     net = load(path)  # checks the header and the weights
     facts = net.header.get("checkpoint")
