@@ -15,6 +15,9 @@ thread count is slower for these skinny products and, on a busy machine, far
 slower; --torch-threads changes it). PyTorch is only needed here, never by
 digitnet: `pip install torch==2.13.0` (the CPU wheel).
 
+The last column is digitnet without its compiled loops (kernels.py): the same
+mathematics in NumPy alone, as it trains where numba is missing.
+
 It also times the default recipe until it first passes 96 % on the test images,
 one evaluation of the 10,000 test images, and a whole `digitnet train` run in a
 subprocess for its peak resident memory. The table is printed and written to
@@ -36,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digitnet import Network, data  # noqa: E402
+from digitnet import Network, data, kernels  # noqa: E402
 from digitnet.functions import one_hot  # noqa: E402
 from digitnet.training import RECIPES, Trainer  # noqa: E402
 
@@ -49,11 +52,16 @@ def data_folder():
 
 
 class DigitnetRun:
-    def __init__(self, mnist, batch_size, seed=0):
+    """digitnet as it trains: compiled, or with ``compiled=False`` its NumPy
+    mathematics alone (what it does where numba is missing)."""
+
+    def __init__(self, mnist, batch_size, seed=0, compiled=True):
         self.mnist = mnist
         self.net = Network(SIZES, "sigmoid", "quadratic", seed=seed)
+        available, kernels.AVAILABLE = kernels.AVAILABLE, kernels.AVAILABLE and compiled
         self.trainer = Trainer(self.net, mnist.train_images, mnist.train_labels, optimizer="sgd", lr=LR,
                                batch_size=batch_size, epochs=10 ** 6, seed=seed)
+        kernels.AVAILABLE = available
 
     def epoch(self):
         return self.trainer.run_epoch()["seconds"]
@@ -191,16 +199,17 @@ def main(argv=None):
         f"{args.epochs} epochs each")
     say()
     say(f"{'batch':>5}  {'digitnet s/epoch':>16}  {'PyTorch s/epoch':>15}  {'PyTorch/digitnet':>16}  "
-        f"{'digitnet test':>13}  {'PyTorch test':>12}")
+        f"{'digitnet test':>13}  {'PyTorch test':>12}  {'digitnet, NumPy only':>20}")
     for size in (int(s) for s in args.batch_sizes.split(",")):
-        runs = [DigitnetRun(mnist, size)] + ([TorchRun(torch, mnist, size)] if torch is not None else [])
+        runs = [DigitnetRun(mnist, size), DigitnetRun(mnist, size, compiled=False)]
+        runs += [TorchRun(torch, mnist, size)] if torch is not None else []
         seconds = [statistics.median(times) for times in race(runs, args.epochs)]
         accuracy = [run.accuracy() for run in runs]
         if torch is not None:
-            say(f"{size:5d}  {seconds[0]:16.3f}  {seconds[1]:15.3f}  {seconds[1] / seconds[0]:15.1f}x  "
-                f"{accuracy[0]:13.2%}  {accuracy[1]:12.2%}")
+            theirs = f"{seconds[2]:15.3f}  {seconds[2] / seconds[0]:15.1f}x  {accuracy[0]:13.2%}  {accuracy[2]:12.2%}"
         else:
-            say(f"{size:5d}  {seconds[0]:16.3f}  {'-':>15}  {'-':>16}  {accuracy[0]:13.2%}  {'-':>12}")
+            theirs = f"{'-':>15}  {'-':>16}  {accuracy[0]:13.2%}  {'-':>12}"
+        say(f"{size:5d}  {seconds[0]:16.3f}  {theirs}  {seconds[1]:14.3f} s/epoch")
     say()
     epoch, training, wall, accuracy = time_to_96(mnist)
     if epoch:

@@ -79,8 +79,7 @@ class Network:
         if buffers is None:
             X = numbers(X)
         if not all_layers and buffers is None and X.ndim > 1 and len(X) > CHUNK:
-            with one_blas_thread():
-                return np.concatenate([self.forward(X[k:k + CHUNK]) for k in range(0, len(X), CHUNK)])
+            return self.forward_many(X)
         a = X if X is getattr(buffers, "x", None) else self.as_input(X)
         activations = [a]
         for l, (W, b, sigma) in enumerate(zip(self.weights, self.biases, self.sigmas, strict=True)):
@@ -89,6 +88,17 @@ class Network:
             a = sigma(z, out=z)  # in place: backprop needs only a, never z
             activations.append(a)
         return activations if all_layers else a
+
+    def forward_many(self, X):
+        """The output activations for many examples: compiled (see kernels.py) where
+        numba is installed, else CHUNK examples at a time."""
+        from . import kernels  # imports numba, which only training and scoring need
+
+        X = self.as_rows(X)
+        with one_blas_thread():
+            if kernels.usable(self):
+                return kernels.forward(self, X if X.dtype == np.uint8 else self.as_input(X))
+            return np.concatenate([self.forward(X[k:k + CHUNK]) for k in range(0, len(X), CHUNK)])
 
     def feedforward(self, x):
         """One image (784 values) to its 10 output activations."""
@@ -168,10 +178,7 @@ class Network:
 
     def as_input(self, X):
         """Images as a float batch of rows in [0, 1]: uint8 pixels are scaled by 1/255."""
-        X = numbers(X)
-        X = X.reshape(X.shape[0], int(np.prod(X.shape[1:]))) if X.ndim > 1 else X.reshape(1, -1)
-        if X.shape[1] != self.sizes[0]:
-            raise DigitnetError(f"expected {self.sizes[0]} input values per example, got {X.shape[1]}")
+        X = self.as_rows(X)
         if X.dtype == np.uint8:  # pixels; one pass: cast and scale together
             return np.multiply(X, self.dtype.type(1 / 255), dtype=self.dtype)
         with np.errstate(over="ignore"):  # too large for float32 becomes inf, refused below
@@ -179,6 +186,14 @@ class Network:
         if X.dtype.kind == "f" and not np.isfinite(floats).all():
             raise DigitnetError("input values must be finite numbers: found NaN or infinity")
         return floats
+
+    def as_rows(self, X):
+        """Examples as rows of input values (any type of number), their number checked."""
+        X = numbers(X)
+        X = X.reshape(X.shape[0], int(np.prod(X.shape[1:]))) if X.ndim > 1 else X.reshape(1, -1)
+        if X.shape[1] != self.sizes[0]:
+            raise DigitnetError(f"expected {self.sizes[0]} input values per example, got {X.shape[1]}")
+        return X
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "

@@ -20,7 +20,7 @@ from .network import Buffers
 # exactly; "default" is what it takes for the same 13,002 parameters to pass 96 %.
 RECIPES = {
     "default": dict(activation="relu", cost="cross-entropy", optimizer="adam", lr=0.005,
-                    momentum=0.9, l2=0.0, batch_size=128, epochs=20, schedule="cosine", shift=1),
+                    momentum=0.9, l2=0.0, batch_size=128, epochs=25, schedule="cosine", shift=1),
     "video": dict(activation="sigmoid", cost="quadratic", optimizer="sgd", lr=3.0,
                   momentum=0.0, l2=0.0, batch_size=10, epochs=30, schedule="constant", shift=0),
 }
@@ -32,6 +32,8 @@ class SGD:
 
     ``params`` and ``grad`` are flat vectors holding every weight and bias, so a
     step is a few whole-vector operations whatever the number of layers."""
+
+    name = "sgd"
 
     def __init__(self, params, momentum=0.0):
         self.momentum = np.array(momentum, params.dtype)  # see functions.HALF
@@ -60,6 +62,8 @@ class SGD:
 class Adam:
     """Adam: each parameter steps by its gradient's running mean m over the running
     root-mean-square √v, so every knob moves at a similar rate."""
+
+    name = "adam"
 
     def __init__(self, params, beta1=0.9, beta2=0.999, eps=1e-8):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
@@ -108,28 +112,31 @@ def learning_rate(lr, schedule, epoch, epochs):
     return lr
 
 
-class Shifts:
-    """The training images, each moved by a whole number of pixels on request.
+class Pixels:
+    """The training images as one flat run of bytes, from which any image, moved
+    by a whole number of pixels if asked, is the ``size`` bytes from some start.
 
-    Moving an image by (dx, dy) moves its flattened pixels by dx + side·dy, so a
-    moved image is one contiguous run of bytes in a zero-padded flat copy: a batch
-    is one gather of runs, as cheap as picking unmoved rows. Only pixels pushed off
-    the left or right edge come back wrongly (at the other edge, a row away); that
-    needs ink in the outer ``shift`` columns, which few digits have (857 of 55,000
-    MNIST images for 2 pixels), and those few are redone exactly from 2-D windows.
+    Moving an image by (dx, dy) moves its flattened pixels by dx + side·dy, so in a
+    zero-padded copy a moved image is still one contiguous run: a batch is one
+    gather of runs, as cheap as picking unmoved rows, and the compiled training
+    loop needs only where each run starts. Only pixels pushed off the left or right
+    edge would come back wrongly (at the other edge, a row away); that needs ink in
+    the outer ``shift`` columns, which few digits have (857 of 55,000 MNIST images
+    for 2 pixels), and those few are moved exactly in 2-D into spare rows at the end.
     """
 
-    def __init__(self, images, shift):
-        n, pixels = images.shape
-        side = math.isqrt(pixels)
-        if side * side != pixels:
+    def __init__(self, images, shift=0):
+        n, self.size = images.shape
+        self.shift, self.n = shift, n
+        if not shift:  # unmoved: the images themselves, no copy
+            self.flat, self.pad, self.width = images, 0, self.size
+            self.inked = np.full(n, -1)
+            return
+        side = math.isqrt(self.size)
+        if side * side != self.size:
             raise DigitnetError("--shift needs square images")
-        self.side, self.shift, self.pad = side, shift, shift * side + shift
-        self.flat = np.zeros((n, pixels + 2 * self.pad), np.uint8)
-        self.flat[:, self.pad:self.pad + pixels] = images
-        # Every run of ``pixels`` bytes, starting at any byte: a view, no copy.
-        self.runs = np.ndarray(buffer=self.flat, dtype=f"V{pixels}", shape=(self.flat.size - pixels + 1,),
-                               strides=(1,))
+        self.side, self.pad = side, shift * side + shift
+        self.width = self.size + 2 * self.pad
         # The images with ink at the left or right edge, padded in 2-D; windows[j, dy + s, dx + s]
         # is the j-th of them moved: a view, no copy.
         square = images.reshape(n, side, side)
@@ -138,21 +145,32 @@ class Shifts:
         self.inked[inked] = np.arange(len(inked))
         padded = np.pad(square[inked], ((0, 0), (shift, shift), (shift, shift)))
         self.windows = sliding_window_view(padded, (side, side), axis=(1, 2))
+        self.flat = np.zeros((n + len(inked), self.width), np.uint8)  # spare rows for the inked ones
+        self.flat[:n, self.pad:self.pad + self.size] = images
 
-    def moves(self, rows, dx, dy):
-        """What ``pick`` needs to move images ``rows`` by (-dx, -dy) pixels: computed
-        for a whole epoch at once, then sliced batch by batch."""
-        starts = rows * self.flat.shape[1] + self.pad + dx + self.side * dy
-        redo = (self.inked[rows] >= 0) & (dx != 0)
-        return rows, dx, dy, starts, redo
+    @property
+    def bytes(self):
+        """Every byte, in one flat vector: image run i is bytes[starts[i]:][:size]."""
+        return self.flat.reshape(-1)
 
-    def pick(self, rows, dx, dy, starts, redo):
-        """Images ``rows`` moved by (-dx, -dy) pixels, as rows of pixels."""
-        moved = self.runs[starts].view(np.uint8).reshape(len(rows), -1)
-        if redo.any():
-            s, redo = self.shift, np.flatnonzero(redo)
-            moved[redo] = self.windows[self.inked[rows[redo]], dy[redo] + s, dx[redo] + s].reshape(len(redo), -1)
-        return moved
+    def starts(self, rows, dx=None, dy=None):
+        """Where the runs of images ``rows``, moved by (-dx, -dy) pixels, start."""
+        starts = rows * self.width + self.pad
+        if not self.shift:
+            return starts
+        starts += dx + self.side * dy
+        redo = np.flatnonzero((self.inked[rows] >= 0) & (dx != 0))
+        s, spare = self.shift, self.n + np.arange(len(redo))
+        moved = self.windows[self.inked[rows[redo]], dy[redo] + s, dx[redo] + s]
+        self.flat[spare, self.pad:self.pad + self.size] = moved.reshape(len(redo), self.size)
+        starts[redo] = spare * self.width + self.pad
+        return starts
+
+    def pick(self, starts):
+        """The runs from ``starts``, as rows of pixels."""
+        runs = np.ndarray(buffer=self.bytes, dtype=f"V{self.size}", shape=(self.bytes.size - self.size + 1,),
+                          strides=(1,))  # every run of ``size`` bytes from any byte: a view, no copy
+        return runs[starts].view(np.uint8).reshape(len(starts), self.size)
 
 
 class Trainer:
@@ -185,7 +203,10 @@ class Trainer:
         # mini-batch is turned into floats in [0, 1] as it is used.
         self.images, self.labels = X[keep], y[keep]
         self.Y = one_hot(self.labels, net.sizes[-1], net.dtype)
-        self.shifts = Shifts(self.images, shift) if shift else None
+        self.pixels = Pixels(self.images, shift)
+        from . import kernels  # imports numba, which only training and scoring need
+
+        self.kernels = kernels if kernels.usable(net) else None
         self.params = net.flat_parameters()
         self.optimizer = SGD(self.params, momentum) if optimizer == "sgd" else Adam(self.params)
         self.epoch = 0
@@ -196,15 +217,14 @@ class Trainer:
     def done(self):
         return self.epoch >= self.options["epochs"]
 
-    def batches(self, order):
-        """A function giving the pixels of the examples order[i:j], each moved by a
-        random whole number of pixels (up to ``shift`` each way) if asked."""
-        if not self.options["shift"]:
-            return lambda i, j: np.take(self.images, order[i:j], axis=0)
+    def starts(self, order):
+        """Where the pixels of the examples ``order`` start in ``self.pixels``, each
+        moved by a random whole number of pixels (up to ``shift`` each way) if asked."""
         s = self.options["shift"]
+        if not s:
+            return self.pixels.starts(order)
         dx, dy = (self.rng.integers(-s, s + 1, len(order)) for _ in range(2))
-        moves = self.shifts.moves(order, dx, dy)
-        return lambda i, j: self.shifts.pick(*(m[i:j] for m in moves))
+        return self.pixels.starts(order, dx, dy)
 
     def run_epoch(self):
         """One pass over the training images in random mini-batches; returns its record."""
@@ -213,18 +233,20 @@ class Trainer:
         self.params = self.net.flat_parameters()  # the same vector, unless someone swapped in new arrays
         lr = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
         order = self.rng.permutation(len(self.images))
-        Y = self.Y[order]
-        outputs = np.empty_like(Y)  # every batch's output, to score the epoch at the end in one go
+        starts = self.starts(order)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
-            self.sgd(self.batches(order), Y, outputs, lr)
-            return self.record(lr, outputs, Y, order, start)
+            if self.kernels:  # the same steps, compiled: see kernels.py
+                cost, accuracy = self.kernels.sgd_epoch(self.net, self.pixels.bytes, starts, self.labels[order],
+                                                        self.optimizer, lr, o["batch_size"], o["l2"])
+            else:
+                cost, accuracy = self.sgd(starts, order, lr)
+            return self.record(lr, cost, accuracy, start)
 
-    def record(self, lr, outputs, Y, order, start):
-        """Score the epoch just run (and check it did not diverge), note the best."""
+    def record(self, lr, cost, accuracy, start):
+        """Note the epoch just run (and check it did not diverge), and the best so far."""
         o, net = self.options, self.net
         self.epoch += 1
-        record = {"epoch": self.epoch, "lr": lr, "cost": net.cost.cost(outputs, Y),
-                  "train_accuracy": float(np.mean(outputs.argmax(axis=1) == self.labels[order]))}
+        record = {"epoch": self.epoch, "lr": lr, "cost": float(cost), "train_accuracy": float(accuracy)}
         if not (math.isfinite(record["cost"]) and np.isfinite(self.params).all()):
             raise DigitnetError(f"training diverged in epoch {self.epoch} (the cost is not a finite number): "
                                 f"try a smaller learning rate than --lr {o['lr']:g}")
@@ -238,10 +260,13 @@ class Trainer:
         self.history.append(record)
         return record
 
-    def sgd(self, batches, Y, outputs, lr):
-        """Step downhill once per mini-batch: the pixels ``batches(k, k + size)`` with
-        their desired outputs Y[k:k + size], for k = 0, size, 2 size, ... Each batch's
-        output activations are written into its rows of ``outputs``."""
+    def sgd(self, starts, order, lr):
+        """Step downhill once per mini-batch: the pixels from ``starts[k:k + size]``
+        of the examples order[k:k + size], for k = 0, size, 2 size, ... Returns the
+        mean cost and the share classified right, each example scored as it went
+        through the network."""
+        Y = self.Y[order]
+        outputs = np.empty_like(Y)  # every batch's output, to score the epoch at the end in one go
         net, n, l2 = self.net, len(Y), self.options["l2"]
         size = min(self.options["batch_size"], n)  # a batch larger than the data is all of it
         params, step, scale = self.params, self.optimizer.step, np.array(1 / 255, net.dtype)
@@ -249,13 +274,14 @@ class Trainer:
         full, last = Buffers(net, size), Buffers(net, n % size or size)
         for k in range(0, n, size):
             b = full if k + size <= n else last
-            np.multiply(batches(k, k + size), scale, out=b.x)  # pixels to [0, 1]
+            np.multiply(self.pixels.pick(starts[k:k + size]), scale, out=b.x)  # pixels to [0, 1]
             b.a[-1] = outputs[k:k + size]
             net.backprop(b.x, Y[k:k + size], b)
             if l2:
                 for W, g in zip(net.weights, b.grad_W, strict=True):
                     g += l2 * W
             step(params, b.grad, lr)
+        return net.cost.cost(outputs, Y), np.mean(outputs.argmax(axis=1) == self.labels[order])
 
     def finish(self):
         """Keep the parameters of the best validation epoch, and record which it was."""

@@ -9,7 +9,7 @@ import pytest
 from digitnet import Network
 from digitnet.blas import _openblas, one_blas_thread
 from digitnet.errors import DigitnetError
-from digitnet.training import RECIPES, SGD, Adam, Shifts, Trainer, learning_rate, train
+from digitnet.training import RECIPES, SGD, Adam, Pixels, Trainer, learning_rate, train
 
 
 def test_twenty_mnist_images_are_memorised(mnist):
@@ -101,10 +101,10 @@ def test_shifts_are_exact_even_with_ink_at_the_edges(shift):
     rng = np.random.default_rng(shift)
     images = rng.integers(0, 256, (40, 8, 8)).astype(np.uint8)  # ink everywhere, edges too
     images[:20, :, :3] = images[:20, :, -3:] = 0  # and some with blank sides
-    shifts = Shifts(images.reshape(40, -1), shift)
+    pixels = Pixels(images.reshape(40, -1), shift)
     rows = rng.permutation(40)
     dx, dy = rng.integers(-shift, shift + 1, 40), rng.integers(-shift, shift + 1, 40)
-    got = shifts.pick(*shifts.moves(rows, dx, dy)).reshape(40, 8, 8)
+    got = pixels.pick(pixels.starts(rows, dx, dy)).reshape(40, 8, 8)
     for i, row in enumerate(rows):
         np.testing.assert_array_equal(got[i], reference_shift(images[row], dx[i], dy[i]))
 
@@ -155,14 +155,23 @@ def test_bad_options_are_refused(options):
 
 
 def test_one_blas_thread_restores_the_setting():
-    blas = _openblas()
-    if blas is None:
-        pytest.skip("NumPy here does not use OpenBLAS")
-    get, _ = blas
-    before = get()
+    libraries = _openblas()
+    if not libraries:
+        pytest.skip("NumPy and SciPy here do not use OpenBLAS")
+    before = [get() for get, _ in libraries]
     with one_blas_thread():
-        assert get() == 1
+        assert [get() for get, _ in libraries] == [1] * len(libraries)
         with one_blas_thread():  # nested (or overlapping in another thread)
-            assert get() == 1
-        assert get() == 1  # the inner block does not undo the outer one
-    assert get() == before
+            assert [get() for get, _ in libraries] == [1] * len(libraries)
+        assert [get() for get, _ in libraries] == [1] * len(libraries)  # the inner block does not undo the outer
+    assert [get() for get, _ in libraries] == before
+
+
+def test_both_numpy_and_scipy_openblas_are_held_to_one_thread():
+    import numpy as np
+    import scipy
+
+    if not (np.__config__.CONFIG["Build Dependencies"]["blas"]["name"].startswith("scipy-openblas")
+            and "openblas" in str(scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"])):
+        pytest.skip("NumPy's or SciPy's wheel here does not bundle OpenBLAS")
+    assert len(_openblas()) == 2

@@ -190,9 +190,10 @@ def test_tweaking_a_bias_changes_the_output_and_reset_undoes_it(page):
     page.locator("#bias-shift").fill("5")
     page.wait_for_function(f"Math.abs(look.zs[1][{j}] - ({z} + 5)) < 1e-3")
     after = page.evaluate("look")
-    assert after["probabilities"] != before["probabilities"]
+    # The output's z moves; its probabilities may not at the 4 decimals shown when the answer is sure.
+    assert after["zs"][-1] != before["zs"][-1]
     assert after["layers"][1][j] > before["layers"][1][j]
-    assert page.locator("#n-z").text_content() == f"{z + 5:.3f}"
+    assert float(page.locator("#n-z").text_content()) == pytest.approx(z + 5, abs=1.5e-3)  # z is rounded too
     assert page.locator("#bias-out").text_content() == "5.0"
     assert "edited" in page.locator(neuron).get_attribute("class")
 
