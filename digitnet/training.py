@@ -196,8 +196,7 @@ class Trainer:
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
         keep[held_out] = False
-        # Scored after every epoch, so made floats once.
-        self.validation = (net.as_input(X[held_out]), y[held_out]) if validation else None
+        self.validation = (X[held_out], y[held_out]) if validation else None
         self.test = (as_pixels(test[0]), np.asarray(test[1])) if test is not None else None
         # The training images stay uint8 (a quarter of float32's memory); each
         # mini-batch is turned into floats in [0, 1] as it is used.
@@ -207,6 +206,7 @@ class Trainer:
         from . import kernels  # imports numba, which only training and scoring need
 
         self.kernels = kernels if kernels.usable(net) else None
+        self.prepared = False
         self.params = net.flat_parameters()
         self.optimizer = SGD(self.params, momentum) if optimizer == "sgd" else Adam(self.params)
         self.epoch = 0
@@ -226,9 +226,19 @@ class Trainer:
         dx, dy = (self.rng.integers(-s, s + 1, len(order)) for _ in range(2))
         return self.pixels.starts(order, dx, dy)
 
+    def prepare(self):
+        """Load the compiled loops, or compile them if this machine has none cached
+        (some 15 s, once): done before the first epoch, whose time is then training alone."""
+        if self.kernels and not self.prepared:
+            none = np.empty(0, np.int64)  # no examples: the loops are loaded and run no step
+            self.kernels.sgd_epoch(self.net, self.pixels.bytes, none, none, self.optimizer, 1.0, 1, 0.0)
+            self.kernels.forward(self.net, self.images[:0])
+        self.prepared = True
+
     def run_epoch(self):
         """One pass over the training images in random mini-batches; returns its record."""
         o = self.options
+        self.prepare()
         start = time.perf_counter()
         self.params = self.net.flat_parameters()  # the same vector, unless someone swapped in new arrays
         lr = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])

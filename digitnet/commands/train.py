@@ -131,9 +131,21 @@ def resume(args):
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
 
 
+def prepare(trainer):
+    """Load the compiled training loop; if that takes long, it is being compiled: say so."""
+    note = threading.Timer(1.0, print, ["compiling the training loop (once; later runs load it from numba's cache)"],
+                           {"flush": True})
+    note.start()
+    try:
+        trainer.prepare()
+    finally:
+        note.cancel()
+
+
 def train(trainer, dataset, record, out, checkpoint):
     """Run the epochs left (saving a checkpoint after each if asked), then score and save."""
     epochs = trainer.options["epochs"]
+    prepare(trainer)
     with stop_after_epoch(enabled=checkpoint is not None) as stop:
         try:
             while not trainer.done:
