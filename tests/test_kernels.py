@@ -2,6 +2,10 @@
 each activation, a whole step's gradient, whole epochs with every optimiser, and
 scoring many images."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -113,3 +117,11 @@ def test_scoring_many_is_the_numpy_forward(mnist, monkeypatch, kind):
     assert compiled.shape == expected.shape == (777, 10)
     np.testing.assert_allclose(compiled, expected, rtol=1e-4, atol=1e-6)
     assert np.mean(compiled.argmax(axis=1) == expected.argmax(axis=1)) > 0.998
+
+
+def test_digitnet_compiled_0_turns_the_kernels_off():
+    code = "from digitnet import Network, kernels; print(kernels.AVAILABLE, kernels.usable(Network()))"
+    for setting, expected in (("0", "False False"), ("1", "True True")):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "DIGITNET_COMPILED": setting})
+        assert done.stdout.split() == expected.split()
