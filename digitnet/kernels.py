@@ -76,6 +76,7 @@ def weights(params, sizes, l):
 
 @compiled
 def biases(params, sizes, l):
+    """Layer l's b (n_out): the view that follows its W."""
     k = 0
     for i in range(l):
         k += sizes[i + 1] * (sizes[i] + 1)
@@ -152,13 +153,17 @@ def activate(z, b, kind):
 def chain(delta, a, kind):
     """δ ⊙ σ'(z), in place in δ, with σ' written in terms of a = σ(z)."""
     m, n = delta.shape
-    for i in range(m):
-        for j in range(n):
-            if kind == SIGMOID:
+    if kind == SIGMOID:  # σ' = a (1 − a)
+        for i in range(m):
+            for j in range(n):
                 delta[i, j] *= a[i, j] * (ONE - a[i, j])
-            elif kind == RELU:
+    elif kind == RELU:  # 1 where the neuron fired, else 0
+        for i in range(m):
+            for j in range(n):
                 delta[i, j] = delta[i, j] if a[i, j] > ZERO else ZERO
-            else:
+    else:  # tanh' = 1 − a²
+        for i in range(m):
+            for j in range(n):
                 delta[i, j] *= ONE - a[i, j] * a[i, j]
 
 
@@ -205,7 +210,7 @@ def column_sums(delta, out):
 
 # OpenBLAS multiplies a skinny matrix of up to about 80 rows by the 784 × 16 weights
 # in its small-matrix kernels, two to four times faster per row than a taller one
-# (bench/README.md), so the products below go 64 rows at a time.
+# (README.md, Performance), so the products below go 64 rows at a time.
 BLOCK = 64
 
 
