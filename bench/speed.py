@@ -1,6 +1,6 @@
 """How fast digitnet trains, next to PyTorch on the same network.
 
-    python bench/speed.py                 # everything, about two minutes
+    python bench/speed.py                 # everything, about a minute
     python bench/speed.py --epochs 12     # more epochs per timing (default 8)
     python bench/speed.py --no-torch      # digitnet only
 
