@@ -65,22 +65,26 @@ def tanh(x):
 
 
 @compiled
-def weights(params, sizes, l):
-    """Layer l's W (n_out × n_in): a view into the flat vector of parameters, laid
-    out as ``network.parameter_views`` lays them: W0, b0, W1, b1, ..."""
+def layer_start(sizes, l):
+    """Where layer l's W begins in the flat vector of parameters, laid out as
+    ``network.parameter_views`` lays them: W0, b0, W1, b1, ..."""
     k = 0
     for i in range(l):
         k += sizes[i + 1] * (sizes[i] + 1)
+    return k
+
+
+@compiled
+def weights(params, sizes, l):
+    """Layer l's W (n_out × n_in): a view into the flat vector of parameters."""
+    k = layer_start(sizes, l)
     return params[k:k + sizes[l + 1] * sizes[l]].reshape(sizes[l + 1], sizes[l])
 
 
 @compiled
 def biases(params, sizes, l):
     """Layer l's b (n_out): the view that follows its W."""
-    k = 0
-    for i in range(l):
-        k += sizes[i + 1] * (sizes[i] + 1)
-    k += sizes[l + 1] * sizes[l]
+    k = layer_start(sizes, l) + sizes[l + 1] * sizes[l]
     return params[k:k + sizes[l + 1]]
 
 

@@ -130,7 +130,6 @@ class Pixels:
         self.shift, self.n = shift, n
         if not shift:  # unmoved: the images themselves, no copy
             self.flat, self.pad, self.width = images, 0, self.size
-            self.inked = np.full(n, -1)
             return
         side = math.isqrt(self.size)
         if side * side != self.size:
@@ -201,7 +200,6 @@ class Trainer:
         # The training images stay uint8 (a quarter of float32's memory); each
         # mini-batch is turned into floats in [0, 1] as it is used.
         self.images, self.labels = X[keep], y[keep]
-        self.Y = one_hot(self.labels, net.sizes[-1], net.dtype)
         self.pixels = Pixels(self.images, shift)
         from . import kernels  # imports numba, which only training and scoring need
 
@@ -275,7 +273,7 @@ class Trainer:
         of the examples order[k:k + size], for k = 0, size, 2 size, ... Returns the
         mean cost and the share classified right, each example scored as it went
         through the network."""
-        Y = self.Y[order]
+        Y = one_hot(self.labels[order], self.net.sizes[-1], self.net.dtype)
         outputs = np.empty_like(Y)  # every batch's output, to score the epoch at the end in one go
         net, n, l2 = self.net, len(Y), self.options["l2"]
         size = min(self.options["batch_size"], n)  # a batch larger than the data is all of it
