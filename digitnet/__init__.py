@@ -1,8 +1,7 @@
 """digitnet: the plain vanilla neural network that reads handwritten digits."""
 
-__version__ = "0.1.0"
-
-from .errors import DigitnetError  # noqa: E402
-from .network import Network  # noqa: E402
+from .errors import DigitnetError
+from .network import Network
+from .version import __version__
 
 __all__ = ["Network", "DigitnetError", "__version__"]

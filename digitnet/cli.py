@@ -4,8 +4,8 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
 from .errors import DigitnetError
+from .version import __version__
 
 COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve")
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import DigitnetError
+from .files import atomic_write, cache_dir
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -99,8 +100,6 @@ def idx_array(body, shape, name):
 
 def write_idx(path, array):
     """Write a uint8 array as raw IDX (or gzip-compressed if the name ends in .gz), atomically."""
-    from .modelfile import atomic_write
-
     array = np.asarray(array)
     if array.dtype != np.uint8 and not (array.size == 0 or (
             np.all(np.isfinite(array)) and array.min() >= 0 and array.max() <= 255 and np.all(array % 1 == 0))):
@@ -125,12 +124,6 @@ def has_dataset(folder):
     return folder is not None and all(find_file(folder, stem) for stem in FILES.values())
 
 
-def cache_dir():
-    import pooch
-
-    return Path(pooch.os_cache("digitnet")) / "mnist"
-
-
 def locate(data=None):
     """The folder holding the four files: ``data``, else $DIGITNET_DATA, else the
     user's cache, downloading MNIST into the cache if it is not there yet."""
@@ -140,7 +133,7 @@ def locate(data=None):
                 missing = [s for s in FILES.values() if not find_file(folder, s)]
                 raise DigitnetError(f"{origin} folder {folder} lacks {', '.join(missing)} (.gz or raw)")
             return Path(folder)
-    folder = cache_dir()
+    folder = cache_dir("mnist")
     if not has_dataset(folder):
         download(folder)
     return folder

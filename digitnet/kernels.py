@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from .files import cache_dir
+
 try:
     import numba
 except ImportError:  # pragma: no cover - a platform without numba: NumPy does everything
@@ -38,8 +40,29 @@ COST_CODES = {"quadratic": QUADRATIC, "cross-entropy": CROSS_ENTROPY}
 # divergence) instead of raising, which would also stop the loops being vectorised.
 # The fast-math flags let the compiler reorder sums and use vector reciprocals; they
 # leave out "no NaN, no infinity", so a diverging run still shows as NaN.
-compiled = numba.njit(cache=True, nogil=True, error_model="numpy",
-                      fastmath={"contract", "reassoc", "arcp", "nsz", "afn"}) if numba else (lambda f: f)
+FLAGS = dict(nogil=True, error_model="numpy", fastmath={"contract", "reassoc", "arcp", "nsz", "afn"})
+
+
+def compiled(function):
+    """``function`` compiled by numba, its machine code cached in digitnet's cache folder
+    (files.cache_dir), never beside this file: the package may be installed read-only,
+    and pip does not remove files it did not install. Where that folder cannot be
+    written, the loops are compiled afresh each run rather than cached elsewhere."""
+    if numba is None:
+        return function
+    folder = cache_dir("numba")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        return numba.njit(cache=False, **FLAGS)(function)
+    previous, numba.config.CACHE_DIR = numba.config.CACHE_DIR, str(folder)  # read once, as the cache is set up
+    try:
+        return numba.njit(cache=True, **FLAGS)(function)
+    finally:
+        numba.config.CACHE_DIR = previous
 
 F32 = np.float32
 HALF, ONE, ZERO = F32(0.5), F32(1), F32(0)

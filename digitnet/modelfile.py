@@ -7,54 +7,21 @@ loading a file can never run code.
 """
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DigitnetError, one_line
+from .files import atomic_write
+from .version import __version__
 
 FORMAT = "digitnet-model"
 MAX_HEADER_BYTES = 16 << 20
 MAX_PARAMETERS = 1 << 28  # 1 GiB of float32: far beyond any digit network, small enough to refuse a zip bomb
 
 
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over
-    ``path``: a crash midway leaves the old file, never a half-written one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # mkstemp makes the file private (0600); the saved file should be as readable
-            # as the one it replaces, or as any new file the user's umask allows
-            os.fchmod(f.fileno(), path.stat().st_mode & 0o7777 if path.exists() else new_file_mode())
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def new_file_mode():
-    """0666 less the umask, the mode open() gives a new file. Linux shows the umask in
-    /proc; elsewhere setting it is the only way to read it, so put it straight back."""
-    try:
-        umask = int(next(line.split()[1] for line in Path("/proc/self/status").read_text().splitlines()
-                         if line.startswith("Umask:")), 8)
-    except (OSError, StopIteration, ValueError, IndexError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
 def header_of(net, **record):
-    from . import __version__
-
     return {"format": FORMAT, "version": __version__, **net.config,
             "history": list(net.history or []), "best_epoch": getattr(net.history, "best_epoch", None),
             **record}

@@ -18,7 +18,7 @@ from matplotlib.patches import Circle
 from PIL import Image
 
 from . import figures
-from .modelfile import atomic_write
+from .files import atomic_write
 
 WEIGHT_CMAP = colormaps["RdBu"]  # red (negative) - white (0) - blue (positive)
 POSITIVE, NEGATIVE = "#3b8bff", "#ff4d4d"  # connection colours on the dark diagram

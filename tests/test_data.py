@@ -306,6 +306,6 @@ def test_locate_downloads_into_the_cache(tmp_path, mirror, monkeypatch):
     url, _ = mirror
     monkeypatch.delenv("DIGITNET_DATA", raising=False)
     monkeypatch.setenv("DIGITNET_MIRROR", url)
-    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path / "cache")
-    assert data.locate() == tmp_path / "cache"
-    assert data.has_dataset(tmp_path / "cache")
+    monkeypatch.setenv("DIGITNET_CACHE", str(tmp_path / "cache"))
+    assert data.locate() == tmp_path / "cache" / "mnist"
+    assert data.has_dataset(tmp_path / "cache" / "mnist")

@@ -13,7 +13,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from digitnet import Network, modelfile
+from digitnet import Network, files, modelfile
 from digitnet.cli import main
 from digitnet.errors import DigitnetError
 
@@ -143,7 +143,7 @@ def test_interrupted_write_leaves_nothing_new(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        modelfile.atomic_write(path, interrupted)
+        files.atomic_write(path, interrupted)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -151,7 +151,7 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     path = tmp_path / "out.bin"
     path.write_bytes(b"old contents, longer than the new")
     path.chmod(0o600)
-    modelfile.atomic_write(path, lambda f: f.write(b"new"))
+    files.atomic_write(path, lambda f: f.write(b"new"))
     assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
 

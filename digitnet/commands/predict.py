@@ -82,7 +82,7 @@ def write_seen(image, name, show):
     and NAME-xN.png (the same, enlarged with square pixels)."""
     from PIL import Image
 
-    from ..modelfile import atomic_write
+    from ..files import atomic_write
 
     stem = Path(name).stem or "image"
     n = 1
