@@ -4,6 +4,7 @@ import argparse
 import importlib
 import sys
 
+from .commands import fail
 from .errors import DigitnetError
 from .version import __version__
 
@@ -33,11 +34,6 @@ def main(argv=None):
         return fail("out of memory: try smaller layers or a smaller batch")
     except OSError as e:
         return fail(f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}")
-
-
-def fail(message):
-    print(f"digitnet: error: {message}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

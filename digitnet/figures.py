@@ -65,8 +65,7 @@ def neuron_pattern(net, layer, neuron):
 
 def as_row(net, x):
     """One image (784 values, 28×28, uint8 or float) as a batch of one row."""
-    x = np.asarray(x)
-    return net.as_input(x.reshape(1, -1))
+    return net.inputs(np.reshape(x, (1, -1)))
 
 
 def cost_gradient(net, x, label):
@@ -91,12 +90,12 @@ def backprop_to_input(net, x, output_delta):
     Backpropagation carried one layer further than for the weights: δ goes back
     through every layer, and at the input ∂C/∂x = δ W_0 (no σ there).
     """
-    activations = net.forward(as_row(net, x), all_layers=True)
+    activations = net.feedforward(as_row(net, x), all_layers=True)
     delta = output_delta(activations[-1])
     for l in range(len(net.weights) - 1, -1, -1):
         dC_da = delta @ net.weights[l]  # ∂C/∂a of the layer below
         if l > 0:
-            delta = dC_da * net.activation.df(activations[l])
+            delta = dC_da * net.activation.prime(activations[l])
     return dC_da.reshape(np.shape(x))
 
 
@@ -185,7 +184,7 @@ def dream_gradient(net, x, digit):
 
 def output_of(net, image):
     """The output activations for one image."""
-    return net.forward(as_row(net, image))[0]
+    return net.feedforward(as_row(net, image))[0]
 
 
 # ---- noise: what it says about images that are no digit at all -----------------------------
@@ -281,7 +280,7 @@ def diagram(net, x, connections=(160, 120, 100)):
     """The numbers behind the network diagram for image ``x``: each layer's activations
     (input first) and, per weight matrix, its strongest connections (to, from, w).
     ``connections`` is how many to keep from each matrix (the last is reused for the rest)."""
-    activations = [a[0] for a in net.forward(as_row(net, x), all_layers=True)]
+    activations = [a[0] for a in net.feedforward(as_row(net, x), all_layers=True)]
     edges = [strongest_connections(W, connections[min(l, len(connections) - 1)])
              for l, W in enumerate(net.weights)]
     return {"activations": activations, "edges": edges}

@@ -1,12 +1,16 @@
-"""Activations and costs, each with the derivative that backpropagation needs.
+"""Activations and costs: the one registry the rest of digitnet takes them from.
 
-Every derivative is written in terms of the activation ``a = f(z)`` rather than
-``z``: the forward pass keeps the activations, so backprop never recomputes them.
+Each entry states every fact about its function once: the array form the reference
+network uses (network.py), its derivative, and the form for a single float32 number
+that kernels.py compiles into its loops. The command line's choices, the web API's
+schema and the page's menus are this registry's names; adding an activation is one
+entry here (and its tests).
 
-Each function takes an optional ``out`` array, as NumPy's own functions do:
-training passes preallocated buffers so that a mini-batch allocates nothing.
+Derivatives are written in terms of the activation a = σ(z) rather than z: the
+forward pass keeps every layer's a, so backpropagation never needs z again.
 """
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -15,114 +19,185 @@ import numpy as np
 
 class Activation(NamedTuple):
     name: str
-    f: Callable[..., np.ndarray]  # a = f(z, out=None)
-    df: Callable[[np.ndarray], np.ndarray]  # f'(z), given a = f(z)
-    chain: Callable[..., np.ndarray]  # δ ⊙ f'(z) given δ and a, in place in δ; ``tmp`` is scratch
-
-
-# The constants as 0-d arrays: NumPy combines them with an array faster than a
-# Python number, which it must first look at to choose the result's type.
-HALF, ONE = np.array(0.5, np.float32), np.array(1, np.float32)
-
-
-def sigmoid(z, out=None):
-    # σ(z) = ½ + ½ tanh(z/2): the same function, and NumPy's tanh is fast and
-    # never overflows, where e^-z in 1/(1 + e^-z) does for z below -88.
-    a = np.multiply(z, HALF, out=out)
-    np.tanh(a, out=a)
-    a *= HALF
-    a += HALF
-    return a
-
-
-def sigmoid_chain(delta, a, tmp=None):
-    """δ ⊙ σ'(z), with σ'(z) = a (1 − a)."""
-    tmp = np.subtract(ONE, a, out=tmp)
-    tmp *= a
-    return np.multiply(delta, tmp, out=delta)
-
-
-def relu(z, out=None):
-    return np.maximum(z, 0, out=out)
-
-
-def relu_chain(delta, a, tmp=None):
-    """δ ⊙ relu'(z): δ where the neuron fired, 0 where it did not."""
-    return np.multiply(delta, a > 0, out=delta)
-
-
-def tanh(z, out=None):
-    return np.tanh(z, out=out)
-
-
-def tanh_chain(delta, a, tmp=None):
-    """δ ⊙ tanh'(z), with tanh'(z) = 1 − a²."""
-    tmp = np.multiply(a, a, out=tmp)
-    np.subtract(ONE, tmp, out=tmp)
-    return np.multiply(delta, tmp, out=delta)
-
-
-def softmax(z, out=None):
-    # Subtract each row's largest z so exp cannot overflow. (Found by argmax and
-    # summed by a product with ones: along rows of 10, NumPy's max and sum take
-    # several times longer.)
-    rows = np.reshape(z, (-1, np.shape(z)[-1]))
-    top = rows.take(rows.argmax(axis=1) + np.arange(0, rows.size, rows.shape[1]))
-    a = np.subtract(z, top.reshape(np.shape(z)[:-1] + (1,)), out=out)
-    np.exp(a, out=a)
-    a /= (a @ np.ones(a.shape[-1], a.dtype))[..., None]
-    return a
-
-
-ACTIVATIONS = {
-    "sigmoid": Activation("sigmoid", sigmoid, lambda a: a * (1 - a), sigmoid_chain),
-    "relu": Activation("relu", relu, lambda a: (a > 0).astype(a.dtype), relu_chain),
-    "tanh": Activation("tanh", tanh, lambda a: 1 - a * a, tanh_chain),
-}
+    f: Callable          # a = σ(z), element by element of an array
+    prime: Callable      # σ'(z), from a = σ(z)
+    fast: Callable       # σ(z) of one float32 number; for a row-wise σ (softmax), of one row, in place
+    fast_prime: Callable | None  # σ'(z) from a, one number (None: only ever an output paired with its cost)
+    gain: float = 1.0    # the first weights have variance gain / (inputs of the neuron)
+    rowwise: bool = False  # σ of one neuron depends on the others in its layer (softmax)
+    about: str = ""
 
 
 class Cost(NamedTuple):
-    """A cost together with the output layer it is paired with.
-
-    ``delta(a, y, out=None, tmp=None)`` is dC/dz of the output layer for each
-    example: the error that backpropagation starts from (``tmp``: scratch space).
-    """
-
     name: str
-    output: Activation
-    cost: Callable[[np.ndarray, np.ndarray], float]  # mean over the batch
-    delta: Callable[..., np.ndarray]
+    output: Activation   # the output layer's σ it is paired with
+    terms: Callable      # each output's share of one example's cost, from a and the desired y (arrays)
+    delta: Callable      # δ = ∂C/∂z of the output layer, from a and y (arrays)
+    fast_term: Callable  # one output's share of the cost, from a and y (single numbers)
+    fast_delta: Callable  # δ of one output, from a and y (single numbers)
+    about: str = ""
+
+    def fn(self, a, y):
+        """C: the cost of each example (the sum of its terms), averaged over the batch."""
+        return float(np.sum(self.terms(a, y), dtype=np.float64)) / len(a)
 
 
-def quadratic_cost(a, y):
-    return 0.5 * float(np.sum((a - y) ** 2, dtype=np.float64)) / len(a)
+# ---- activations, for arrays ---------------------------------------------------------
+
+def sigmoid(z):
+    # 1 / (1 + e^−z), written with tanh: the same function, but e^−z overflows for z < −88
+    return 0.5 * (1 + np.tanh(0.5 * z))
 
 
-def quadratic_delta(a, y, out=None, tmp=None):
-    """C = ½‖a − y‖² with sigmoid outputs: δ = (a − y) ⊙ σ'(z)."""
-    delta = np.subtract(a, y, out=out)
-    return sigmoid_chain(delta, a, tmp)
+def sigmoid_prime(a):
+    return a * (1 - a)
 
 
-def cross_entropy_cost(a, y):
-    # Only the right answer's ln a counts (y is 0 elsewhere). If the network gives the
-    # right answer probability 0, the cost is truly infinite: training reports that as
-    # divergence rather than hiding it.
-    with np.errstate(divide="ignore"):
-        return -float(np.sum(np.log(a[y > 0]) * y[y > 0], dtype=np.float64)) / len(a)
+def relu(z):
+    return np.maximum(z, 0)
 
 
-def cross_entropy_delta(a, y, out=None, tmp=None):
-    """C = −Σ y ln a with softmax outputs: the σ' factor cancels, δ = a − y."""
-    return np.subtract(a, y, out=out)
+def relu_prime(a):
+    return (a > 0).astype(a.dtype)  # 1 where the neuron fired, 0 where it did not
 
 
-SOFTMAX = Activation("softmax", softmax, None, None)  # only used paired with cross-entropy
+def tanh(z):
+    return np.tanh(z)
+
+
+def tanh_prime(a):
+    return 1 - a * a
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # less each row's largest z, so e cannot overflow
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ---- costs, for arrays ------------------------------------------------------------------
+
+def quadratic_terms(a, y):
+    """½ (a − y)² for each output: the squared differences from the desired output, halved
+    so that the derivative is simply a − y."""
+    return 0.5 * (a - y) ** 2
+
+
+def quadratic_delta(a, y):
+    """δ = (a − y) σ'(z), with the sigmoid outputs the quadratic cost is paired with."""
+    return (a - y) * sigmoid_prime(a)
+
+
+def cross_entropy_terms(a, y):
+    """−y ln a for each output: only the right answer's −ln a counts. If the network gives
+    the right answer probability 0, the cost is truly infinite, and training reports it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > 0, -y * np.log(a), 0)
+
+
+def cross_entropy_delta(a, y):
+    """With softmax outputs, σ'(z) cancels: δ = a − y."""
+    return a - y
+
+
+# ---- the same for one float32 number, as kernels.py compiles them ------------------------
+# Constants are float32: a Python number would turn the compiled arithmetic into float64.
+
+HALF, ONE, ZERO = np.float32(0.5), np.float32(1), np.float32(0)
+
+
+def rational_tanh(x):
+    """tanh as a ratio of two polynomials (Eigen's; within 4e-7 of tanh): plain arithmetic,
+    which the compiler turns into vector instructions, where the C library's tanhf is
+    called one number at a time."""
+    x = min(max(x, np.float32(-9)), np.float32(9))  # beyond ±9, float32 tanh is ±1
+    x2 = x * x
+    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+    p = x2 * p + np.float32(-8.60467152213735e-11)
+    p = x2 * p + np.float32(5.12229709037114e-08)
+    p = x2 * p + np.float32(1.48572235717979e-05)
+    p = x2 * p + np.float32(6.37261928875436e-04)
+    p = x2 * p + np.float32(4.89352455891786e-03)
+    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+    q = x2 * q + np.float32(2.26843463243900e-03)
+    q = x2 * q + np.float32(4.89352518554385e-03)
+    return x * p / q
+
+
+def sigmoid_fast(z):
+    return HALF + HALF * rational_tanh(HALF * z)
+
+
+def sigmoid_prime_fast(a):
+    return a * (ONE - a)
+
+
+def relu_fast(z):
+    return max(z, ZERO)
+
+
+def relu_prime_fast(a):
+    return ONE if a > ZERO else ZERO
+
+
+def tanh_prime_fast(a):
+    return ONE - a * a
+
+
+def softmax_fast(z):
+    """Softmax of one row z, in place."""
+    top = z[0]
+    for j in range(len(z)):
+        top = max(top, z[j])
+    total = ZERO
+    for j in range(len(z)):
+        z[j] = math.exp(z[j] - top)
+        total += z[j]
+    for j in range(len(z)):
+        z[j] /= total
+
+
+def quadratic_term_fast(a, y):
+    return HALF * (a - y) * (a - y)
+
+
+def quadratic_delta_fast(a, y):
+    return (a - y) * a * (ONE - a)
+
+
+def cross_entropy_term_fast(a, y):
+    return -y * math.log(a) if y > ZERO else ZERO
+
+
+def cross_entropy_delta_fast(a, y):
+    return a - y
+
+
+# ---- the registry ---------------------------------------------------------------------------
+
+ACTIVATIONS = {
+    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime, sigmoid_fast, sigmoid_prime_fast,
+                          about="σ(z) = 1 / (1 + e^−z): the videos' smooth switch from 0 to 1"),
+    "relu": Activation("relu", relu, relu_prime, relu_fast, relu_prime_fast, gain=2.0,
+                       about="max(0, z): the modern choice, easier to train"),
+    "tanh": Activation("tanh", tanh, tanh_prime, rational_tanh, tanh_prime_fast,
+                       about="tanh(z): a sigmoid stretched to run from −1 to 1"),
+}
+
+SOFTMAX = Activation("softmax", softmax, None, softmax_fast, None, rowwise=True,
+                     about="e^z / Σ e^z: outputs that add up to 1, like probabilities")
 
 COSTS = {
-    "quadratic": Cost("quadratic", ACTIVATIONS["sigmoid"], quadratic_cost, quadratic_delta),
-    "cross-entropy": Cost("cross-entropy", SOFTMAX, cross_entropy_cost, cross_entropy_delta),
+    "quadratic": Cost("quadratic", ACTIVATIONS["sigmoid"], quadratic_terms, quadratic_delta,
+                      quadratic_term_fast, quadratic_delta_fast,
+                      about="the videos' cost: the squared differences from the desired output (halved)"),
+    "cross-entropy": Cost("cross-entropy", SOFTMAX, cross_entropy_terms, cross_entropy_delta,
+                          cross_entropy_term_fast, cross_entropy_delta_fast,
+                          about="−ln of the right answer's probability, with softmax outputs"),
 }
+
+
+# The plain functions the forms above call, which kernels.py must compile along with them.
+HELPERS = (rational_tanh,)
 
 
 def one_hot(labels, n=10, dtype=np.float32):

@@ -1,9 +1,13 @@
-"""Model files: an .npz of plain arrays plus a JSON header, never pickle.
+"""Model files and checkpoints: an .npz of plain arrays plus a JSON header, never pickle.
 
 Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, recipe,
 history, test accuracy, digitnet version); ``W0, b0, W1, b1, ...`` hold the
-weights and biases. ``numpy.load(..., allow_pickle=False)`` reads it, so
-loading a file can never run code.
+weights and biases. Each array is read with ``allow_pickle=False`` and only after
+its .npy header shows the expected shape, so loading a file can never run code
+nor allocate what a damaged header claims.
+
+A checkpoint is a model file (the latest weights) whose header also holds the
+training run's facts and whose archive also holds its arrays (``checkpoint_*``).
 """
 
 import json
@@ -14,6 +18,9 @@ import numpy as np
 
 from .errors import DigitnetError, one_line
 from .files import atomic_write
+from .network import Network
+from .recipes import TRAINING_OPTIONS
+from .training import History
 from .version import __version__
 
 FORMAT = "digitnet-model"
@@ -40,12 +47,9 @@ def save(net, path, arrays=None, **record):
     atomic_write(path, lambda f: np.savez(f, **files))
 
 
-def load(path):
-    """The Network saved in ``path``, its header in ``net.header``; every shape, dtype
-    and value is checked, and any problem is a DigitnetError naming the file."""
-    from .network import Network
-    from .training import History
-
+def load(path, cls=Network):
+    """The network saved in ``path`` (a ``cls``), its header in ``net.header``; every shape,
+    dtype and value is checked, and any problem is a DigitnetError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
@@ -65,7 +69,7 @@ def load(path):
     except Exception as e:  # zipfile, zlib and NumPy's .npy header parser fail in many ways on damaged bytes
         raise DigitnetError(f"{path}: not a digitnet model file ({one_line(e)})") from None
     try:
-        net = Network(header["sizes"], header["activation"], header["cost"])
+        net = cls(header["sizes"], header["activation"], header["cost"])
     except DigitnetError as e:
         raise DigitnetError(f"{path}: {e}") from None
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
@@ -151,3 +155,50 @@ def read_header(path, raw):
                 isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):
             raise DigitnetError(f"{path}: the model header's history has a record without {', '.join(RECORD_KEYS)}")
     return header
+
+
+# ---- checkpoints ---------------------------------------------------------------------------
+
+def save_checkpoint(trainer, path, **record):
+    """Write the trainer's state after its last epoch to ``path``, atomically: a model file
+    (``load`` reads it: the latest weights) whose header also holds ``checkpoint`` (the
+    facts of ``Trainer.state``) and whose archive also holds the state's arrays as
+    ``checkpoint_<name>``."""
+    arrays, facts = trainer.state()
+    trainer.net.history = trainer.history
+    save(trainer.net, path, arrays={f"checkpoint_{name}": array for name, array in arrays.items()},
+         **record, checkpoint=facts, best_epoch=None if facts["best"] is None else facts["best"]["epoch"])
+
+
+def load_checkpoint(path):
+    """(network, header, arrays) from a checkpoint file; a DigitnetError naming the
+    file if it is not one or is damaged."""
+    net = load(path)  # checks the header and the weights
+    facts = net.header.get("checkpoint")
+    if not isinstance(facts, dict) or not isinstance(net.header.get("options"), dict):
+        raise DigitnetError(f"{path}: a model file but not a checkpoint (train with --checkpoint to make one)")
+    options = net.header["options"]
+    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed") if key not in options]
+    if missing:
+        raise DigitnetError(f"{path}: damaged checkpoint (its options lack {', '.join(missing)})")
+    for key in ("data", "out"):
+        if not isinstance(net.header.get(key), (str, type(None))):
+            raise DigitnetError(f"{path}: damaged checkpoint (its {key!r} is not a path)")
+    kinds = {"epoch": int, "images": int, "rng": dict, "optimizer": dict, "history": list, "best": (dict, type(None))}
+    for key, kind in kinds.items():
+        if not isinstance(facts.get(key), kind) or isinstance(facts.get(key), bool):
+            raise DigitnetError(f"{path}: damaged checkpoint (its {key!r} is missing or of the wrong type)")
+    n = net.params.size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [m[:-len(".npy")] for m in archive.namelist() if m.startswith("checkpoint_") and m.endswith(".npy")]
+            # read_array checks each member's shape before reading it
+            arrays = {name[len("checkpoint_"):]: read_array(path, archive, name, (n,)).astype(net.dtype)
+                      for name in names}
+    except DigitnetError:
+        raise
+    except Exception as e:  # zipfile, zlib and NumPy fail in many ways on damaged bytes
+        raise DigitnetError(f"{path}: damaged checkpoint ({one_line(e)})") from None
+    if "params" not in arrays or not all(np.isfinite(a).all() for a in arrays.values()):
+        raise DigitnetError(f"{path}: damaged checkpoint (parameters missing or not finite)")
+    return net, net.header, arrays

@@ -311,7 +311,7 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
     side = figures.image_side(net)
     fig = Figure(figsize=(14, 6.2))
     image_ax = fig.add_axes((0.01, 0.35, 0.13, 0.3))
-    image_ax.imshow(np.reshape(net.as_input(np.reshape(x, (1, -1))), (side, side)), cmap="gray_r")
+    image_ax.imshow(np.reshape(net.inputs(np.reshape(x, (1, -1))), (side, side)), cmap="gray_r")
     proba = net.predict_proba(np.reshape(x, (1, -1)))[0]
     image_ax.set(xticks=[], yticks=[])
     image_ax.set_title(f"training image: a {label}\nthe network says {proba.argmax()} ({proba.max():.0%})",

@@ -13,7 +13,7 @@ import pytest
 
 from digitnet import Network, data
 from digitnet.cli import main
-from digitnet.training import load_checkpoint
+from digitnet.modelfile import load_checkpoint
 
 EPOCHS = "12"
 

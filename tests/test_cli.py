@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from digitnet.cli import COMMANDS, main
+from digitnet.cli import COMMANDS, build_parser, main
 
 from .conftest import MNIST
 
@@ -107,3 +107,15 @@ def test_evaluate_with_mismatched_model(tmp_path):
 
     Network((100, 10)).save(tmp_path / "small.npz")
     assert_one_line_error(run("evaluate", str(tmp_path / "small.npz"), "--data", str(MNIST)), "100 inputs")
+
+
+def test_the_registry_gives_the_choices_of_activation_and_cost(capsys):
+    from digitnet.functions import ACTIVATIONS, COSTS
+    from digitnet.optimizers import OPTIMIZERS
+
+    for flag, registry in (("--activation", ACTIVATIONS), ("--cost", COSTS), ("--optimizer", OPTIMIZERS)):
+        for name in registry:
+            assert getattr(build_parser().parse_args(["train", flag, name]), flag[2:]) == name
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["train", flag, "nonesuch"])
+        assert "nonesuch" in capsys.readouterr().err

@@ -253,7 +253,7 @@ def test_train_flags(flags):
 @FUZZ
 @given(st.data())
 def test_checkpoint_mutated_members(draw):
-    from digitnet.training import load_checkpoint
+    from digitnet.modelfile import load_checkpoint
 
     path = scratch_file(draw.draw(rezipped(checkpoint_members())), "checkpoint.npz")
     try:

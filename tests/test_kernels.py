@@ -1,53 +1,89 @@
-"""The compiled loops (digitnet.kernels) against the NumPy mathematics they copy:
-each activation, a whole step's gradient, whole epochs with every optimiser, and
-scoring many images."""
+"""The compiled epoch (digitnet.kernels) against the NumPy reference it copies: each
+registry entry's single-number form, the moved images, one step's gradient against
+backprop, whole epochs with every optimiser, and scoring many images."""
 
 import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
-from digitnet import Network, kernels
-from digitnet.functions import ACTIVATIONS, one_hot, softmax
+from digitnet import kernels
+from digitnet.augment import shifted
+from digitnet.functions import ACTIVATIONS, COSTS, SOFTMAX, one_hot, rational_tanh
+from digitnet.network import Network, flatten
+from digitnet.optimizers import SGD
 from digitnet.training import Trainer
 
-pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+
+def jit(function):
+    """Compiled as kernels.py compiles, not cached."""
+    return numba.njit(**kernels.FLAGS)(function)
 
 
-def test_tanh_is_within_a_few_float32_ulps():
-    x = np.linspace(-20, 20, 200_001, dtype=np.float32)
-    got = np.array([kernels.tanh(v) for v in x[::97]], np.float32)
-    np.testing.assert_allclose(got, np.tanh(x[::97]), rtol=0, atol=4e-7)
+def test_rational_tanh_is_within_a_few_float32_ulps():
+    x = np.linspace(-20, 20, 200_001, dtype=np.float32)[::97]
+    got = np.array([rational_tanh(v) for v in x], np.float32)
+    np.testing.assert_allclose(got, np.tanh(x), rtol=0, atol=4e-7)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "relu", "tanh", "softmax"])
-def test_each_activation_matches_numpy(name):
+@pytest.mark.parametrize("sigma", [*ACTIVATIONS.values(), SOFTMAX], ids=lambda s: s.name)
+def test_each_compiled_activation_matches_its_array_form(sigma):
     rng = np.random.default_rng(0)
     z, b = rng.normal(0, 4, (37, 13)).astype(np.float32), rng.normal(0, 1, 13).astype(np.float32)
-    expected = softmax(z + b) if name == "softmax" else ACTIVATIONS[name].f(z + b)
-    kernels.activate(z, b, kernels.ACTIVATION_CODES[name])
+    expected = sigma.f(z + b)
+    kind = kernels.SIGMAS.index(sigma)
+    jit(lambda z, b: kernels.activate(z, b, kind))(z, b)
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "relu", "tanh"])
-def test_each_derivative_matches_numpy(name):
+@pytest.mark.parametrize("sigma", ACTIVATIONS.values(), ids=lambda s: s.name)
+def test_each_compiled_derivative_matches_its_array_form(sigma):
     rng = np.random.default_rng(1)
-    a = ACTIVATIONS[name].f(rng.normal(0, 2, (20, 9)).astype(np.float32))
+    a = sigma.f(rng.normal(0, 2, (20, 9)).astype(np.float32))
     delta = rng.normal(0, 1, (20, 9)).astype(np.float32)
-    expected = ACTIVATIONS[name].chain(delta.copy(), a, tmp=np.empty_like(a))
-    kernels.chain(delta, a, kernels.ACTIVATION_CODES[name])
+    expected = delta * sigma.prime(a)
+    kind = kernels.SIGMAS.index(sigma)
+    jit(lambda delta, a: kernels.chain(delta, a, kind))(delta, a)
     np.testing.assert_allclose(delta, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cost", COSTS.values(), ids=lambda c: c.name)
+def test_each_compiled_cost_and_delta_match_their_array_forms(cost):
+    rng = np.random.default_rng(2)
+    a = cost.output.f(rng.normal(0, 2, (30, 10)).astype(np.float32))
+    labels = rng.integers(0, 10, 30)
+    y = one_hot(labels)
+    kind = kernels.CHOSEN_COSTS.index(cost)
+    total = jit(lambda a, labels: kernels.total_cost(a, labels, kind))(a, labels)
+    assert total / len(a) == pytest.approx(cost.fn(a, y), rel=1e-5)
+    delta = np.empty_like(a)
+    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta))(a, labels, delta)
+    np.testing.assert_allclose(delta, cost.delta(a, y) / len(a), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_moved_images_are_read_as_augment_moves_them(shift):
+    """Ink everywhere, edges too: the pixels that come round from the next row must be blank."""
+    rng = np.random.default_rng(shift)
+    images = rng.integers(0, 256, (40, 64)).astype(np.uint8)
+    rows = rng.permutation(40)
+    dx, dy = rng.integers(-shift, shift + 1, 40), rng.integers(-shift, shift + 1, 40)
+    x = np.empty((40, 64), np.float32)
+    kernels.read_images(kernels.read_only(kernels.padded(images, shift)), rows, dx, dy, 8, shift, x)
+    np.testing.assert_allclose(x, shifted(images[rows], dx, dy) / np.float32(255), rtol=1e-6)
 
 
 def one_step(net, pixels, labels):
     """The change one plain SGD step with η = 1 on a single batch makes to every
     parameter, compiled: minus the gradient."""
     before = net.params.copy()
-    sgd = type("Plain", (), {"name": "sgd", "velocity": None, "momentum": 0.0})()
-    kernels.sgd_epoch(net, pixels.reshape(-1), np.arange(len(pixels)) * pixels.shape[1], labels, sgd, 1.0,
-                      len(pixels), 0.0)
+    everything = np.arange(len(pixels))
+    still = np.zeros(len(pixels), np.int64)
+    kernels.train_epoch(net, kernels.padded(pixels, 0), 0, everything, labels, still, still, SGD(net.params.size),
+                        1.0, len(pixels), 0.0)
     return before - net.params
 
 
@@ -60,17 +96,20 @@ def test_a_step_follows_backprops_gradient(sizes, activation, cost):
     pixels = rng.integers(0, 256, (150, sizes[0]), dtype=np.uint8)
     labels = rng.integers(0, sizes[-1], 150)
     net = Network(sizes, activation, cost, seed=3)
-    grad_W, grad_b, _ = net.backprop(pixels / np.float32(255), one_hot(labels, sizes[-1]))
-    expected = np.concatenate([g.ravel() for pair in zip(grad_W, grad_b, strict=True) for g in pair])
+    grad_W, grad_b, _ = net.backprop(net.inputs(pixels), one_hot(labels, sizes[-1]))
+    expected = flatten(grad_W, grad_b)
     got = one_step(net, pixels, labels)
     np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-6 * np.abs(expected).max())
 
 
+# Adam with L2 and moved images is left out: L2 pulls the weights of pixels that are almost
+# never inked towards 0, where Adam's step (its size set by the sign of a vanishing gradient)
+# turns float32 rounding into steps of the full learning rate either way.
 OPTIONS = [
     dict(optimizer="sgd", lr=3.0, batch_size=10),
-    dict(optimizer="sgd", lr=0.5, momentum=0.9, batch_size=64, l2=1e-4),
+    dict(optimizer="sgd", lr=0.5, momentum=0.9, batch_size=64, l2=1e-4, shift=2),
     dict(optimizer="adam", lr=0.005, batch_size=128, shift=1),
-    dict(optimizer="adam", lr=0.001, batch_size=100, l2=1e-3, shift=2),
+    dict(optimizer="adam", lr=0.001, batch_size=100, l2=1e-3),
 ]
 
 
@@ -82,11 +121,11 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     X, y = mnist.train_images[:3000], mnist.train_labels[:3000]
     activation, cost = ("relu", "cross-entropy") if options["optimizer"] == "adam" else ("sigmoid", "quadratic")
     results = []
-    for compiled in (True, False):
-        monkeypatch.setattr(kernels, "AVAILABLE", compiled)
+    for setting in ("wait", "0"):
+        monkeypatch.setenv("DIGITNET_COMPILED", setting)
         net = Network((784, 16, 16, 10), activation, cost, seed=4)
-        trainer = Trainer(net, X, y, epochs=2, seed=5, **options)
-        assert (trainer.kernels is not None) == compiled
+        trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, **options)
+        assert trainer.compiled == (setting == "wait")
         trainer.run()
         results.append((net.params.copy(), trainer.history))
     (compiled_params, compiled_history), (numpy_params, numpy_history) = results
@@ -95,33 +134,27 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     for a, b in zip(compiled_history, numpy_history, strict=True):
         assert a["cost"] == pytest.approx(b["cost"], rel=1e-3)
         assert a["train_accuracy"] == pytest.approx(b["train_accuracy"], abs=2 / len(X))
+        assert a["validation_accuracy"] == pytest.approx(b["validation_accuracy"], abs=2 / 300)
 
 
 def test_a_float64_network_trains_through_numpy(mnist):
     net = Network((784, 8, 10), seed=0, dtype=np.float64)
     trainer = Trainer(net, mnist.train_images[:200], mnist.train_labels[:200], epochs=1, seed=0)
-    assert trainer.kernels is None
+    assert not trainer.compiled
     trainer.run()
     assert net.params.dtype == np.float64
 
 
-@pytest.mark.parametrize("kind", ["uint8", "float32", "float64", "images"])
-def test_scoring_many_is_the_numpy_forward(mnist, monkeypatch, kind):
-    net = Network((784, 30, 10), "tanh", "cross-entropy", seed=6)
-    X = {"uint8": mnist.test_images[:777].reshape(777, -1), "images": mnist.test_images[:777],
-         "float32": mnist.test_images[:777].reshape(777, -1) / np.float32(255),
-         "float64": mnist.test_images[:777].reshape(777, -1) / 255.0}[kind]
-    compiled = net.forward(X)
-    monkeypatch.setattr(kernels, "AVAILABLE", False)
-    expected = net.forward(X)
-    assert compiled.shape == expected.shape == (777, 10)
-    np.testing.assert_allclose(compiled, expected, rtol=1e-4, atol=1e-6)
-    assert np.mean(compiled.argmax(axis=1) == expected.argmax(axis=1)) > 0.998
+@pytest.mark.parametrize("activation,cost", [("tanh", "cross-entropy"), ("sigmoid", "quadratic")])
+def test_compiled_scoring_is_numpys(mnist, activation, cost):
+    net = Network((784, 30, 10), activation, cost, seed=6)
+    X, y = mnist.test_images[:777].reshape(777, -1), mnist.test_labels[:777]
+    assert kernels.accuracy(net, X, y) == net.score(X, y)
 
 
 def test_digitnet_compiled_0_turns_the_kernels_off():
-    code = "from digitnet import Network, kernels; print(kernels.AVAILABLE, kernels.usable(Network()))"
-    for setting, expected in (("0", "False False"), ("1", "True True")):
+    code = "from digitnet import compiler; from digitnet.network import Network; print(compiler.usable(Network()))"
+    for setting, expected in (("0", "False"), ("1", "True"), ("wait", "True")):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "DIGITNET_COMPILED": setting})
-        assert done.stdout.split() == expected.split()
+        assert done.stdout.strip() == expected

@@ -1,5 +1,5 @@
-"""The network's maths: backprop against numerical gradients, shapes for any layer
-sizes, the flat parameter vector, and the activations and costs themselves."""
+"""The network's maths: backprop against numerical gradients, a step downhill, shapes
+for any layer sizes, the flat parameter vector, and the activations and costs themselves."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from digitnet import Network
 from digitnet.errors import DigitnetError
 from digitnet.functions import ACTIVATIONS, COSTS, one_hot, sigmoid, softmax
-from digitnet.network import Buffers
+from digitnet.network import flatten, layout, parameter_views
 
 PAIRS = [(activation, cost) for activation in ACTIVATIONS for cost in COSTS]
 
@@ -26,16 +26,16 @@ def test_backprop_matches_numerical_gradient(activation, cost):
     net.params[...] += np.random.default_rng(2).normal(0, 0.1, net.params.size)  # non-zero biases too
     X, Y = small_problem(3, sizes)
     grad_W, grad_b, output = net.backprop(X, Y)
-    np.testing.assert_allclose(output, net.forward(X))
-    analytic = np.concatenate([g.ravel() for pair in zip(grad_W, grad_b, strict=True) for g in pair])
+    np.testing.assert_allclose(output, net.feedforward(X))
+    analytic = flatten(grad_W, grad_b)
     numeric = np.empty_like(analytic)
     eps = 1e-6
     for i in range(net.params.size):  # the layout is W0, b0, W1, b1, ...
         keep = net.params[i]
         net.params[i] = keep + eps
-        up = net.cost.cost(net.forward(X), Y)
+        up = net.cost.fn(net.feedforward(X), Y)
         net.params[i] = keep - eps
-        down = net.cost.cost(net.forward(X), Y)
+        down = net.cost.fn(net.feedforward(X), Y)
         net.params[i] = keep
         numeric[i] = (up - down) / (2 * eps)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
@@ -43,20 +43,29 @@ def test_backprop_matches_numerical_gradient(activation, cost):
 
 
 @pytest.mark.parametrize("activation,cost", PAIRS)
-def test_backprop_with_buffers_matches_without(activation, cost):
+def test_a_step_is_minus_eta_times_the_gradient_and_goes_downhill(activation, cost):
     sizes = (8, 6, 5, 4)
-    net = Network(sizes, activation, cost, seed=4)
-    X, Y = (a.astype(np.float32) for a in small_problem(5, sizes, n=9))
-    expected = net.backprop(X, Y)
-    buffers = Buffers(net, 9)
-    buffers.x[...] = X
-    got = net.backprop(buffers.x, Y, buffers)
-    for e, g in zip(expected[0] + expected[1] + [expected[2]], got[0] + got[1] + [got[2]], strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-6)
-    assert np.shares_memory(got[0][0], buffers.grad)
+    net = Network(sizes, activation, cost, seed=4, dtype=np.float64)  # float32 would round the small change
+    X, Y = small_problem(5, sizes, n=9)
+    grad_W, grad_b, _ = net.backprop(X, Y)
+    before, cost_before = net.params.copy(), net.cost.fn(net.feedforward(X), Y)
+    net.step(X, Y, 0.01)
+    np.testing.assert_allclose(net.params - before, -0.01 * flatten(grad_W, grad_b), rtol=1e-5, atol=1e-9)
+    assert net.cost.fn(net.feedforward(X), Y) < cost_before
 
 
-def test_backprop_without_buffers_returns_fresh_arrays():
+def test_l2_adds_lambda_w_to_the_weights_gradient_only():
+    net = Network((8, 5, 3), seed=0, dtype=np.float64)
+    X, Y = small_problem(0, (8, 5, 3))
+    grad_W, grad_b, _ = net.backprop(X, Y)
+    before = net.params.copy()
+    net.step(X, Y, 0.1, l2=0.5)
+    expected = flatten([g + 0.5 * W for g, W in zip(grad_W, parameter_views(net.sizes, before)[0], strict=True)],
+                       grad_b)
+    np.testing.assert_allclose(net.params - before, -0.1 * expected, rtol=1e-5, atol=1e-8)
+
+
+def test_backprop_returns_fresh_arrays():
     net = Network((8, 5, 3), seed=0)
     X, Y = (a.astype(np.float32) for a in small_problem(0, (8, 5, 3)))
     first = net.backprop(X, Y)[0][0].copy()
@@ -76,13 +85,31 @@ def test_default_network_has_13002_parameters_in_one_vector():
     assert net.weights[0].dtype == np.float32
 
 
-def test_flat_parameters_takes_in_replaced_arrays():
+def test_layers_are_changed_in_place_never_swapped():
     net = Network((4, 3, 2), seed=0)
     new = np.arange(12, dtype=np.float32).reshape(3, 4)
-    net.weights[0] = new
-    flat = net.flat_parameters()
-    np.testing.assert_array_equal(net.weights[0], new)
-    assert net.weights[0].base is flat and flat[:12].tolist() == list(range(12))
+    net.weights[0][...] = new
+    assert net.params[:12].tolist() == list(range(12))
+    with pytest.raises(TypeError):
+        net.weights[0] = new  # a tuple: swapping in another array would cut it off from params
+
+
+def test_layout_places_every_parameter_once():
+    sizes = (784, 30, 20, 10)
+    places = layout(sizes)
+    covered = np.zeros(Network(sizes).n_parameters, int)
+    for w, (n_out, n_in), b in places:
+        covered[w:w + n_out * n_in] += 1
+        covered[b:b + n_out] += 1
+    assert covered.min() == covered.max() == 1
+
+
+def test_copy_is_independent_and_keeps_its_views():
+    net = Network((6, 4, 3), seed=0)
+    twin = net.copy()
+    twin.weights[0][0, 0] = 99.0
+    assert twin.params[0] == 99.0 and net.params[0] != 99.0
+    assert all(p.base is twin.params for p in twin.weights + twin.biases)
 
 
 @pytest.mark.parametrize("sizes", [(784, 10), (784, 30, 20, 10, 10), (784, 16, 16, 10)])
@@ -91,7 +118,7 @@ def test_any_layer_sizes_work(sizes, mnist):
     X, y = mnist.train_images[:64], mnist.train_labels[:64]
     layers = net.forward(X, all_layers=True)
     assert [a.shape for a in layers] == [(64, n) for n in sizes]
-    grad_W, grad_b, _ = net.backprop(net.as_input(X), one_hot(y, sizes[-1]))
+    grad_W, grad_b, _ = net.backprop(net.inputs(X), one_hot(y, sizes[-1]))
     assert [g.shape for g in grad_W] == [W.shape for W in net.weights]
     before = net.total_cost(X, y)
     net.fit(X, y, optimizer="adam", lr=0.01, batch_size=16, epochs=5, seed=0)
@@ -102,7 +129,7 @@ def test_pixels_and_floats_mean_the_same():
     net = Network(seed=0)
     pixels = np.random.default_rng(0).integers(0, 256, (5, 784), dtype=np.uint8)
     np.testing.assert_allclose(net.forward(pixels), net.forward(pixels / 255.0), rtol=1e-5)
-    np.testing.assert_allclose(net.feedforward(pixels[0]), net.forward(pixels)[0], rtol=1e-6)
+    np.testing.assert_allclose(net.forward(pixels[0])[0], net.forward(pixels)[0], rtol=1e-6)
 
 
 def test_same_seed_same_weights_other_seed_other_weights():
@@ -125,8 +152,8 @@ def test_activations_and_costs():
     for name, act in ACTIVATIONS.items():
         x = np.linspace(-2, 2, 9) + 0.05
         numeric = (act.f(x + 1e-6) - act.f(x - 1e-6)) / 2e-6
-        np.testing.assert_allclose(act.df(act.f(x)), numeric, rtol=1e-5, atol=1e-8, err_msg=name)
-    ce = COSTS["cross-entropy"].cost
+        np.testing.assert_allclose(act.prime(act.f(x)), numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+    ce = COSTS["cross-entropy"].fn
     assert ce(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]])) == pytest.approx(np.log(2))
     assert ce(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])) == np.inf  # certain and wrong
 
@@ -139,3 +166,26 @@ def test_bad_sizes_and_names_are_refused():
         Network(activation="swish")
     with pytest.raises(DigitnetError, match="expected 784"):
         Network().forward(np.zeros((2, 783)))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_each_activations_single_number_form_is_its_formula(name):
+    """The registry's compiled form, run as plain Python on float32 numbers, is the array form."""
+    act = ACTIVATIONS[name]
+    z = np.linspace(-12, 12, 97, dtype=np.float32)
+    a = act.f(z)
+    np.testing.assert_allclose([act.fast(v) for v in z], a, rtol=1e-6, atol=5e-7)
+    np.testing.assert_allclose([act.fast_prime(v) for v in a], act.prime(a), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", COSTS)
+def test_each_costs_single_number_forms_are_its_formulas(name):
+    cost = COSTS[name]
+    a = cost.output.f(np.random.default_rng(0).normal(0, 2, (6, 10)).astype(np.float32))
+    y = one_hot(np.arange(6), 10)
+    pairs = [list(zip(row, want, strict=True)) for row, want in zip(a, y, strict=True)]
+    terms = np.array([[cost.fast_term(p, q) for p, q in row] for row in pairs])
+    np.testing.assert_allclose(terms, cost.terms(a, y), rtol=1e-5, atol=1e-7)
+    assert cost.fn(a, y) == pytest.approx(terms.sum() / len(a), rel=1e-5)  # the terms add up to the cost
+    deltas = np.array([[cost.fast_delta(p, q) for p, q in row] for row in pairs])
+    np.testing.assert_allclose(deltas, cost.delta(a, y), rtol=1e-5, atol=1e-7)

@@ -514,7 +514,7 @@ def test_serve_uses_model_npz_in_the_current_folder(served, default_model, tmp_p
 
 def test_serve_without_a_model_trains_one_first_and_keeps_it(served, tmp_path, monkeypatch, mnist, capsys):
     from digitnet.cli import main
-    from digitnet.training import RECIPES
+    from digitnet.recipes import RECIPES
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(RECIPES, "default", RECIPES["default"] | {"epochs": 2})  # the real recipe takes minutes

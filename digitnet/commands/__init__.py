@@ -2,6 +2,7 @@
 adds sets ``run``, the function that carries the command out."""
 
 import argparse
+import sys
 
 from ..errors import DigitnetError
 
@@ -36,11 +37,17 @@ def layer_sizes(text):
     return sizes
 
 
+def fail(message):
+    """Say what went wrong, on one line of stderr; the exit status for it."""
+    print(f"digitnet: error: {message}", file=sys.stderr)
+    return 2
+
+
 def load_model(path):
     """The model in ``path``; a DigitnetError (one line) if it is missing or bad."""
-    from ..modelfile import load
+    from ..api import Network
 
-    return load(path)
+    return Network.load(path)
 
 
 def load_data(args):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitnetError
-from . import load_model
+from . import fail, load_model
 
 SHOW_SCALE = 10  # the enlarged copy written by --show: 280x280, each pixel a 10x10 square
 
@@ -31,8 +31,6 @@ def add_parser(sub):
 
 
 def run(args):
-    from ..cli import fail
-
     net = load_model(args.model)
     if net.sizes[0] != 28 * 28:
         raise DigitnetError(f"{args.model}: the network takes {net.sizes[0]} inputs, not 28x28 images")

@@ -72,10 +72,11 @@ def try_data(args, needed):
 def train_default(args):
     """No model yet: train one exactly as `digitnet train` does with its defaults,
     which saves model.npz, so the next serve starts at once."""
-    from ..cli import build_parser
     from . import train
 
     print("no model.npz here: training the default network first "
           "(or run `digitnet train` once and serve its model.npz)", flush=True)
-    train.run(build_parser().parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
+    parser = argparse.ArgumentParser(prog="digitnet")
+    train.add_parser(parser.add_subparsers())
+    train.run(parser.parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
     return load_model("model.npz")

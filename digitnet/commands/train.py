@@ -6,9 +6,15 @@ import signal
 import sys
 import threading
 
+from .. import compiler
 from ..errors import DigitnetError
-from ..network import DEFAULT_SIZES
-from ..training import OPTIMIZERS, RECIPES, SCHEDULES, Trainer, check_seed, load_checkpoint, save_checkpoint
+from ..functions import ACTIVATIONS, COSTS
+from ..modelfile import load_checkpoint, save, save_checkpoint
+from ..network import DEFAULT_SIZES, Network
+from ..optimizers import OPTIMIZERS, SCHEDULES
+from ..recipes import RECIPES
+from ..training import Trainer
+from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, positive_int
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
@@ -32,9 +38,8 @@ def add_parser(sub):
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
                                                       f"{','.join(map(str, DEFAULT_SIZES))})")
-    p.add_argument("--activation", choices=("sigmoid", "relu", "tanh"), help="hidden layers' activation")
-    p.add_argument("--cost", choices=("quadratic", "cross-entropy"),
-                   help="quadratic (sigmoid outputs) or cross-entropy (softmax outputs)")
+    p.add_argument("--activation", choices=ACTIVATIONS, help="hidden layers' activation")
+    p.add_argument("--cost", choices=COSTS, help="; ".join(f"{c.name}: {c.about}" for c in COSTS.values()))
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=positive_int)
@@ -86,8 +91,6 @@ def print_epoch(record, epochs):
 
 
 def run(args):
-    from ..network import Network
-
     if args.resume:
         return resume(args)
     options = recipe_options(args)
@@ -132,14 +135,18 @@ def resume(args):
 
 
 def prepare(trainer):
-    """Load the compiled training loop; if that takes long, it is being compiled: say so."""
-    note = threading.Timer(1.0, print, ["compiling the training loop (once; later runs load it from numba's cache)"],
+    """Load the compiled training loop (or compile it, with DIGITNET_COMPILED=wait: if that
+    takes long, say so); on a machine's first run, say that it is compiling for later runs."""
+    note = threading.Timer(1.0, print, ["compiling the training loop (once; later runs load it from the cache)"],
                            {"flush": True})
     note.start()
     try:
         trainer.prepare()
     finally:
         note.cancel()
+    if not trainer.compiled and compiler.usable(trainer.net):
+        print("this run trains with NumPy; the compiled training loop, some times faster, is made for later "
+              "runs once it is done (once per machine)", flush=True)
 
 
 def train(trainer, dataset, record, out, checkpoint):
@@ -167,7 +174,7 @@ def train(trainer, dataset, record, out, checkpoint):
     best = f" (kept epoch {history.best_epoch}, best on validation)" if history.best_epoch else ""
     print(f"test accuracy {accuracy:.2%} on {len(dataset.test_images):,} unseen images, "
           f"after {seconds:.1f} s of training{best}")
-    net.save(out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
+    save(net, out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
              training_seconds=seconds)
     print(f"saved {out}")
 

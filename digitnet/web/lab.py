@@ -6,14 +6,13 @@ half an edit. Training works on its own network and hands a copy to the page
 after each epoch, so drawing stays responsive while an epoch runs.
 """
 
-import copy
 import threading
 
 import numpy as np
 
+from ..api import Network
 from ..errors import DigitnetError
 from ..figures import strongest_connections
-from ..network import Network
 from ..training import Trainer
 
 
@@ -29,7 +28,7 @@ class Lab:
     def use(self, net):
         """Make ``net`` (a private copy of it) the page's network, with no edits."""
         with self.lock:
-            self.net = copy.deepcopy(net)
+            self.net = net.copy()
             self.pristine = [p.copy() for p in self.net.weights + self.net.biases]
             self.edits = {}
             self._accuracy = None

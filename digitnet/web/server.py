@@ -21,7 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from .. import modelfile
 from ..errors import DigitnetError
+from ..functions import ACTIVATIONS, COSTS
+from ..optimizers import OPTIMIZERS
 from .lab import Busy, Lab
 
 STATIC = Path(__file__).parent / "static"
@@ -74,9 +77,9 @@ class TrainRequest(BaseModel):
 
     hidden: list[Annotated[int, Field(ge=1, le=128), Whole]] = Field([16, 16], min_length=1, max_length=4,
                                                             description="hidden layer sizes")
-    activation: Literal["sigmoid", "relu", "tanh"] = "relu"
-    cost: Literal["quadratic", "cross-entropy"] = "cross-entropy"
-    optimizer: Literal["sgd", "adam"] = "adam"
+    activation: Literal[tuple(ACTIVATIONS)] = "relu"
+    cost: Literal[tuple(COSTS)] = "cross-entropy"
+    optimizer: Literal[tuple(OPTIMIZERS)] = "adam"
     lr: float = Field(0.003, gt=0, le=100, allow_inf_nan=False, description="learning rate η")
     batch_size: Annotated[int, Whole] = Field(128, ge=1, le=10000)
     epochs: Annotated[int, Whole] = Field(10, ge=1, le=100)
@@ -334,7 +337,7 @@ def create_app(net, dataset=None, save_path="model-web.npz"):
         """Save the network as it is now (trained and edited) to the server's model file."""
         try:
             with lab.lock:
-                lab.net.save(save_path, recipe="web", test_accuracy=lab.accuracy)
+                modelfile.save(lab.net, save_path, recipe="web", test_accuracy=lab.accuracy)
         except OSError as e:
             raise HTTPException(409, f"cannot write {save_path}: {e.strerror or e}") from None
         return {"path": str(save_path)}

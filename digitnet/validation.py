@@ -1,0 +1,109 @@
+"""Checking what comes in from outside: sizes, names, seeds, options, images and labels.
+
+The public edges (Network's constructor, predict and fit, the command line, the web
+API) call these once; the mathematics behind them then trusts its arrays. Every
+problem is a DigitnetError whose message is one complete sentence.
+"""
+
+import math
+
+import numpy as np
+
+from .errors import DigitnetError
+
+
+def check_sizes(sizes):
+    """Layer sizes, input first: at least two layers, each of one neuron or more."""
+    try:
+        sizes = tuple(int(n) for n in sizes)
+    except (TypeError, ValueError):
+        raise DigitnetError(f"layer sizes must be whole numbers, got {sizes!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise DigitnetError(f"need at least an input and an output layer, each of 1 or more neurons; got {sizes}")
+    return sizes
+
+
+def check_choice(what, name, choices):
+    """``name`` must be one of ``choices`` (a registry's keys)."""
+    if name not in choices:
+        raise DigitnetError(f"unknown {what} {name!r}: choose from {', '.join(choices)}")
+    return name
+
+
+def check_seed(seed):
+    """A seed for NumPy's generator: None, or a whole number 0 or more."""
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        raise DigitnetError(f"the seed must be a whole number 0 or more, got {seed!r}")
+    return seed
+
+
+def numbers(X):
+    """X as a NumPy array of numbers (bool, integer or float)."""
+    try:
+        X = np.asarray(X)
+    except ValueError:  # nested lists of different lengths
+        raise DigitnetError("input examples must all have the same number of values") from None
+    if X.dtype.kind not in "buif":
+        raise DigitnetError(f"input values must be real numbers, got {X.dtype}")
+    return X
+
+
+def as_rows(X, n_inputs):
+    """Examples as rows of ``n_inputs`` values: one example, a batch of rows, or a batch
+    of 28×28 squares."""
+    X = numbers(X)
+    X = X.reshape(X.shape[0], math.prod(X.shape[1:])) if X.ndim > 1 else X.reshape(1, -1)
+    if X.shape[1] != n_inputs:
+        raise DigitnetError(f"expected {n_inputs} input values per example, got {X.shape[1]}")
+    return X
+
+
+def as_inputs(X, n_inputs, dtype=np.float32):
+    """Images as a float batch of rows in [0, 1]: uint8 pixels are scaled by 1/255."""
+    X = as_rows(X, n_inputs)
+    if X.dtype == np.uint8:  # in one pass: a second array of the batch's size costs more than the sum
+        return np.multiply(X, 1 / 255, dtype=dtype)
+    with np.errstate(over="ignore"):  # too large for float32 becomes inf, refused below
+        floats = X.astype(dtype, copy=False)
+    if not np.isfinite(floats).all():
+        raise DigitnetError("input values must be finite numbers: found NaN or infinity")
+    return floats
+
+
+def as_pixels(X):
+    """Images as rows of uint8 pixels (a quarter of float32's memory); floats in [0, 1]
+    are rounded to pixels."""
+    X = numbers(X)
+    if X.dtype != np.uint8:
+        with np.errstate(invalid="ignore"):
+            X = np.clip(np.rint(X.astype(np.float32) * 255), 0, 255).astype(np.uint8)
+    return X.reshape(len(X), -1)
+
+
+def as_labels(y, n):
+    """``n`` labels as whole numbers 0 or more."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise DigitnetError(f"expected {n} labels, one per example, got an array of shape {y.shape}")
+    if n and (y.dtype.kind not in "iu" or y.min() < 0):
+        raise DigitnetError("labels must be whole numbers 0 or more")
+    return y
+
+
+def check_training(*, optimizer, optimizers, lr, momentum, l2, batch_size, epochs, schedule, schedules, shift,
+                   validation, n):
+    """The options of a training run, for ``n`` training images."""
+    check_choice("optimizer", optimizer, optimizers)
+    check_choice("schedule", schedule, schedules)
+    problems = [
+        (not (lr > 0 and math.isfinite(lr)), f"the learning rate must be a positive number, got {lr}"),
+        (not 0 <= momentum < 1, f"momentum must be in [0, 1), got {momentum}"),
+        (not (l2 >= 0 and math.isfinite(l2)), f"l2 must be 0 or more, got {l2}"),
+        (batch_size < 1, f"the batch size must be 1 or more, got {batch_size}"),
+        (epochs < 0, f"epochs must be 0 or more, got {epochs}"),
+        (not 0 <= shift <= 8, f"shift must be 0 to 8 pixels, got {shift}"),
+        (not 0 <= validation < n, f"the validation split must leave training images: {validation} of {n}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise DigitnetError(message)
