@@ -27,6 +27,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from .augment import Moves
 from .compiler import cache_folder, key, mark_ready
 from .functions import ACTIVATIONS, COSTS, HELPERS, SOFTMAX
 from .network import Network, layout
@@ -199,26 +200,185 @@ def read_images(flat, rows, dx, dy, side, shift, x):
 
 
 @compiled
+def distort(x, warps, field, fields, side, padded):
+    """Each row of x thickened and warped in place as augment.moved does after shifting:
+    warps[i] is (angle, scale, thickness); field[i] which of ``fields`` it takes (if any).
+    ``padded``: room for one image with a blank border."""
+    still = np.empty((0, side * side), F32)  # no elastic field
+    for i in range(x.shape[0]):
+        angle, scale, thickness = warps[i, 0], warps[i, 1], warps[i, 2]
+        if thickness != 0:
+            thicken(x[i], thickness, side, padded)
+        if len(fields):
+            warp(x[i], angle, scale, fields[field[i]], side, padded)
+        elif angle != 0 or scale != 1:
+            warp(x[i], angle, scale, still, side, padded)
+
+
+@compiled
+def bordered(x, side, padded):
+    """The image x (side² values) in ``padded`` with a blank border of one pixel all round."""
+    frame = padded[:(side + 2) * (side + 2)].reshape(side + 2, side + 2)
+    frame[...] = 0
+    for r in range(side):
+        for c in range(side):
+            frame[r + 1, c + 1] = x[r * side + c]
+    return frame
+
+
+@compiled
+def thicken(x, t, side, padded):
+    """augment.thickened for one image x and thickness t, in place."""
+    frame = bordered(x, side, padded)
+    share = abs(t)
+    for r in range(1, side + 1):
+        for c in range(1, side + 1):
+            here, up, down = frame[r, c], frame[r - 1, c], frame[r + 1, c]
+            left, right = frame[r, c - 1], frame[r, c + 1]
+            if t > 0:
+                target = max(max(max(here, up), max(down, left)), right)
+            else:
+                target = min(min(min(here, up), min(down, left)), right)
+            x[(r - 1) * side + c - 1] = here + share * (target - here)
+
+
+@compiled
+def warp(x, angle, scale, field, side, padded):
+    """augment.warped for one image x, in place: turned by ``angle``, enlarged by ``scale`` and
+    displaced by ``field`` (2 × side², or empty for none), read by bilinear interpolation."""
+    frame = bordered(x, side, padded)
+    centre = F32((side - 1) / 2)
+    cos, sin = F32(math.cos(angle)) / scale, F32(math.sin(angle)) / scale
+    for p in range(side * side):
+        r, c = F32(p // side) - centre, F32(p % side) - centre
+        down, across = centre + cos * r - sin * c, centre + sin * r + cos * c
+        if len(field):
+            down, across = down + field[0, p], across + field[1, p]
+        down, across = min(max(down, F32(-1)), F32(side)), min(max(across, F32(-1)), F32(side))
+        top, left = math.floor(down), math.floor(across)
+        u, v = down - F32(top), across - F32(left)
+        t, l = int(top) + 1, int(left) + 1
+        b, rt = min(t + 1, side + 1), min(l + 1, side + 1)
+        x[p] = ((F32(1) - u) * ((F32(1) - v) * frame[t, l] + v * frame[t, rt])
+                + u * ((F32(1) - v) * frame[b, l] + v * frame[b, rt]))
+
+
+@compiled
 def rows(buffer, start, m, n):
     """m rows of n values from ``buffer[start:]``: a view."""
     return buffer[start:start + m * n].reshape(m, n)
 
 
 @compiled
-def forward(activations, starts, batch_size, m, sizes, places, params, hidden, output):
+def inked(x, index, value, counts):
+    """Each row of x as the list of its non-zero pixels: where they are (``index``), how bright
+    (``value``) and how many (``counts``). An MNIST digit is four-fifths black, and a black
+    pixel adds nothing to W a, nor to the gradient δᵀ a."""
+    for i in range(x.shape[0]):
+        k = 0
+        for p in range(x.shape[1]):
+            if x[i, p] != 0:
+                index[i, k] = p
+                value[i, k] = x[i, p]
+                k += 1
+        counts[i] = k
+
+
+@compiled
+def first_layer(index, value, counts, columns, z):
+    """z = a Wᵀ of the first layer (as forward's np.dot), from the inked pixels only: each row of z
+    is the sum of W's columns, one per inked pixel, times its value. ``columns`` is W stored
+    transposed, one row per pixel, so that each column is read in one piece."""
+    for i in range(z.shape[0]):
+        zi = z[i]
+        zi[:] = 0
+        add_rows(zi, columns, index[i], value[i], counts[i])
+
+
+@compiled
+def first_layer_gradient(pixels, examples, values, starts, delta, nabla_columns):
+    """∂C/∂W = δᵀ a of the first layer (as backprop's np.dot), transposed like ``first_layer``'s W:
+    row p is Σ δ · a_p over the examples in which pixel p is inked (``by_pixel``), 0 if none is."""
+    nabla_columns[...] = 0
+    for p in range(len(pixels)):
+        a, b = starts[p], starts[p + 1]
+        add_rows(nabla_columns[pixels[p]], delta, examples[a:b], values[a:b], b - a)
+
+
+@compiled
+def add_rows(out, rows, which, weights, n):
+    """out += Σ weights[k] · rows[which[k]] over the first n of ``which``, four rows at a time,
+    so that ``out`` is read and written once for every four rows added."""
+    k = 0
+    while k + 4 <= n:
+        r0, r1, r2, r3 = rows[which[k]], rows[which[k + 1]], rows[which[k + 2]], rows[which[k + 3]]
+        w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
+        for j in range(out.size):
+            out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
+        k += 4
+    for last in range(k, n):
+        r, w = rows[which[last]], weights[last]
+        for j in range(out.size):
+            out[j] += w * r[j]
+
+
+@compiled
+def by_pixel(index, value, counts, pixels, examples, values, starts):
+    """``inked``'s lists the other way round: for each pixel inked in any example (``pixels``, in
+    order), the examples it is inked in and its value there, from starts[p] to starts[p + 1].
+    Returns how many pixels are inked anywhere."""
+    n_pixels = len(pixels)
+    per_pixel = np.zeros(n_pixels + 1, np.int64)
+    for i in range(len(counts)):
+        for k in range(counts[i]):
+            per_pixel[index[i, k] + 1] += 1
+    used = 0
+    for q in range(n_pixels):  # the inked pixels, their runs laid end to end
+        if per_pixel[q + 1]:
+            pixels[used] = q
+            starts[used + 1] = starts[used] + per_pixel[q + 1]
+            per_pixel[q + 1] = used
+            used += 1
+    filled = starts[:used].copy()
+    for i in range(len(counts)):
+        for k in range(counts[i]):
+            u = per_pixel[index[i, k] + 1]
+            examples[filled[u]], values[filled[u]] = i, value[i, k]
+            filled[u] += 1
+    return used
+
+
+@compiled
+def transpose(vector, start, n_rows, n_cols, scratch):
+    """The n_rows × n_cols matrix in ``vector`` from ``start`` rewritten in place as its transpose."""
+    block = vector[start:start + n_rows * n_cols]
+    scratch[:block.size] = block
+    square = scratch[:block.size].reshape(n_rows, n_cols)
+    for c in range(n_cols):
+        for r in range(n_rows):
+            block[c * n_rows + r] = square[r, c]
+
+
+@compiled
+def forward(activations, starts, batch_size, m, sizes, places, params, hidden, output, columns, inputs):
     """a' = σ(W a + b), layer by layer, for m examples whose inputs are in place. Layer l's
     activations (l = 0: the input) are rows of ``activations`` from batch_size · starts[l],
     and all are kept for backprop. ``places`` is network.layout as rows (start of W, n_out,
-    n_in, start of b)."""
+    n_in, start of b). With ``columns``, the first layer's W is stored transposed and the first
+    layer reads only the inked pixels, ``inputs`` (see ``inked`` and ``first_layer``)."""
     hidden, output = numba.literally(hidden), numba.literally(output)
     L = len(sizes) - 1
     for l in range(L):
         a = rows(activations, batch_size * starts[l], m, sizes[l])
         z = rows(activations, batch_size * starts[l + 1], m, sizes[l + 1])
-        W = rows(params, places[l, 0], places[l, 1], places[l, 2])
         b = params[places[l, 3]:places[l, 3] + places[l, 1]]
-        for i in range(0, m, BLOCK):  # z = a Wᵀ, then σ(z + b)
-            np.dot(a[i:i + BLOCK], W.T, z[i:i + BLOCK])
+        if l == 0 and columns:
+            index, value, counts = inputs
+            first_layer(index, value, counts, rows(params, places[0, 0], places[0, 2], places[0, 1]), z)
+        else:
+            W = rows(params, places[l, 0], places[l, 1], places[l, 2])
+            for i in range(0, m, BLOCK):  # z = a Wᵀ, then σ(z + b)
+                np.dot(a[i:i + BLOCK], W.T, z[i:i + BLOCK])
         if l < L - 1:
             activate(z, b, hidden)
         else:
@@ -226,26 +386,37 @@ def forward(activations, starts, batch_size, m, sizes, places, params, hidden, o
 
 
 @compiled
+def weight_gradient(delta, a, nabla_W, part):
+    """∂C/∂W = δᵀ a, summed BLOCK rows at a time (``part``: room for one block's)."""
+    np.dot(delta[:BLOCK].T, a[:BLOCK], nabla_W)
+    for i in range(BLOCK, len(a), BLOCK):
+        np.dot(delta[i:i + BLOCK].T, a[i:i + BLOCK], part)
+        for r in range(part.shape[0]):
+            for c in range(part.shape[1]):
+                nabla_W[r, c] += part[r, c]
+
+
+@compiled
 def backprop(activations, deltas, starts, batch_size, m, labels, sizes, places, params, gradient, scratch,
-             hidden, cost):
+             hidden, cost, columns, inputs):
     """The gradient of the batch's mean cost after ``forward``: δ at the output, then for each
     layer ∂C/∂W = δᵀ a and ∂C/∂b = Σ δ, and δ = (δ' W') ⊙ σ'(z) for the layer below.
-    ``deltas`` is laid out as ``activations``; ``gradient`` as the parameters."""
+    ``deltas`` is laid out as ``activations``; ``gradient`` as the parameters (with the
+    first layer's W transposed, as in ``forward``, with ``columns``; ``inputs`` are then ``by_pixel``'s)."""
     hidden, cost = numba.literally(hidden), numba.literally(cost)
     L = len(sizes) - 1
     delta = rows(deltas, batch_size * starts[L], m, sizes[L])
     output_delta(rows(activations, batch_size * starts[L], m, sizes[L]), labels, cost, delta)
     for l in range(L - 1, -1, -1):
         a = rows(activations, batch_size * starts[l], m, sizes[l])
-        nabla_W = rows(gradient, places[l, 0], places[l, 1], places[l, 2])
+        if l == 0 and columns:
+            pixels, examples, values, runs = inputs
+            first_layer_gradient(pixels, examples, values, runs, delta,
+                                 rows(gradient, places[0, 0], places[0, 2], places[0, 1]))
+        else:
+            weight_gradient(delta, a, rows(gradient, places[l, 0], places[l, 1], places[l, 2]),
+                            rows(scratch, 0, places[l, 1], places[l, 2]))
         nabla_b = gradient[places[l, 3]:places[l, 3] + places[l, 1]]
-        np.dot(delta[:BLOCK].T, a[:BLOCK], nabla_W)  # δᵀ a, summed block by block
-        part = rows(scratch, 0, places[l, 1], places[l, 2])
-        for i in range(BLOCK, m, BLOCK):
-            np.dot(delta[i:i + BLOCK].T, a[i:i + BLOCK], part)
-            for r in range(part.shape[0]):
-                for c in range(part.shape[1]):
-                    nabla_W[r, c] += part[r, c]
         for j in range(nabla_b.size):
             nabla_b[j] = 0
         for i in range(m):
@@ -299,34 +470,61 @@ def layer_starts(sizes):
 
 
 @compiled
-def epoch(flat, order, labels, dx, dy, side, shift, sizes, places, batch_size, params, gradient,
-          hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2):
+def epoch(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size, columns,
+          params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2):
     """One epoch of stochastic gradient descent, as ``Trainer`` runs it with Network.step.
 
-    Example i is image order[i] (of ``padded``'s flat layout), moved by (dx[i], dy[i]),
-    with label labels[i]; examples are taken in that order, batch_size at a time.
-    Returns the optimiser's steps taken, the total cost and the number classified right,
-    each example scored as it went through the network."""
+    Example i is image order[i] (of ``padded``'s flat layout), moved by (dx[i], dy[i]) and,
+    if ``warps`` has rows, distorted as ``distort`` says, with label labels[i]; examples are
+    taken in that order, batch_size at a time. With ``columns``, the first layer reads only
+    the inked pixels (worth it for a wide first layer). Returns the optimiser's steps taken,
+    the total cost and the number classified right, each example scored as it went through."""
     hidden, output = numba.literally(hidden), numba.literally(output)
     cost, optimizer = numba.literally(cost), numba.literally(optimizer)
-    n, L, starts = len(order), len(sizes) - 1, layer_starts(sizes)
+    n, L, starts, n_in = len(order), len(sizes) - 1, layer_starts(sizes), sizes[0]
     activations = np.empty(batch_size * starts[-1], F32)
     deltas = np.empty(batch_size * starts[-1], F32)
-    scratch = np.empty(gradient.size, F32)
+    scratch = np.empty(max(gradient.size, (side + 2) * (side + 2)), F32)
+    index, value, counts = np.empty((batch_size, n_in), np.int64), np.empty((batch_size, n_in), F32), np.empty(
+        batch_size, np.int64)
+    pixels, runs = np.empty(n_in, np.int64), np.zeros(n_in + 1, np.int64)
+    examples, values = np.empty(batch_size * n_in, np.int64), np.empty(batch_size * n_in, F32)
+    if columns:
+        in_columns(params, state1, state2, places[0], scratch)
     total, right = 0.0, 0
     for k in range(0, n, batch_size):
         m = min(batch_size, n - k)
         y = labels[k:k + m]
-        read_images(flat, order[k:k + m], dx[k:k + m], dy[k:k + m], side, shift, rows(activations, 0, m, sizes[0]))
-        forward(activations, starts, batch_size, m, sizes, places, params, hidden, output)
+        x = rows(activations, 0, m, n_in)
+        read_images(flat, order[k:k + m], dx[k:k + m], dy[k:k + m], side, shift, x)
+        if len(warps):
+            distort(x, warps[k:k + m], field[k:k + m], fields, side, scratch)
+        used = 0
+        if columns:
+            inked(x, index, value, counts)
+            used = by_pixel(index[:m], value[:m], counts[:m], pixels, examples, values, runs)
+        forward(activations, starts, batch_size, m, sizes, places, params, hidden, output, columns,
+                (index[:m], value[:m], counts[:m]))
         out = rows(activations, batch_size * starts[L], m, sizes[L])
         total += total_cost(out, y, cost)
         for i in range(m):
             right += np.argmax(out[i]) == y[i]
         backprop(activations, deltas, starts, batch_size, m, y, sizes, places, params, gradient, scratch,
-                 hidden, cost)
+                 hidden, cost, columns, (pixels[:used], examples, values, runs))
         t = step(params, gradient, places, eta, l2, optimizer, hyper, t, state1, state2)
+    if columns:
+        in_columns(params, state1, state2, places[0], scratch, back=True)
     return t, total, right
+
+
+@compiled
+def in_columns(params, state1, state2, place, scratch, back=False):
+    """The first layer's W (at ``place``, a row of ``places``) transposed to one row per input, in
+    the parameters and in the optimiser's state of the same layout, or ``back`` again."""
+    w, n_out, n_in = place[0], place[1], place[2]
+    for vector in (params, state1, state2):
+        if vector.size == params.size:  # SGD without momentum keeps no state
+            transpose(vector, w, n_in if back else n_out, n_out if back else n_in, scratch)
 
 
 @compiled
@@ -336,13 +534,14 @@ def predict(images, sizes, places, params, hidden, output, answers):
     hidden, output = numba.literally(hidden), numba.literally(output)
     L, starts = len(sizes) - 1, layer_starts(sizes)
     activations = np.empty(BLOCK * starts[-1], F32)
+    nothing = (np.empty((0, 0), np.int64), np.empty((0, 0), F32), np.empty(0, np.int64))
     for k in range(0, len(images), BLOCK):
         m = min(BLOCK, len(images) - k)
         x = rows(activations, 0, m, sizes[0])
         for i in range(m):
             for p in range(sizes[0]):
                 x[i, p] = images[k + i, p] * F32(1 / 255)
-        forward(activations, starts, BLOCK, m, sizes, places, params, hidden, output)
+        forward(activations, starts, BLOCK, m, sizes, places, params, hidden, output, False, nothing)
         out = rows(activations, BLOCK * starts[L], m, sizes[L])
         for i in range(m):
             answers[k + i] = np.argmax(out[i])
@@ -352,10 +551,10 @@ def predict(images, sizes, places, params, hidden, output, answers):
 def epoch_for(hidden, output, cost, optimizer):
     """``epoch`` for one choice of hidden σ, output σ, cost and optimiser, compiled with them as
     constants: a run compiles only what it uses, and calls it without numba looking again."""
-    def run(flat, order, labels, dx, dy, side, shift, sizes, places, batch_size, params, gradient,
-            eta, l2, hyper, t, state1, state2):
-        return epoch(flat, order, labels, dx, dy, side, shift, sizes, places, batch_size, params, gradient,
-                     hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2)
+    def run(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size, columns,
+            params, gradient, eta, l2, hyper, t, state1, state2):
+        return epoch(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size,
+                     columns, params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2)
     return compiled(run)
 
 
@@ -377,7 +576,7 @@ def load(net, optimizer):
     from the cache, or compile them: an epoch and a scoring of no examples."""
     none = np.empty(0, np.int64)
     no_images = np.zeros((0, net.sizes[0]), np.uint8)
-    train_epoch(net, padded(no_images, 0), 0, none, none, none, none, optimizer, 1.0, 1, 0.0)
+    train_epoch(net, padded(no_images, 0), 0, none, none, Moves(), optimizer, 1.0, 1, 0.0)
     accuracy(net, no_images, none)
 
 
@@ -392,22 +591,34 @@ def compile_now(activation, cost, optimizer):
         (cache_folder() / f"compiling-{key(net, optimizer)}").unlink(missing_ok=True)
 
 
-def train_epoch(net, flat, shift, order, labels, dx, dy, optimizer, eta, batch_size, l2):
+# Reading only the inked pixels (``inked``) pays where the first layer is wide enough, and the
+# batch large enough, for its saving to outweigh making the lists: neurons × batch size.
+INKED_ONLY_FROM = 10_000
+
+
+def train_epoch(net, flat, shift, order, labels, moves, optimizer, eta, batch_size, l2):
     """An epoch of ``Trainer``'s, compiled: the images (``padded(images, shift)``) in ``order``,
-    moved by (dx, dy), in batches of ``batch_size``. Returns the mean cost and the share
-    classified right."""
+    moved as ``moves`` (augment.Moves) says, in batches of ``batch_size``. Returns the mean cost
+    and the share classified right."""
     arrays, numbers = optimizer.state()
     settings = optimizer.settings()
     if optimizer.name == "adam":
         kind, hyper, state = ADAM, (settings["beta1"], settings["beta2"], settings["eps"]), (arrays["m"], arrays["v"])
     else:
-        kind, hyper, state = SGD, (settings["momentum"], 0.0, 0.0), (arrays["velocity"], arrays["velocity"])
-    hidden, output, cost = codes(net)
-    run = epoch_for(hidden, output, cost, kind)
+        kind, hyper, state = SGD, (settings["momentum"], 0.0, 0.0), (arrays["velocity"], np.empty(0, np.float32))
+    side = math.isqrt(net.sizes[0])
+    still = np.zeros(len(order), np.int64)
+    warps = np.zeros((0, 3), np.float32) if moves.warps is None else moves.warps
+    field = still if moves.field is None else moves.field
+    fields = np.zeros((0, 2, side * side), np.float32) if moves.fields is None else moves.fields
+    batch_size = max(1, min(batch_size, len(order)))
+    run = epoch_for(*codes(net), kind)
     t, total, right = run(
-        read_only(flat), as_int64(order), as_int64(labels), as_int64(dx), as_int64(dy), math.isqrt(net.sizes[0]),
-        shift, np.array(net.sizes, np.int64), places(net), max(1, min(batch_size, len(order))), net.params,
-        np.empty_like(net.params), float(eta), float(l2), np.array(hyper, np.float64), numbers.get("t", 0), *state)
+        read_only(flat), as_int64(order), as_int64(labels), as_int64(still if moves.dx is None else moves.dx),
+        as_int64(still if moves.dy is None else moves.dy), np.ascontiguousarray(warps, np.float32), as_int64(field),
+        np.ascontiguousarray(fields, np.float32), side, shift, np.array(net.sizes, np.int64), places(net),
+        batch_size, net.sizes[1] * batch_size >= INKED_ONLY_FROM, net.params, np.empty_like(net.params),
+        float(eta), float(l2), np.array(hyper, np.float64), numbers.get("t", 0), *state)
     optimizer.restore(arrays, {**numbers, "t": t})
     return total / max(len(order), 1), right / max(len(order), 1)
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import compiler
-from .augment import image_side, random_shifts, shifted
+from .augment import augmentation, image_side, moved, random_moves
 from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
@@ -32,7 +32,7 @@ class Trainer:
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
-                 schedule="constant", shift=0, validation=0, test=None, seed=None):
+                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -42,11 +42,12 @@ class Trainer:
             raise DigitnetError(f"the labels go up to {y.max()}, but the network has only {net.sizes[-1]} outputs")
         if X.shape[1] != net.sizes[0]:
             raise DigitnetError(f"the images have {X.shape[1]} pixels but the network takes {net.sizes[0]} inputs")
-        if shift:
-            image_side(X.shape[1])
+        self.augmentation = augmentation(augment)
+        self.side = image_side(X.shape[1]) if shift or self.augmentation else None
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
-                            epochs=epochs, schedule=schedule, shift=shift, validation=validation, seed=seed)
+                            epochs=epochs, schedule=schedule, shift=shift, augment=self.augmentation,
+                            validation=validation, seed=seed)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -89,30 +90,27 @@ class Trainer:
         start = time.perf_counter()
         eta = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
         order = self.rows[self.rng.permutation(len(self.rows))]  # rows of X
-        dx, dy = random_shifts(self.rng, len(order), o["shift"]) if o["shift"] else (None, None)
+        moves = random_moves(self.rng, len(order), o["shift"], self.augmentation, self.side)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             if self.compiled:  # the same steps, compiled: see kernels.py
                 from . import kernels
 
-                still = np.zeros(len(order), np.int64)
-                cost, accuracy = kernels.train_epoch(
-                    self.net, self.flat, o["shift"], order, self.y[order], still if dx is None else dx,
-                    still if dy is None else dy, self.optimizer, eta, o["batch_size"], o["l2"])
+                cost, accuracy = kernels.train_epoch(self.net, self.flat, o["shift"], order, self.y[order], moves,
+                                                     self.optimizer, eta, o["batch_size"], o["l2"])
             else:
-                cost, accuracy = self.sgd(order, dx, dy, eta)
+                cost, accuracy = self.sgd(order, moves, eta)
         return self.record(eta, cost, accuracy, start)
 
-    def sgd(self, order, dx, dy, eta):
+    def sgd(self, order, moves, eta):
         """One step downhill (``Network.step``) on each mini-batch of the examples ``order`` (rows of X),
-        each image moved by (dx, dy) if given. Returns the epoch's mean cost and the share
-        classified right, each example scored as it went through the network."""
+        each image moved as ``moves`` (augment.Moves) says. Returns the epoch's mean cost and the
+        share classified right, each example scored as it went through the network."""
         net, n = self.net, len(order)
         size = min(self.options["batch_size"], n)  # a batch larger than the data is all of it
         outputs = np.empty((n, net.sizes[-1]), net.dtype)
         for k in range(0, n, size):
             batch = order[k:k + size]
-            images = self.X[batch] if dx is None else shifted(self.X[batch], dx[k:k + size], dy[k:k + size])
-            x = net.inputs(images)  # pixels to floats in [0, 1]
+            x = net.inputs(moved(self.X[batch], batch_moves(moves, k, k + size)))  # floats in [0, 1]
             y = one_hot(self.y[batch], net.sizes[-1], net.dtype)
             outputs[k:k + size] = net.step(x, y, eta, self.options["l2"], self.optimizer)
         labels = self.y[order]
@@ -192,6 +190,12 @@ class Trainer:
         best = facts["best"]
         self.best = None if best is None else (best["validation_accuracy"], arrays["best_params"].copy(),
                                                best["epoch"])
+
+
+def batch_moves(moves, start, stop):
+    """The moves of examples start to stop (the elastic fields are shared by all)."""
+    return moves._replace(**{name: None if value is None else value[start:stop]
+                             for name, value in moves._asdict().items() if name != "fields"})
 
 
 class History(list):
