@@ -130,7 +130,7 @@ def time_to_96(mnist, seed=0):
     os.environ["DIGITNET_COMPILED"] = "wait"
     options = dict(RECIPES["default"])
     begin = time.perf_counter()
-    net = Network(SIZES, options.pop("activation"), options.pop("cost"), seed=seed)
+    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=seed)
     trainer = Trainer(net, mnist.train_images, mnist.train_labels, validation=5000, seed=seed,
                       test=(mnist.test_images, mnist.test_labels), **options)
     training = 0.0

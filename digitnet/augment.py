@@ -24,7 +24,7 @@ from .errors import DigitnetError
 # name: (what it is, largest value allowed, default when named without a value)
 AUGMENTATIONS = {
     "rotate": ("turn by up to this many degrees either way", 45.0, 10.0),
-    "scale": ("enlarge or shrink by up to this share (0.1: 90 % to 110 %)", 0.5, 0.1),
+    "scale": ("enlarge or shrink by up to this share (0.1: from 0.9 to 1.1 times)", 0.5, 0.1),
     "thickness": ("make strokes bolder or thinner by up to this much (1: one pixel all round)", 1.0, 0.5),
     "elastic": ("Simard et al.'s elastic distortion of strength α (they used 34)", 100.0, 34.0),
     "sigma": ("the elastic distortion's smoothness σ in pixels (Simard et al.: 4)", 10.0, 4.0),
@@ -157,7 +157,7 @@ def thickened(x, thickness):
 
 
 def warped(x, angle, scale, fields=None):
-    """The images x (rows of side² floats) turned by ``angle`` (radians) and enlarged by ``scale``
+    """The images x (rows of side² floats) turned clockwise by ``angle`` (radians), enlarged by ``scale``
     about their centre, and then displaced by ``fields`` (n × 2 × side²: each pixel's
     displacement down and across) if given: out(p) = x(s) with s = c + R(−angle) (p − c) / scale
     + field(p), read between pixels by bilinear interpolation, 0 beyond the edge."""

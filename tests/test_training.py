@@ -143,7 +143,7 @@ def test_l2_keeps_weights_smaller(mnist):
 
 def test_divergence_stops_with_a_hint(mnist):
     options = dict(RECIPES["default"], lr=1e6, epochs=3)
-    net = Network(activation=options.pop("activation"), cost=options.pop("cost"), seed=0)
+    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=0)
     with pytest.raises(DigitnetError, match="smaller learning rate"):
         train(net, mnist.train_images[:500], mnist.train_labels[:500], **options)
 
