@@ -249,18 +249,20 @@ def warp(x, angle, scale, field, side, padded):
     frame = bordered(x, side, padded)
     centre = F32((side - 1) / 2)
     cos, sin = F32(math.cos(angle)) / scale, F32(math.sin(angle)) / scale
-    for p in range(side * side):
-        r, c = F32(p // side) - centre, F32(p % side) - centre
-        down, across = centre + cos * r - sin * c, centre + sin * r + cos * c
-        if len(field):
-            down, across = down + field[0, p], across + field[1, p]
-        down, across = min(max(down, F32(-1)), F32(side)), min(max(across, F32(-1)), F32(side))
-        top, left = math.floor(down), math.floor(across)
-        u, v = down - F32(top), across - F32(left)
-        t, l = int(top) + 1, int(left) + 1
-        b, rt = min(t + 1, side + 1), min(l + 1, side + 1)
-        x[p] = ((F32(1) - u) * ((F32(1) - v) * frame[t, l] + v * frame[t, rt])
-                + u * ((F32(1) - v) * frame[b, l] + v * frame[b, rt]))
+    lo, hi = F32(0), F32(side + 1)  # the frame's first and last row (or column): blank
+    for row in range(side):
+        for col in range(side):
+            p, r, c = row * side + col, F32(row) - centre, F32(col) - centre
+            down, across = centre + cos * r - sin * c, centre + sin * r + cos * c
+            if len(field):
+                down, across = down + field[0, p], across + field[1, p]
+            down = min(max(down + F32(1), lo), hi)  # in the frame, whose pixel (1, 1) is the image's (0, 0)
+            across = min(max(across + F32(1), lo), hi)
+            t, l = int(down), int(across)  # floor: both are 0 or more
+            u, v = down - F32(t), across - F32(l)
+            b, rt = min(t + 1, side + 1), min(l + 1, side + 1)
+            x[p] = ((F32(1) - u) * ((F32(1) - v) * frame[t, l] + v * frame[t, rt])
+                    + u * ((F32(1) - v) * frame[b, l] + v * frame[b, rt]))
 
 
 @compiled
