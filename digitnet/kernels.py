@@ -123,19 +123,23 @@ def _chain(delta, a, kind):
     return impl
 
 
-def output_delta(a, labels, cost, delta):
-    """δ of the output layer for the batch's mean cost (y is 1 at each example's label, else 0)."""
+def output_delta(a, labels, cost, delta, targets, share):
+    """δ of the output layer for the batch's mean cost: y is 1 at each example's label, else 0;
+    or, given a teacher's ``targets`` (a row per example), y = share · that + (1 − share) · targets
+    (training.Trainer.desired)."""
 
 
 @overload(output_delta, jit_options=FLAGS)
-def _output_delta(a, labels, cost, delta):
+def _output_delta(a, labels, cost, delta, targets, share):
     fast_delta = compile_form(cost, CHOSEN_COSTS, "fast_delta")
 
-    def impl(a, labels, cost, delta):
+    def impl(a, labels, cost, delta, targets, share):
         m, n = a.shape
         for i in range(m):
             for j in range(n):
                 y = F32(1) if labels[i] == j else F32(0)
+                if len(targets):
+                    y = F32(share) * y + F32(1 - share) * targets[i, j]
                 delta[i, j] = fast_delta(a[i, j], y) / F32(m)
     return impl
 
@@ -399,16 +403,17 @@ def weight_gradient(delta, a, nabla_W, part):
 
 
 @compiled
-def backprop(activations, deltas, starts, batch_size, m, labels, sizes, places, params, gradient, scratch,
-             hidden, cost, columns, inputs):
+def backprop(activations, deltas, starts, batch_size, m, labels, targets, share, sizes, places, params, gradient,
+             scratch, hidden, cost, columns, inputs):
     """The gradient of the batch's mean cost after ``forward``: δ at the output, then for each
     layer ∂C/∂W = δᵀ a and ∂C/∂b = Σ δ, and δ = (δ' W') ⊙ σ'(z) for the layer below.
     ``deltas`` is laid out as ``activations``; ``gradient`` as the parameters (with the
-    first layer's W transposed, as in ``forward``, with ``columns``; ``inputs`` are then ``by_pixel``'s)."""
+    first layer's W transposed, as in ``forward``, with ``columns``; ``inputs`` are then ``by_pixel``'s).
+    ``targets`` and ``share``: a teacher's, as ``output_delta`` takes them."""
     hidden, cost = numba.literally(hidden), numba.literally(cost)
     L = len(sizes) - 1
     delta = rows(deltas, batch_size * starts[L], m, sizes[L])
-    output_delta(rows(activations, batch_size * starts[L], m, sizes[L]), labels, cost, delta)
+    output_delta(rows(activations, batch_size * starts[L], m, sizes[L]), labels, cost, delta, targets, share)
     for l in range(L - 1, -1, -1):
         a = rows(activations, batch_size * starts[l], m, sizes[l])
         if l == 0 and columns:
@@ -472,15 +477,17 @@ def layer_starts(sizes):
 
 
 @compiled
-def epoch(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size, columns,
-          params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2):
+def epoch(flat, order, labels, targets, share, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size,
+          columns, params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2):
     """One epoch of stochastic gradient descent, as ``Trainer`` runs it with Network.step.
 
     Example i is image order[i] (of ``padded``'s flat layout), moved by (dx[i], dy[i]) and,
-    if ``warps`` has rows, distorted as ``distort`` says, with label labels[i]; examples are
-    taken in that order, batch_size at a time. With ``columns``, the first layer reads only
-    the inked pixels (worth it for a wide first layer). Returns the optimiser's steps taken,
-    the total cost and the number classified right, each example scored as it went through."""
+    if ``warps`` has rows, distorted as ``distort`` says, with label labels[i] (and, if
+    ``targets`` has rows, a teacher's outputs targets[i], of which the desired output takes
+    the share 1 − ``share``); examples are taken in that order, batch_size at a time. With
+    ``columns``, the first layer reads only the inked pixels (worth it for a wide first
+    layer). Returns the optimiser's steps taken, the total cost and the number classified
+    right, each example scored as it went through the network."""
     hidden, output = numba.literally(hidden), numba.literally(output)
     cost, optimizer = numba.literally(cost), numba.literally(optimizer)
     n, L, starts, n_in = len(order), len(sizes) - 1, layer_starts(sizes), sizes[0]
@@ -511,8 +518,8 @@ def epoch(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes,
         total += total_cost(out, y, cost)
         for i in range(m):
             right += np.argmax(out[i]) == y[i]
-        backprop(activations, deltas, starts, batch_size, m, y, sizes, places, params, gradient, scratch,
-                 hidden, cost, columns, (pixels[:used], examples, values, runs))
+        backprop(activations, deltas, starts, batch_size, m, y, targets[k:k + m], share, sizes, places, params,
+                 gradient, scratch, hidden, cost, columns, (pixels[:used], examples, values, runs))
         t = step(params, gradient, places, eta, l2, optimizer, hyper, t, state1, state2)
     if columns:
         in_columns(params, state1, state2, places[0], scratch, back=True)
@@ -553,10 +560,11 @@ def predict(images, sizes, places, params, hidden, output, answers):
 def epoch_for(hidden, output, cost, optimizer):
     """``epoch`` for one choice of hidden σ, output σ, cost and optimiser, compiled with them as
     constants: a run compiles only what it uses, and calls it without numba looking again."""
-    def run(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size, columns,
-            params, gradient, eta, l2, hyper, t, state1, state2):
-        return epoch(flat, order, labels, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size,
-                     columns, params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t, state1, state2)
+    def run(flat, order, labels, targets, share, dx, dy, warps, field, fields, side, shift, sizes, places, batch_size,
+            columns, params, gradient, eta, l2, hyper, t, state1, state2):
+        return epoch(flat, order, labels, targets, share, dx, dy, warps, field, fields, side, shift, sizes, places,
+                     batch_size, columns, params, gradient, hidden, output, cost, optimizer, eta, l2, hyper, t,
+                     state1, state2)
     return compiled(run)
 
 
@@ -598,10 +606,11 @@ def compile_now(activation, cost, optimizer):
 INKED_ONLY_FROM = 10_000
 
 
-def train_epoch(net, flat, shift, order, labels, moves, optimizer, eta, batch_size, l2):
+def train_epoch(net, flat, shift, order, labels, moves, optimizer, eta, batch_size, l2, teacher=None):
     """An epoch of ``Trainer``'s, compiled: the images (``padded(images, shift)``) in ``order``,
-    moved as ``moves`` (augment.Moves) says, in batches of ``batch_size``. Returns the mean cost
-    and the share classified right."""
+    moved as ``moves`` (augment.Moves) says, in batches of ``batch_size``; ``teacher``: None, or
+    (the teacher's outputs for these examples, the labels' share of the desired outputs).
+    Returns the mean cost and the share classified right."""
     arrays, numbers = optimizer.state()
     settings = optimizer.settings()
     if optimizer.name == "adam":
@@ -615,8 +624,10 @@ def train_epoch(net, flat, shift, order, labels, moves, optimizer, eta, batch_si
     fields = np.zeros((0, 2, side * side), np.float32) if moves.fields is None else moves.fields
     batch_size = max(1, min(batch_size, len(order)))
     run = epoch_for(*codes(net), kind)
+    targets, share = teacher or (np.zeros((0, net.sizes[-1]), np.float32), 1.0)
     t, total, right = run(
-        read_only(flat), as_int64(order), as_int64(labels), as_int64(still if moves.dx is None else moves.dx),
+        read_only(flat), as_int64(order), as_int64(labels), np.ascontiguousarray(targets, np.float32), float(share),
+        as_int64(still if moves.dx is None else moves.dx),
         as_int64(still if moves.dy is None else moves.dy), np.ascontiguousarray(warps, np.float32), as_int64(field),
         np.ascontiguousarray(fields, np.float32), side, shift, np.array(net.sizes, np.int64), places(net),
         batch_size, net.sizes[1] * batch_size >= INKED_ONLY_FROM, net.params, np.empty_like(net.params),

@@ -21,6 +21,17 @@ from .functions import one_hot
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
 from .validation import as_labels, as_pixels, check_seed, check_training
 
+# Distillation: the teacher's outputs softened at temperature T (Hinton et al. use 2 to 20),
+# and the share of the labels in the desired outputs.
+TEMPERATURE, LABEL_SHARE = 2.0, 0.5
+
+
+def softened(outputs, temperature):
+    """Outputs (rows of probabilities, as softmax gives) softened at ``temperature``: each raised to
+    the power 1/T and scaled to sum to 1 again; for softmax outputs, softmax(z / T)."""
+    powered = np.asarray(outputs, np.float64) ** (1 / temperature)
+    return powered / powered.sum(axis=1, keepdims=True)
+
 
 class Trainer:
     """Trains ``net`` on images X (uint8 or floats in [0, 1], n×28×28 or n×784) and labels y.
@@ -29,10 +40,13 @@ class Trainer:
     parameters of the epoch that scores best on them are kept at the end.
     ``test`` is an optional (images, labels) pair scored after every epoch,
     for the record only: it never chooses anything.
+    ``teacher``: another network (usually a wider one, trained already) whose softened
+    outputs the network learns alongside the labels: distillation (Hinton, Vinyals and
+    Dean 2015), see ``desired``.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
-                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None):
+                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, teacher=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -58,6 +72,7 @@ class Trainer:
         # training examples are the rows of X not held out. Each mini-batch becomes floats
         # in [0, 1] as it is used.
         self.X, self.y, self.rows = X, y, np.flatnonzero(keep)
+        self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
         # Compiled if the compiled epoch is ready (or DIGITNET_COMPILED=wait says to wait for it);
         # else NumPy, and finish() has it compiled in the background for later runs.
@@ -95,11 +110,30 @@ class Trainer:
             if self.compiled:  # the same steps, compiled: see kernels.py
                 from . import kernels
 
+                teacher = None if self.targets is None else (self.targets[order], LABEL_SHARE)
                 cost, accuracy = kernels.train_epoch(self.net, self.flat, o["shift"], order, self.y[order], moves,
-                                                     self.optimizer, eta, o["batch_size"], o["l2"])
+                                                     self.optimizer, eta, o["batch_size"], o["l2"], teacher)
             else:
                 cost, accuracy = self.sgd(order, moves, eta)
         return self.record(eta, cost, accuracy, start)
+
+    def teacher_targets(self, teacher):
+        """The teacher's outputs for every training image, softened: computed once, for the
+        images as they are (a move of a pixel or two hardly changes what a network sees)."""
+        if teacher.sizes[0] != self.net.sizes[0] or teacher.sizes[-1] != self.net.sizes[-1]:
+            raise DigitnetError(f"the teacher has {teacher.sizes[0]} inputs and {teacher.sizes[-1]} outputs, "
+                                f"the network {self.net.sizes[0]} and {self.net.sizes[-1]}: they must agree")
+        with one_blas_thread():
+            return softened(teacher.outputs(self.X), TEMPERATURE).astype(self.net.dtype)
+
+    def desired(self, rows):
+        """The desired outputs y for the training images ``rows``: 1 for the label's neuron and 0
+        for the others; with a teacher, LABEL_SHARE of that and the rest the teacher's softened
+        outputs, which say also how much a 7 looks like a 1."""
+        y = one_hot(self.y[rows], self.net.sizes[-1], self.net.dtype)
+        if self.targets is None:
+            return y
+        return LABEL_SHARE * y + (1 - LABEL_SHARE) * self.targets[rows]
 
     def sgd(self, order, moves, eta):
         """One step downhill (``Network.step``) on each mini-batch of the examples ``order`` (rows of X),
@@ -111,8 +145,7 @@ class Trainer:
         for k in range(0, n, size):
             batch = order[k:k + size]
             x = net.inputs(moved(self.X[batch], batch_moves(moves, k, k + size)))  # floats in [0, 1]
-            y = one_hot(self.y[batch], net.sizes[-1], net.dtype)
-            outputs[k:k + size] = net.step(x, y, eta, self.options["l2"], self.optimizer)
+            outputs[k:k + size] = net.step(x, self.desired(batch), eta, self.options["l2"], self.optimizer)
         labels = self.y[order]
         cost = net.cost.fn(outputs, one_hot(labels, net.sizes[-1], net.dtype))
         return cost, np.mean(outputs.argmax(axis=1) == labels)

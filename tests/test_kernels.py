@@ -60,8 +60,12 @@ def test_each_compiled_cost_and_delta_match_their_array_forms(cost):
     total = jit(lambda a, labels: kernels.total_cost(a, labels, kind))(a, labels)
     assert total / len(a) == pytest.approx(cost.fn(a, y), rel=1e-5)
     delta = np.empty_like(a)
-    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta))(a, labels, delta)
+    no_teacher = np.zeros((0, 10), np.float32)
+    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, no_teacher, 1.0))(a, labels, delta)
     np.testing.assert_allclose(delta, cost.delta(a, y) / len(a), rtol=1e-5, atol=1e-8)
+    targets = cost.output.f(rng.normal(0, 2, (30, 10)).astype(np.float32))  # a teacher's outputs
+    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, targets, 0.3))(a, labels, delta)
+    np.testing.assert_allclose(delta, cost.delta(a, 0.3 * y + 0.7 * targets) / len(a), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("shift", [0, 1, 2, 3])
@@ -131,6 +135,7 @@ OPTIONS = [
     dict(optimizer="adam", lr=0.001, batch_size=100, l2=1e-3),
     dict(optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, shift=1, augment="rotate=15,scale=0.2,thickness=0.7"),
     dict(optimizer="adam", lr=0.003, batch_size=128, augment="elastic=34,sigma=4,rotate=5", sizes=(784, 100, 10)),
+    dict(optimizer="adam", lr=0.005, batch_size=64, shift=1, teacher=(784, 40, 10)),
 ]
 
 
@@ -143,6 +148,8 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     activation, cost = ("relu", "cross-entropy") if options["optimizer"] == "adam" else ("sigmoid", "quadratic")
     options = dict(options)
     sizes = options.pop("sizes", (784, 16, 16, 10))
+    if "teacher" in options:  # an untrained network's outputs will do as a teacher's
+        options["teacher"] = Network(options["teacher"], "relu", "cross-entropy", seed=9)
     results = []
     for setting in ("wait", "0"):
         monkeypatch.setenv("DIGITNET_COMPILED", setting)

@@ -10,7 +10,7 @@ from .. import compiler
 from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
 from ..functions import ACTIVATIONS, COSTS
-from ..modelfile import load_checkpoint, save, save_checkpoint
+from ..modelfile import load, load_checkpoint, save, save_checkpoint
 from ..network import Network
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import RECIPES
@@ -55,6 +55,9 @@ def add_parser(sub):
                         + "; ".join(f"{name} ({about}; {default:g} if no size)"
                                     for name, (about, _, default) in AUGMENTATIONS.items())
                         + ". For example rotate=10,thickness=0.5,elastic=34; none for none")
+    p.add_argument("--teacher", metavar="MODEL",
+                   help="distillation: learn also this trained model's softened outputs (a wider network's, "
+                        "with the same inputs and outputs)")
     p.add_argument("--validation", type=int,
                    help=f"training images held out to choose the best epoch (default {DEFAULT_VALIDATION})")
     p.add_argument("--seed", type=int, help=f"random seed: the same seed gives the same network "
@@ -76,7 +79,7 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "validation", "seed")
+                  "l2", "schedule", "shift", "augment", "teacher", "validation", "seed")
 
 
 def augment_spec(text):
@@ -118,7 +121,9 @@ def run(args):
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
     trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                      **options)
+                      teacher=teacher_of(args.teacher), **options)
+    if args.teacher:
+        options["teacher"] = args.teacher
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
               "data": args.data, "out": args.out or "model.npz"}
     return train(trainer, dataset, record, args.out or "model.npz", args.checkpoint)
@@ -133,13 +138,14 @@ def resume(args):
     record = {key: header.get(key) for key in ("recipe", "options", "data", "out")}
     options = dict(record["options"])
     validation, seed = options.pop("validation", 0), options.pop("seed", None)
+    teacher = options.pop("teacher", None)
     args.data = args.data or record["data"]
     out = args.out or record["out"] or "model.npz"
     dataset = load_data(args)
     check_fits(net, dataset)
     try:
         trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                          **options)
+                          teacher=teacher_of(teacher), **options)
         trainer.restore(arrays, header["checkpoint"])
     except DigitnetError as e:
         raise DigitnetError(f"{args.resume}: {e}") from None
@@ -147,6 +153,11 @@ def resume(args):
         raise DigitnetError(f"{args.resume}: damaged checkpoint ({e})") from None
     print(f"resuming {net} after epoch {trainer.epoch} of {options['epochs']} from {args.resume}", flush=True)
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
+
+
+def teacher_of(path):
+    """The teacher model at ``path`` (None for none)."""
+    return None if path is None else load(path)
 
 
 def prepare(trainer):
