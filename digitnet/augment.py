@@ -13,6 +13,7 @@ is the reference, in NumPy; kernels.py makes the same moves inside its compiled 
 from the same numbers, and is tested against this.
 """
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -119,14 +120,13 @@ def elastic_fields(rng, count, alpha, sigma, side):
 
 
 def moved(images, moves):
-    """The images (rows of side² uint8 pixels) moved as ``moves`` says, as floats in [0, 1]:
-    shifted, then thickened, then warped."""
+    """The images (rows of side² uint8 pixels) moved as ``moves`` says: shifted, then thickened,
+    then warped. Only shifted, they are still pixels; distorted, floats in [0, 1]."""
     if moves.dx is not None:
         images = shifted(images, moves.dx, moves.dy)
-    x = images * np.float32(1 / 255)
     if moves.warps is None:
-        return x
-    x = thickened(x, moves.warps[:, 2])
+        return images
+    x = thickened(images * np.float32(1 / 255), moves.warps[:, 2])
     fields = None if moves.field is None else moves.fields[moves.field]
     return warped(x, moves.warps[:, 0], moves.warps[:, 1], fields)
 
@@ -149,11 +149,11 @@ def thickened(x, thickness):
     n, side = len(x), image_side(x.shape[1])
     padded = np.zeros((n, side + 2, side + 2), np.float32)
     padded[:, 1:-1, 1:-1] = x.reshape(n, side, side)
-    cross = np.stack([padded[:, 1:-1, 1:-1], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2],
-                      padded[:, 1:-1, 2:]]).reshape(5, n, side * side)
-    t = thickness[:, None]
-    target = np.where(t > 0, cross.max(axis=0), cross.min(axis=0))
-    return x + np.abs(t) * (target - x)
+    cross = (padded[:, 1:-1, 1:-1], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2],
+             padded[:, 1:-1, 2:])
+    bolder, thinner = functools.reduce(np.maximum, cross), functools.reduce(np.minimum, cross)
+    target = np.where((thickness > 0)[:, None, None], bolder, thinner).reshape(n, side * side)
+    return x + np.abs(thickness)[:, None] * (target - x)
 
 
 def warped(x, angle, scale, fields=None):
