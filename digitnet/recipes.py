@@ -9,9 +9,12 @@ RECIPES = {
     # The videos' network exactly (and Nielsen's book, chapter 1).
     "video": dict(layers=(784, 16, 16, 10), activation="sigmoid", cost="quadratic", optimizer="sgd", lr=3.0,
                   momentum=0.0, l2=0.0, batch_size=10, epochs=30, schedule="constant", shift=0, augment="none"),
-    # The chapter's "a couple of tweaks to the hidden layers get up to 98 %": one wide hidden layer.
+    # The chapter's "a couple of tweaks to the hidden layers get up to 98 %": one wide hidden layer,
+    # which has room to learn digits turned and enlarged a little (bench/hands.py: 98.5 % or more
+    # for every seed, where without them one seed in three falls short).
     "wide": dict(layers=(784, 100, 10), activation="relu", cost="cross-entropy", optimizer="adam", lr=0.005,
-                 momentum=0.9, l2=0.0, batch_size=128, epochs=25, schedule="cosine", shift=1, augment="none"),
+                 momentum=0.9, l2=0.0, batch_size=128, epochs=20, schedule="cosine", shift=1,
+                 augment="rotate=10,scale=0.1"),
 }
 
 # The options of a recipe that the training loop takes (the others choose the network).
