@@ -312,18 +312,18 @@ def first_layer_gradient(pixels, examples, values, starts, delta, nabla_columns)
 
 
 @compiled
-def add_rows(out, rows, which, weights, n):
-    """out += Σ weights[k] · rows[which[k]] over the first n of ``which``, four rows at a time,
+def add_rows(out, source, which, weights, n):
+    """out += Σ weights[k] · source[which[k]] over the first n of ``which``, four rows at a time,
     so that ``out`` is read and written once for every four rows added."""
     k = 0
     while k + 4 <= n:
-        r0, r1, r2, r3 = rows[which[k]], rows[which[k + 1]], rows[which[k + 2]], rows[which[k + 3]]
+        r0, r1, r2, r3 = source[which[k]], source[which[k + 1]], source[which[k + 2]], source[which[k + 3]]
         w0, w1, w2, w3 = weights[k], weights[k + 1], weights[k + 2], weights[k + 3]
         for j in range(out.size):
             out[j] += w0 * r0[j] + w1 * r1[j] + w2 * r2[j] + w3 * r3[j]
         k += 4
     for last in range(k, n):
-        r, w = rows[which[last]], weights[last]
+        r, w = source[which[last]], weights[last]
         for j in range(out.size):
             out[j] += w * r[j]
 
