@@ -207,22 +207,24 @@ def read_images(flat, rows, dx, dy, side, shift, x):
 def distort(x, warps, field, fields, side, padded):
     """Each row of x thickened and warped in place as augment.moved does after shifting:
     warps[i] is (angle, scale, thickness); field[i] which of ``fields`` it takes (if any).
-    ``padded``: room for one image with a blank border."""
+    ``padded``: room for (side + 3)² values, an image with a blank border."""
     still = np.empty((0, side * side), F32)  # no elastic field
+    where, share = np.empty(side, np.int32), np.empty((2, side), F32)
     for i in range(x.shape[0]):
         angle, scale, thickness = warps[i, 0], warps[i, 1], warps[i, 2]
         if thickness != 0:
             thicken(x[i], thickness, side, padded)
         if len(fields):
-            warp(x[i], angle, scale, fields[field[i]], side, padded)
+            warp(x[i], angle, scale, fields[field[i]], side, padded, where, share)
         elif angle != 0 or scale != 1:
-            warp(x[i], angle, scale, still, side, padded)
+            warp(x[i], angle, scale, still, side, padded, where, share)
 
 
 @compiled
 def bordered(x, side, padded):
-    """The image x (side² values) in ``padded`` with a blank border of one pixel all round."""
-    frame = padded[:(side + 2) * (side + 2)].reshape(side + 2, side + 2)
+    """The image x (side² values) in ``padded`` with a blank border: one pixel wide above and to the
+    left, two below and to the right (where ``warp`` reads one pixel past the first)."""
+    frame = padded[:(side + 3) * (side + 3)].reshape(side + 3, side + 3)
     frame[...] = 0
     for r in range(side):
         for c in range(side):
@@ -247,26 +249,34 @@ def thicken(x, t, side, padded):
 
 
 @compiled
-def warp(x, angle, scale, field, side, padded):
+def warp(x, angle, scale, field, side, padded, where, share):
     """augment.warped for one image x, in place: turned by ``angle``, enlarged by ``scale`` and
-    displaced by ``field`` (2 × side², or empty for none), read by bilinear interpolation."""
-    frame = bordered(x, side, padded)
+    displaced by ``field`` (2 × side², or empty for none), read by bilinear interpolation.
+
+    A row at a time, in two passes: first where each pixel reads from, as arithmetic the
+    compiler turns into vector instructions (``where``: the frame's pixel above and left of
+    the point, ``share``: how far the point lies below and right of it), then the reads."""
+    frame = bordered(x, side, padded).reshape(-1)
+    width = side + 3
     centre = F32((side - 1) / 2)
     cos, sin = F32(math.cos(angle)) / scale, F32(math.sin(angle)) / scale
     lo, hi = F32(0), F32(side + 1)  # the frame's first and last row (or column): blank
     for row in range(side):
+        r = F32(row) - centre
         for col in range(side):
-            p, r, c = row * side + col, F32(row) - centre, F32(col) - centre
+            c = F32(col) - centre
             down, across = centre + cos * r - sin * c, centre + sin * r + cos * c
             if len(field):
-                down, across = down + field[0, p], across + field[1, p]
+                down, across = down + field[0, row * side + col], across + field[1, row * side + col]
             down = min(max(down + F32(1), lo), hi)  # in the frame, whose pixel (1, 1) is the image's (0, 0)
             across = min(max(across + F32(1), lo), hi)
-            t, l = int(down), int(across)  # floor: both are 0 or more
-            u, v = down - F32(t), across - F32(l)
-            b, rt = min(t + 1, side + 1), min(l + 1, side + 1)
-            x[p] = ((F32(1) - u) * ((F32(1) - v) * frame[t, l] + v * frame[t, rt])
-                    + u * ((F32(1) - v) * frame[b, l] + v * frame[b, rt]))
+            t, l = np.int32(down), np.int32(across)  # floor: both are 0 or more
+            share[0, col], share[1, col] = down - F32(t), across - F32(l)
+            where[col] = t * width + l
+        for col in range(side):
+            q, u, v = where[col], share[0, col], share[1, col]
+            x[row * side + col] = ((F32(1) - u) * ((F32(1) - v) * frame[q] + v * frame[q + 1])
+                                   + u * ((F32(1) - v) * frame[q + width] + v * frame[q + width + 1]))
 
 
 @compiled
@@ -493,7 +503,7 @@ def epoch(flat, order, labels, targets, share, dx, dy, warps, field, fields, sid
     n, L, starts, n_in = len(order), len(sizes) - 1, layer_starts(sizes), sizes[0]
     activations = np.empty(batch_size * starts[-1], F32)
     deltas = np.empty(batch_size * starts[-1], F32)
-    scratch = np.empty(max(gradient.size, (side + 2) * (side + 2)), F32)
+    scratch = np.empty(max(gradient.size, (side + 3) * (side + 3)), F32)
     index, value, counts = np.empty((batch_size, n_in), np.int64), np.empty((batch_size, n_in), F32), np.empty(
         batch_size, np.int64)
     pixels, runs = np.empty(n_in, np.int64), np.zeros(n_in + 1, np.int64)

@@ -94,7 +94,7 @@ def test_distorted_images_are_augments(chosen):
     expected = warped(thickened(x, moves.warps[:, 2]), moves.warps[:, 0], moves.warps[:, 1],
                       None if moves.fields is None else fields[field])
     got = x.copy()
-    kernels.distort(got, moves.warps, field, fields, 10, np.empty(144, np.float32))
+    kernels.distort(got, moves.warps, field, fields, 10, np.empty(13 * 13, np.float32))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
     assert not np.allclose(got, x, atol=0.05)  # it did move something
 
