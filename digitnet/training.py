@@ -36,6 +36,8 @@ def softened(outputs, temperature):
 class Trainer:
     """Trains ``net`` on images X (uint8 or floats in [0, 1], n×28×28 or n×784) and labels y.
 
+    ``shift`` moves the images by whole pixels each epoch, ``augment`` distorts them as well
+    (augment.augmentation reads it: "rotate=10,elastic=34", a dict, or None).
     ``validation`` examples are held out of X (a seeded random choice) and the
     parameters of the epoch that scores best on them are kept at the end.
     ``test`` is an optional (images, labels) pair scored after every epoch,
