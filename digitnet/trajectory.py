@@ -53,18 +53,19 @@ class Trajectory:
 
     def plane(self, centre):
         """The plane through ``centre`` (the trained parameters) closest to every snapshot,
-        with the path's coordinates in it; None for a path of fewer than two points."""
+        with the path's coordinates in it; None for a path of fewer than two points, or
+        one that never moved."""
         if len(self.snapshots) < 2:
             return None
         steps = np.array(self.snapshots, dtype=np.float64) - centre  # one row per snapshot
-        _, s, directions = np.linalg.svd(steps, full_matrices=False)
-        directions = directions[:2]
+        lengths, directions = principal_directions(steps)
+        if lengths[0] == 0:
+            return None
         coordinates = steps @ directions.T
         # Signs that read the same for every model: the start on the left, above the end.
         signs = np.where(coordinates[0] * (-1, 1) < 0, -1.0, 1.0)
-        total = float(np.sum(s ** 2))
-        return Plane(list(self.epochs), (directions * signs[:, None]).astype(np.float32), coordinates * signs,
-                     float(np.sum(s[:2] ** 2)) / total if total else 1.0)
+        share = float(np.sum(lengths[:2] ** 2) / np.sum(lengths ** 2))
+        return Plane(list(self.epochs), (directions * signs[:, None]).astype(np.float32), coordinates * signs, share)
 
     # ---- carrying on later (checkpoints) ------------------------------------------------------
 
@@ -78,3 +79,33 @@ class Trajectory:
             raise ValueError("the path's epochs are not whole numbers")
         self.epochs, self.every = list(epochs), every
         self.snapshots = [arrays[f"path_{k}"].copy() for k in range(len(epochs))]
+
+
+def principal_directions(steps):
+    """The singular values of ``steps`` (k rows of n numbers, k small), largest first, and
+    its two first right singular vectors: the two orthonormal directions closest to all rows.
+
+    Found from the k × k matrix of the rows' dot products, S Sᵀ = U Σ² Uᵀ, whose
+    eigenvectors u give the directions v = Sᵀ u / σ: the same as np.linalg.svd, in a
+    millisecond where svd takes a tenth of a second or more for rows of 13,002 numbers.
+    A path that is a straight line has one direction; any direction at right angles to
+    it completes the plane."""
+    squares, u = np.linalg.eigh(steps @ steps.T)  # ascending
+    lengths = np.sqrt(np.clip(squares[::-1], 0, None))
+    directions = (steps.T @ u[:, ::-1][:, :2]).T
+    if lengths[0] == 0:
+        return lengths, directions
+    directions[0] /= lengths[0]
+    if lengths[1] > 1e-9 * lengths[0]:
+        directions[1] /= lengths[1]
+    else:
+        directions[1] = at_right_angles(directions[0])
+    return lengths, directions
+
+
+def at_right_angles(d):
+    """A unit vector at right angles to the unit vector ``d``."""
+    e = np.zeros_like(d)
+    e[np.argmin(np.abs(d))] = 1
+    e -= (e @ d) * d
+    return e / np.linalg.norm(e)

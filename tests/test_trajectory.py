@@ -9,8 +9,8 @@ import pytest
 
 from digitnet import Network, modelfile
 from digitnet.errors import DigitnetError
-from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory
 from digitnet.training import Trainer
+from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory, principal_directions
 
 from .test_modelfile import arrays_of, trained_like_net, write_npz
 
@@ -162,3 +162,26 @@ def test_a_checkpoint_from_before_paths_carries_on_with_the_path_from_there(mnis
     resumed.restore(arrays, facts)
     resumed.run()
     assert resumed.net.path.epochs == [0, 1, 2, 3, 4]
+
+
+def test_the_directions_are_the_singular_vectors():
+    rng = np.random.default_rng(4)
+    steps = rng.standard_normal((7, 300)) * np.arange(7, 0, -1)[:, None]
+    lengths, directions = principal_directions(steps)
+    _, s, vt = np.linalg.svd(steps, full_matrices=False)
+    np.testing.assert_allclose(lengths, s, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(np.sum(directions * vt[:2], axis=1)), 1, rtol=1e-9)  # the same, up to sign
+
+
+def test_a_straight_path_has_a_plane_and_a_path_that_never_moved_has_none():
+    centre = np.zeros(6)
+    straight = Trajectory(6)
+    for epoch in range(3):
+        straight.record(epoch, centre + (2 - epoch) * np.array([3.0, 4, 0, 0, 0, 0]))
+    plane = straight.plane(centre)
+    np.testing.assert_allclose(plane.directions @ plane.directions.T, np.eye(2), atol=1e-6)
+    np.testing.assert_allclose(plane.coordinates, [[-10, 0], [-5, 0], [0, 0]], atol=1e-9)
+    still = Trajectory(6)
+    still.record(0, centre)
+    still.record(1, centre)
+    assert still.plane(centre) is None
