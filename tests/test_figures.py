@@ -79,6 +79,8 @@ def test_activations_of_an_image_file(default_model, mnist, tmp_path):
     (["weights", "{model}", "--dpi", "100000"], ["--dpi"]),
     (["weights", "/no/such/model.npz"], ["/no/such/model.npz"]),
     (["noise", "/no/such/model.npz"], ["/no/such/model.npz"]),
+    (["noise", "{model}", "--seed", "-1"], ["seed", "-1"]),
+    (["dream", "{model}", "--start", "noise", "--seed", "-1"], ["seed", "-1"]),
     (["weights", "{model}", "--out", "/no/such/folder/w.png"], ["/no/such/folder"]),
 ])
 def test_bad_arguments_give_one_line(args, words, default_model, capsys):

@@ -184,7 +184,7 @@ def draw_noise(net, args):
     from ..figures import noise_experiment
     from ..plots import noise_figure
 
-    results = [noise_experiment(net, args.n, kind, args.seed) for kind in ("uniform", "scribble")]
+    results = [noise_experiment(net, args.n, kind, check_seed(args.seed)) for kind in ("uniform", "scribble")]
     lines = [f"{r['kind']} noise: {r['confident_share']:.1%} of {args.n} images called some digit "
              f"with > {r['threshold']:.0%} confidence (most often {np.bincount(r['predictions']).argmax()})"
              for r in results]
@@ -198,7 +198,8 @@ def draw_dream(net, args):
     digits = range(net.sizes[-1]) if args.digit is None else [args.digit]
     for d in digits:
         check_digit(net, d)
-    options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start, seed=args.seed)
+    options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start,
+                   seed=check_seed(args.seed))
     return dream_figure(net, {d: dream(net, d, **options) for d in digits}), None
 
 
