@@ -68,23 +68,30 @@ def add_parser(sub):
     dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
     memorize = parsers["memorize"]
-    memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn")
-    memorize.add_argument("--epochs", type=positive_int, default=300, help="epochs of each of the two runs")
+    memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn (default 1000)")
+    memorize.add_argument("--epochs", type=positive_int, default=300,
+                          help="epochs of each of the two runs (default 300)")
     landscape = parsers["landscape"]
-    landscape.add_argument("--images", type=positive_int, default=1000, help="training images the cost is taken on")
-    landscape.add_argument("--steps", type=positive_int, default=25, help="points along each side (odd)")
+    landscape.add_argument("--images", type=positive_int, default=1000,
+                           help="training images the cost is taken on (default 1000)")
+    landscape.add_argument("--steps", type=positive_int, default=25, help="points along each side, odd (default 25)")
     landscape.add_argument("--extent", type=finite_float, default=1.0,
-                           help="how far the random slice reaches, in lengths of each neuron's weights")
+                           help="how far the random slice reaches, in lengths of each neuron's weights (default 1)")
     landscape.add_argument("--seed", type=int, default=0, help="random seed: the images and directions")
     versus = parsers["sigmoid-vs-relu"]
-    versus.add_argument("--depths", type=depths, default=(2, 4, 6), help="numbers of hidden layers to compare")
-    versus.add_argument("--width", type=positive_int, default=16, help="neurons in each hidden layer")
-    versus.add_argument("--images", type=positive_int, default=20000, help="training images")
-    versus.add_argument("--epochs", type=positive_int, default=SIGMOID_VS_RELU["epochs"])
+    versus.description += " The model gives the input and output layers; every network is trained alike."
+    versus.add_argument("--depths", type=depths, default=(2, 4, 6),
+                        help="numbers of hidden layers to compare (default 2,4,6)")
+    versus.add_argument("--width", type=positive_int, default=16, help="neurons in each hidden layer (default 16)")
+    versus.add_argument("--images", type=positive_int, default=20000, help="training images (default 20000)")
+    versus.add_argument("--epochs", type=positive_int, default=SIGMOID_VS_RELU["epochs"],
+                        help=f"(default {SIGMOID_VS_RELU['epochs']})")
     versus.add_argument("--optimizer", choices=OPTIMIZERS, default=SIGMOID_VS_RELU["optimizer"],
-                        help="the same for every network (adam hides the vanishing gradient)")
-    versus.add_argument("--lr", type=finite_float, default=SIGMOID_VS_RELU["lr"], help="learning rate η")
-    versus.add_argument("--batch-size", type=positive_int, default=SIGMOID_VS_RELU["batch_size"])
+                        help=f"(default {SIGMOID_VS_RELU['optimizer']}: adam hides the vanishing gradient)")
+    versus.add_argument("--lr", type=finite_float, default=SIGMOID_VS_RELU["lr"],
+                        help=f"learning rate η (default {SIGMOID_VS_RELU['lr']:g}; for adam try 0.005)")
+    versus.add_argument("--batch-size", type=positive_int, default=SIGMOID_VS_RELU["batch_size"],
+                        help=f"(default {SIGMOID_VS_RELU['batch_size']})")
     versus.add_argument("--seed", type=int, default=0, help="random seed: the images and the starting weights")
 
 
