@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from digitnet import Network, modelfile
+from digitnet.cli import main
 from digitnet.errors import DigitnetError
 from digitnet.training import Trainer
 from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory, principal_directions
@@ -100,6 +101,14 @@ def test_a_model_file_keeps_the_plane_of_its_path(tmp_path):
     without = trained_like_net()
     without.save(tmp_path / "plain.npz")
     assert Network.load(tmp_path / "plain.npz").path is None
+
+
+def test_info_tells_of_the_path(tmp_path, capsys):
+    with_path(trained_like_net()).save(tmp_path / "model.npz")
+    assert main(["info", str(tmp_path / "model.npz")]) == 0
+    assert "epochs 0 to 2 recorded" in capsys.readouterr().out
+    assert main(["info", str(OLD_MODEL)]) == 0
+    assert "path" not in capsys.readouterr().out
 
 
 def test_a_model_saved_before_paths_were_recorded_still_loads():
