@@ -3,12 +3,14 @@ training took, and sigmoid against ReLU. Their maths on real MNIST, and each one
 `digitnet show` picture and --json."""
 
 import json
+import math
 
 import numpy as np
 import pytest
 
 from digitnet import Network, experiments
 from digitnet.cli import main
+from digitnet.commands.show import as_json
 from digitnet.errors import DigitnetError
 
 from .conftest import MNIST
@@ -189,14 +191,19 @@ def show(*args):
 
 
 @pytest.mark.parametrize("kind, options", SHOWN, ids=[k for k, _ in SHOWN])
-def test_each_experiment_draws_a_png_and_prints_its_numbers(kind, options, default_model, output_dir, capsys):
+def test_each_experiment_draws_a_png(kind, options, default_model, output_dir, capsys):
     out = output_dir / f"show-{kind}.png"
     out.unlink(missing_ok=True)
-    assert show(kind, default_model, *options, "--data", MNIST, "--out", out, "--json") == 0
+    assert show(kind, default_model, *options, "--data", MNIST, "--out", out) == 0
     assert_png(out)
-    captured = capsys.readouterr()
-    numbers = json.loads(captured.out)  # stdout holds the JSON alone
-    assert f"wrote {out}" in captured.err
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind, options", SHOWN, ids=[k for k, _ in SHOWN])
+def test_each_experiment_prints_its_numbers_with_json(kind, options, default_model, tmp_path, capsys):
+    assert show(kind, default_model, *options, "--data", MNIST, "--out", tmp_path / "x.png", "--json") == 0
+    numbers = json.loads(capsys.readouterr().out)  # stdout holds the JSON alone
+    assert not (tmp_path / "x.png").exists()
     if kind == "memorize":
         assert set(numbers) == {"real", "shuffled"}
         for run in numbers.values():
@@ -207,6 +214,10 @@ def test_each_experiment_draws_a_png_and_prints_its_numbers(kind, options, defau
         assert [r["hidden_layers"] for r in numbers] == [1, 1, 3, 3]
 
 
+def test_an_infinite_cost_is_null_in_the_json():
+    assert json.loads(as_json({"cost": [[0.5, math.inf]], "share": math.nan})) == {"cost": [[0.5, None]], "share": None}
+
+
 def test_without_json_it_says_what_it_found(default_model, tmp_path, capsys):
     assert show("memorize", default_model, "--images", "200", "--epochs", "5", "--data", MNIST,
                 "--out", tmp_path / "m.png") == 0
@@ -215,9 +226,11 @@ def test_without_json_it_says_what_it_found(default_model, tmp_path, capsys):
 
 
 def test_an_old_model_draws_its_surface_without_a_path(tmp_path, capsys):
-    assert show("landscape", OLD_MODEL, "--images", "200", "--steps", "5", "--data", MNIST,
-                "--out", tmp_path / "l.png", "--json") == 0
+    assert show("landscape", OLD_MODEL, "--images", "200", "--steps", "5", "--data", MNIST, "--json") == 0
     assert json.loads(capsys.readouterr().out)["path"] is None
+    assert show("landscape", OLD_MODEL, "--images", "200", "--steps", "5", "--data", MNIST,
+                "--out", tmp_path / "l.png") == 0
+    assert "no path" in capsys.readouterr().out
     assert_png(tmp_path / "l.png")
 
 

@@ -1,9 +1,8 @@
 """digitnet show KIND MODEL: pictures of what the network learned and how it fails, and
-the experiments of chapter 2 (``--json`` prints the numbers behind those)."""
+the experiments of chapter 2 (whose ``--json`` prints their numbers instead)."""
 
 import json
 import math
-import sys
 
 import numpy as np
 
@@ -27,8 +26,9 @@ KINDS = {
     "memorize": "train the model's network again on a few images, with real and with shuffled labels",
     "landscape": "the cost around the trained weights, and the path training took down it",
     "sigmoid-vs-relu": "sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
+    "cost": "the cost of one test image, output by output, and the network's average cost",
 }
-EXPERIMENTS = ("memorize", "landscape", "sigmoid-vs-relu")  # kinds that take --json
+EXPERIMENTS = ("memorize", "landscape", "sigmoid-vs-relu")
 
 
 def add_parser(sub):
@@ -41,12 +41,11 @@ def add_parser(sub):
         k.add_argument("model", help="a model file saved by digitnet train")
         k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
         k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
-        if kind in ("activations", "confusion", "mistakes", "gradient", *EXPERIMENTS):
+        if kind in ("activations", "confusion", "mistakes", "gradient", "cost", *EXPERIMENTS):
             k.add_argument("--data", metavar="DIR",
                            help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
-        if kind in EXPERIMENTS:
-            k.add_argument("--json", action="store_true",
-                           help="print the numbers behind the picture as JSON (the picture is still written)")
+        if kind in ("cost", *EXPERIMENTS):
+            k.add_argument("--json", action="store_true", help="print the numbers instead of drawing")
         k.set_defaults(run=run)
     parsers["weights"].add_argument("--layer", type=int, default=0,
                                     help="0: first hidden layer; deeper layers show W_l ... W_0 combined")
@@ -67,6 +66,8 @@ def add_parser(sub):
                        help="the image to start from")
     dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
+    parsers["cost"].add_argument("--image", type=int, default=0, help="index of a test image")
+    parsers["cost"].add_argument("--label", type=int, help="the digit it should be (default: its true label)")
     memorize = parsers["memorize"]
     memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn (default 1000)")
     memorize.add_argument("--epochs", type=positive_int, default=300,
@@ -105,20 +106,24 @@ def run(args):
     if args.dpi > MAX_DPI:
         raise DigitnetError(f"--dpi {args.dpi} is too large: at most {MAX_DPI}")
     net = load_model(args.model)
-    fig, message, *numbers = DRAW[args.kind](net, args)
+    fig, message = DRAW[args.kind](net, args)
+    if fig is None:  # --json: the numbers alone
+        print(message)
+        return
     out = args.out or f"{args.kind}.png"
     save_png(fig, out, dpi=args.dpi)
-    if getattr(args, "json", False):  # stdout is the JSON alone
-        print(json.dumps(strict(numbers[0]), allow_nan=False))
-        print(f"wrote {out}", file=sys.stderr)
-        return
     if message:
         print(message)
     print(f"wrote {out}")
 
 
+def as_json(numbers):
+    """An experiment's numbers as strict JSON: a cost that overflowed to infinity becomes null."""
+    return json.dumps(strict(numbers), allow_nan=False)
+
+
 def strict(value):
-    """``value`` for strict JSON: a cost that overflowed to infinity becomes null."""
+    """``value`` with every infinite or NaN number replaced by None."""
     if isinstance(value, dict):
         return {key: strict(v) for key, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -220,6 +225,22 @@ def draw_gradient(net, args):
     return gradient_figure(net, x, label, *cost_gradient(net, x, label)), None
 
 
+def draw_cost(net, args):
+    from ..lesson import average_cost, cost_of_one
+    from ..plots import cost_figure
+
+    images, labels = test_set(net, args)
+    x, label = pick(images, labels, args.image, "test")
+    wanted = label if args.label is None else args.label
+    laid_out = cost_of_one(net, x, wanted)
+    average = average_cost(net, images, labels)
+    if args.json:
+        numbers = {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in laid_out.items()}
+        return None, json.dumps({**numbers, "image": args.image, "true_label": label, "average_cost": average})
+    title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
+    return cost_figure(net, x, laid_out, average, title), None
+
+
 # ---- the experiments of chapter 2 ------------------------------------------------------------------
 
 
@@ -231,10 +252,12 @@ def draw_memorize(net, args):
     check_fits(net, dataset)
     result = memorize(net, dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
                       args.images, args.epochs)
+    if args.json:
+        return None, as_json(result)
     lines = [f"{name} labels: {run['train_accuracy'][-1]:.1%} of the {args.images:,} training images right after "
              f"{args.epochs} epochs (cost {run['cost'][-1]:.4f}); {run['test_accuracy']:.1%} of the test images"
              for name, run in result.items()]
-    return memorize_figure(result, args.images), "\n".join(lines), result
+    return memorize_figure(result, args.images), "\n".join(lines)
 
 
 def draw_landscape(net, args):
@@ -245,12 +268,14 @@ def draw_landscape(net, args):
     check_fits(net, dataset)
     X, y = sample(dataset.train_images, dataset.train_labels, args.images, np.random.default_rng(check_seed(args.seed)))
     result = landscape(net, X, y, args.steps, args.extent, args.seed)
+    if args.json:
+        return None, as_json(result)
     lines = [f"cost at the trained weights: {result['cost']:.4f} on {args.images:,} training images"]
     path = result["path"]
     lines.append("no path: the model was saved before training recorded it" if path is None else
                  f"the path of {len(path['epochs'])} epochs, {path['share']:.1%} of it in the plane drawn, "
                  f"goes down from a cost of {path['path_cost'][0]:.3f} to {path['path_cost'][-1]:.3f} in that plane")
-    return landscape_figure(result, args.images), "\n".join(lines), result
+    return landscape_figure(result, args.images), "\n".join(lines)
 
 
 def draw_sigmoid_vs_relu(net, args):
@@ -262,13 +287,15 @@ def draw_sigmoid_vs_relu(net, args):
     runs = sigmoid_vs_relu(dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
                            net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed,
                            epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size)
+    if args.json:
+        return None, as_json(runs)
     lines = [f"{run['activation']:7s} {run['hidden_layers']} hidden layers: cost {run['cost'][-1]:.3f} after "
              f"{args.epochs} epochs, test {run['test_accuracy']:.1%}; gradient reaching layer 1 at the start "
              f"{run['gradients'][0][0]:.1e}" for run in runs]
-    return sigmoid_vs_relu_figure(runs), "\n".join(lines), runs
+    return sigmoid_vs_relu_figure(runs), "\n".join(lines)
 
 
 DRAW = {"weights": draw_weights, "activations": draw_activations, "training": draw_training,
         "confusion": draw_confusion, "mistakes": draw_mistakes, "noise": draw_noise, "dream": draw_dream,
-        "gradient": draw_gradient, "memorize": draw_memorize, "landscape": draw_landscape,
+        "gradient": draw_gradient, "cost": draw_cost, "memorize": draw_memorize, "landscape": draw_landscape,
         "sigmoid-vs-relu": draw_sigmoid_vs_relu}
