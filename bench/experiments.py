@@ -76,7 +76,7 @@ def measure(model, folder, rounds, tmp):
         verdict = "within" if statistics.median(wall) <= TARGET else "OVER"
         lines += [f"digitnet show {kind} (defaults): {statistics.median(wall):.2f} s wall, slowest {max(wall):.2f} s "
                   f"({verdict} the {TARGET:g} s target); the experiment alone {statistics.median(own):.2f} s",
-                  *(f"  {line}" for line in outputs[kind].splitlines())]
+                  *(f"  {line}" for line in outputs[kind].splitlines() if not line.startswith("wrote"))]
     return lines, all(statistics.median(times[kind, "command"]) <= TARGET for kind in kinds)
 
 
