@@ -19,7 +19,6 @@ timing starts). The table is printed and written to bench/results-mlp.txt.
 
 import argparse
 import os
-import platform
 import sys
 import time
 import warnings
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DIGITNET_COMPILED", "wait")  # compiled, compiling first if need be (not timed)
 
 import sklearn  # noqa: E402
+from common import Report, data_folder  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
@@ -40,10 +40,6 @@ from digitnet import data  # noqa: E402
 from digitnet.sklearn import NetworkClassifier  # noqa: E402
 
 LR, BATCH = 0.005, 128
-
-
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 def contenders(epochs):
@@ -80,16 +76,9 @@ def main(argv=None):
     pixels = {True: (mnist.train_images.reshape(len(mnist.train_images), -1),
                      mnist.test_images.reshape(len(mnist.test_images), -1))}
     pixels[False] = tuple(X.astype(np.float32) / 255 for X in pixels[True])
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(f"digitnet beside scikit-learn, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}, NumPy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}")
+    report = Report(args.out)
+    say = report.say
+    report.machine("digitnet beside scikit-learn", f", scikit-learn {sklearn.__version__}")
     say(f"784-16-16-10, ReLU, softmax + cross-entropy, Adam (η = {LR:g}), batches of {BATCH}, {args.epochs} epochs "
         f"on 60,000 MNIST images, one fit each")
     say()
@@ -102,8 +91,7 @@ def main(argv=None):
         accuracy = classifier.score(test, mnist.test_labels)
         baseline = baseline or seconds
         say(f"{name:<40}  {accuracy:13.2%}  {seconds:11.2f}  {baseline / seconds:19.1f}x")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"\nwritten to {args.out}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -40,12 +40,10 @@ def format_of(path, format=None):
 
 
 def export(net, path, format=None):
-    """Write ``net`` to ``path`` as ONNX or JSON (``format``, else from the extension),
-    atomically. Returns the format written."""
+    """Write ``net`` to ``path`` as ONNX or JSON (``format``, else from the extension), atomically."""
     format = format_of(path, format)
     content = onnx_model(net).SerializeToString() if format == "onnx" else json_text(net).encode()
     atomic_write(path, lambda f: f.write(content))
-    return format
 
 
 def layers(net):

@@ -87,10 +87,11 @@ def test_labels_of_any_kind_come_back_through_classes():
     assert clf.n_features_in_ == 5 and clf.net_.sizes == (5, 16, 16, 3)
 
 
-def test_fitted_attributes_record_the_training():
+def test_fitted_attributes_record_the_training(capsys):
     X, y = blobs()
-    clf = NetworkClassifier(max_iter=7, random_state=0).fit(X, y)
+    clf = NetworkClassifier(max_iter=7, random_state=0, verbose=True).fit(X, y)
     assert len(clf.loss_curve_) == clf.n_iter_ == 7
+    assert capsys.readouterr().out.count("\nepoch ") == 6  # verbose: one line per epoch, as digitnet train prints
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert clf.validation_scores_ is None
     stopped = NetworkClassifier(max_iter=200, early_stopping=True, n_iter_no_change=3, random_state=0).fit(X, y)
