@@ -160,11 +160,10 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
             self.loss_curve_.append(record["cost"])
             self.n_iter_ += 1
             if trainer.validation is not None:  # early stopping (never in partial_fit, as in MLPClassifier)
-                score = record["validation_accuracy"]
-                self.validation_scores_.append(score)
-                better = self.best_validation_score_ is None or score > self.best_validation_score_ + self.tol
-                waited = 0 if better else waited + 1
-                self.best_validation_score_ = max(score, self.best_validation_score_ or score)
+                score, best = record["validation_accuracy"], self.best_validation_score_
+                self.validation_scores_ = [*(self.validation_scores_ or []), score]
+                waited = 0 if best is None or score > best + self.tol else waited + 1
+                self.best_validation_score_ = score if best is None else max(best, score)
                 if self.n_iter_no_change is not None and waited >= self.n_iter_no_change:
                     break
         trainer.finish()
