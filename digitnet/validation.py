@@ -50,10 +50,11 @@ def numbers(X):
 
 
 def as_rows(X, n_inputs):
-    """Examples as rows of ``n_inputs`` values: one example, a batch of rows, or a batch
-    of 28×28 squares."""
+    """Examples as rows of ``n_inputs`` values: one example (a row, or one 28×28 square), a batch
+    of rows, or a batch of 28×28 squares."""
     X = numbers(X)
-    X = X.reshape(X.shape[0], math.prod(X.shape[1:])) if X.ndim > 1 else X.reshape(1, -1)
+    one = X.ndim <= 1 or (X.size == n_inputs and X.shape[-1] != n_inputs)
+    X = X.reshape(1, -1) if one else X.reshape(X.shape[0], math.prod(X.shape[1:]))
     if X.shape[1] != n_inputs:
         raise DigitnetError(f"expected {n_inputs} input values per example, got {X.shape[1]}")
     return X
