@@ -15,7 +15,6 @@ median is over the target. `bench/speed.py` times training itself.
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,16 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, Report, data_folder
 
 from digitnet import data, experiments
 from digitnet.api import Network
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET = 5.0  # seconds, for each command with its defaults
-
-
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 def command(kind, model, folder, out):
@@ -87,19 +82,19 @@ def main(argv=None):
     parser.add_argument("--out", default=str(Path(__file__).with_name("experiments.txt")))
     args = parser.parse_args(argv)
     folder = data_folder()
+    report = Report(args.out)
+    report.machine(f"digitnet experiments benchmark, medians of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if model is None:
             model = Path(tmp) / "model.npz"
             subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(folder), "--out", str(model)],
                            check=True, capture_output=True, cwd=ROOT)
-        load = os.getloadavg()[0]
         lines, within = measure(model, folder, args.rounds, tmp)
-    lines = [f"digitnet experiments benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
-             f"{os.cpu_count()} CPUs, load average {load:.1f} before and {os.getloadavg()[0]:.1f} after, "
-             f"medians of {args.rounds} rounds", *lines]
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    for line in lines:
+        report.say(line)
+    report.say(f"load average {os.getloadavg()[0]:.1f} at the end")
+    report.write()
     return 0 if within else 1
 
 

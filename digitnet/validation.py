@@ -6,6 +6,7 @@ problem is a DigitnetError whose message is one complete sentence.
 """
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -94,6 +95,12 @@ def as_labels(y, n):
 def check_training(*, optimizer, optimizers, lr, momentum, l2, batch_size, epochs, schedule, schedules, shift,
                    validation, n):
     """The options of a training run, for ``n`` training images."""
+    for kind, what, values in ((Real, "a number", {"lr": lr, "momentum": momentum, "l2": l2}),
+                               (Integral, "a whole number", {"batch_size": batch_size, "epochs": epochs,
+                                                                    "shift": shift, "validation": validation})):
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise DigitnetError(f"{name} must be {what}, got {value!r}")
     check_choice("optimizer", optimizer, optimizers)
     check_choice("schedule", schedule, schedules)
     problems = [
