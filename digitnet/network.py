@@ -24,6 +24,7 @@ class Network:
         self.cost = COSTS[check_choice("cost", cost, COSTS)]
         self.dtype = np.dtype(dtype)
         self.history = None  # one record per epoch, once trained
+        self.path = None  # the plane of the path training took (trajectory.Plane), once trained
         # Every weight and bias in one vector, W0, b0, W1, b1, ...: weights[l] and biases[l]
         # are views into it, so an optimiser can step all of them as one vector.
         self.params = np.zeros(parameter_count(self.sizes), self.dtype)

@@ -19,6 +19,7 @@ from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
+from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
 
 
@@ -30,6 +31,8 @@ class Trainer:
     ``shuffle=False`` takes the examples in their order every epoch.
     ``test`` is an optional (images, labels) pair scored after every epoch,
     for the record only: it never chooses anything.
+    ``trajectory`` holds the parameters at the start and after each epoch (thinned
+    on long runs): the path that ``finish`` records in ``net.path``, as its plane.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
@@ -68,6 +71,8 @@ class Trainer:
         self.epoch = 0
         self.history = History()
         self.best = None  # (validation accuracy, copy of the parameters, epoch)
+        self.trajectory = Trajectory(net.params.size, net.dtype.itemsize)
+        self.trajectory.record(0, net.params)
 
     @property
     def done(self):
@@ -137,6 +142,7 @@ class Trainer:
         if self.test is not None:
             record["test_accuracy"] = self.score(*self.test)
         self.history.append(record)
+        self.trajectory.record(self.epoch, net.params)
         return record
 
     def score(self, images, labels):
@@ -151,10 +157,12 @@ class Trainer:
         """Keep the parameters of the best validation epoch, and record which it was. A run that
         trained with NumPy has the compiled epoch made for later runs now, in the background:
         compiling alongside the run would have slowed it."""
+        self.trajectory.record(self.epoch, self.net.params, last=True)  # where training ended
         if self.best is not None:
             self.net.params[...] = self.best[1]
             self.history.best_epoch = self.best[2]
         self.net.history = self.history
+        self.net.path = self.trajectory.plane(self.net.params)
         if not self.compiled and compiler.usable(self.net) and not self.compiling:
             self.compiling = compiler.compile_later(self.net, self.options["optimizer"])
         return self.history
@@ -172,11 +180,13 @@ class Trainer:
         """Everything needed to carry on exactly where the last epoch ended: a dict
         of arrays and a dict of JSON-able facts (epoch, random generator, history...)."""
         optimizer_arrays, optimizer_numbers = self.optimizer.state()
-        arrays = {"params": self.net.params, **{f"optimizer_{k}": v for k, v in optimizer_arrays.items()}}
+        path_arrays, path_facts = self.trajectory.state()
+        arrays = {"params": self.net.params, **{f"optimizer_{k}": v for k, v in optimizer_arrays.items()},
+                  **path_arrays}
         if self.best is not None:
             arrays["best_params"] = self.best[1]
         facts = {"epoch": self.epoch, "images": len(self.rows), "rng": self.rng.bit_generator.state,
-                 "optimizer": optimizer_numbers, "history": list(self.history),
+                 "optimizer": optimizer_numbers, "history": list(self.history), "path": path_facts,
                  "best": None if self.best is None else {"validation_accuracy": self.best[0], "epoch": self.best[2]}}
         return arrays, facts
 
@@ -191,6 +201,11 @@ class Trainer:
         self.rng.bit_generator.state = facts["rng"]
         self.epoch = facts["epoch"]
         self.history = History(facts["history"])
+        self.trajectory = Trajectory(self.net.params.size, self.net.dtype.itemsize)
+        if "path" in facts:
+            self.trajectory.restore(arrays, facts["path"])
+        else:  # a checkpoint from before paths were recorded: the path starts here
+            self.trajectory.record(self.epoch, self.net.params)
         best = facts["best"]
         self.best = None if best is None else (best["validation_accuracy"], arrays["best_params"].copy(),
                                                best["epoch"])

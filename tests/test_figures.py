@@ -81,6 +81,8 @@ def test_activations_of_an_image_file(default_model, mnist, tmp_path):
     (["weights", "{model}", "--dpi", "100000"], ["--dpi"]),
     (["weights", "/no/such/model.npz"], ["/no/such/model.npz"]),
     (["noise", "/no/such/model.npz"], ["/no/such/model.npz"]),
+    (["noise", "{model}", "--seed", "-1"], ["seed", "-1"]),
+    (["dream", "{model}", "--start", "noise", "--seed", "-1"], ["seed", "-1"]),
     (["weights", "{model}", "--out", "/no/such/folder/w.png"], ["/no/such/folder"]),
     (["cost", "{model}", "--label", "10", "--data", MNIST], ["digit 10"]),
     (["cost", "{model}", "--image", "10000", "--data", MNIST], ["10000"]),
