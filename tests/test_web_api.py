@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from digitnet import Network
 from digitnet.web import create_app
-from digitnet.web.server import MAX_BODY, STATIC
+from digitnet.web.schema import MAX_BODY
+from digitnet.web.server import STATIC
 
 
 @pytest.fixture
