@@ -20,9 +20,12 @@ def save_path(tmp_path):
     return tmp_path / "web.npz"
 
 
+LOCAL = ("127.0.0.1", 50000)  # a visitor at the server's own computer
+
+
 @pytest.fixture
 def client(trained_net, mnist, save_path):
-    return TestClient(create_app(trained_net, mnist, save_path=save_path))
+    return TestClient(create_app(trained_net, mnist, save_path=save_path), client=LOCAL)
 
 
 @pytest.fixture
@@ -394,11 +397,13 @@ def test_stop_forgets_the_run(client):
     assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # no epoch ran: the old network stays
 
 
-def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(client, monkeypatch):
+def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(trained_net, mnist, monkeypatch):
     import threading
+    import time
 
     from digitnet.training import Trainer
 
+    client = TestClient(create_app(trained_net, mnist, max_training=2))  # seats for both runs below
     release, run_epoch = threading.Event(), Trainer.run_epoch
 
     def held(trainer):  # the first two runs' epochs wait until released
@@ -408,21 +413,24 @@ def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(c
 
     monkeypatch.setattr(Trainer, "run_epoch", held)
     client.post("/api/train", json=TINY)
+    while not client.get("/api/train").json()["busy"]:
+        threading.Event().wait(0.01)
     client.post("/api/train", json=TINY | {"hidden": [6]})  # the first run is forgotten mid-epoch
     while not client.get("/api/train").json()["busy"]:
         threading.Event().wait(0.01)
-    # Both earlier threads are still in their epochs: a third start must wait its turn.
+    # Both earlier runs are still in their epochs: a third start must wait its turn.
     busy = client.post("/api/train", json=TINY | {"hidden": [4]})
     assert busy.status_code == 409 and "try again" in busy.json()["detail"]
     release.set()
-    lab = client.app.state.lab
-    lab.training.thread.join(30)
+    assert events(client)[-1]["state"] == "done"  # the second run, carried on to its end
     assert client.post("/api/train", json=TINY | {"hidden": [4]}).status_code == 202
     final = events(client)[-1]
     assert final["state"] == "done" and len(final["history"]) == 2
     assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # earlier runs' epochs were never used
-    lab.training.thread.join(10)
-    assert "digitnet-training" not in [t.name for t in threading.enumerate()]
+    deadline = time.monotonic() + 10
+    while "digitnet-training" in [t.name for t in threading.enumerate()]:
+        assert time.monotonic() < deadline, "training threads linger"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},
@@ -463,7 +471,7 @@ def test_save_writes_the_network_as_edited_to_the_servers_path_only(client, save
 
 
 def test_save_to_an_unwritable_place_is_a_409(trained_net, tmp_path):
-    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"))
+    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"), client=LOCAL)
     answer = client.post("/api/save")
     assert answer.status_code == 409 and "cannot write" in answer.json()["detail"]
 

@@ -115,6 +115,8 @@ class Model(BaseModel):
     edits: list[NeuronEdit] = Field(description="the hidden neurons changed by hand")
     connections: list[list[list[float]]] = Field(
         description="per layer, the strongest weights as [from neuron, to neuron, weight]")
+    save_to: str | None = Field(None, description="the server's model file that Save also writes, for a "
+                                                  "visitor at the server's own computer")
 
 
 class Choice(BaseModel):
@@ -131,13 +133,14 @@ class Options(BaseModel):
 
 
 class TrainStatus(BaseModel):
-    state: Literal["idle", "running", "paused", "done", "error"]
+    state: Literal["idle", "queued", "running", "paused", "done", "error"]
     epoch: int
     epochs: int
     busy: bool = Field(description="an epoch is running now")
     message: str
     history: list[dict]
     version: int
+    place: int | None = Field(None, description="while queued: the place in the queue, 1 = next to train")
 
 
 class Saved(BaseModel):
@@ -147,7 +150,8 @@ class Saved(BaseModel):
 def errors(*codes):
     """OpenAPI entries for the error answers a route can give."""
     text = {400: "bad input (a body that is not UTF-8 JSON)",
-            404: "no such neuron", 409: "not possible now (no data, wrong training state, cannot write)",
+            403: "not for visitors from other computers", 404: "no such neuron",
+            409: "not possible now (no data, wrong training state, cannot write)",
             413: "request body over 1 MiB"}
     return {code: {"model": Error, "description": text[code]} for code in codes}
 

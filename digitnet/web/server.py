@@ -1,5 +1,5 @@
-"""The web page's server: the API's routes, its hardening and the page's static
-files, wired into one FastAPI app around a ``Lab``."""
+"""The web page's server: the API's routes, its hardening, the visitors' sessions and
+the page's static files, wired into one FastAPI app around a ``Classroom``."""
 
 from pathlib import Path
 
@@ -7,21 +7,28 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from .classroom import IDLE_MINUTES, MAX_SESSIONS, Classroom
 from .hardening import harden
-from .lab import Lab
 from .routes import router
 from .schema import MAX_BODY
+from .sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(net, dataset=None, save_path="model-web.npz"):
+def create_app(net, dataset=None, save_path="model-web.npz", max_sessions=MAX_SESSIONS,
+               idle_minutes=IDLE_MINUTES, max_training=None):
     """The FastAPI app for ``net``; ``dataset`` (digitnet.data.Dataset) adds test
-    accuracy, test images and training. Saving always writes ``save_path``."""
+    accuracy, test images and training. Each visitor (browser session) starts from
+    ``net`` and changes only their own copy; at most ``max_sessions`` are kept, for
+    ``idle_minutes`` after their last request, and at most ``max_training`` runs (the
+    number of cores) train at once. Save writes ``save_path`` for a visitor at this
+    computer; every visitor can download their network."""
     app = FastAPI(title="digitnet", version="1", docs_url=None, redoc_url=None,
                   description="Draw a digit and watch the network read it; look inside, tweak, retrain.")
-    app.state.lab = Lab(net, dataset)
+    app.state.classroom = Classroom(net, dataset, max_sessions, idle_minutes, max_training)
     app.state.save_path = save_path
+    app.add_middleware(Sessions)
     harden(app, MAX_BODY)
     app.include_router(router)
 
