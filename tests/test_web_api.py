@@ -495,8 +495,27 @@ def test_serve_runs_the_app_on_localhost_and_prints_the_url(served, default_mode
     assert main(["serve", str(default_model), "--port", "8123", "--data", "/nonexistent"]) == 0
     assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
     out = capsys.readouterr().out
-    assert "http://127.0.0.1:8123/" in out and "without test images" in out
+    assert "http://127.0.0.1:8123/" in out and "without test images" in out and "warning" not in out
     assert TestClient(served["app"]).get("/api/model").json()["has_data"] is False
+
+
+def test_serve_for_a_class_prints_the_network_address_and_warns(served, default_model, capsys, monkeypatch):
+    import ipaddress
+
+    from digitnet.cli import main
+    from digitnet.commands import serve
+
+    ipaddress.ip_address(serve.lan_address())  # a real address, whatever this machine's network is
+    monkeypatch.setattr(serve, "lan_address", lambda: "192.168.1.20")
+    monkeypatch.delenv("DIGITNET_DATA", raising=False)
+    assert main(["serve", str(default_model), "--host", "0.0.0.0", "--port", "8124", "--data", "/nonexistent",
+                 "--max-sessions", "30", "--idle-minutes", "5", "--max-training", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "the class opens http://192.168.1.20:8124/" in out
+    assert "warning: the page is open to the network" in out
+    assert served["host"] == "0.0.0.0"
+    classroom = served["app"].state.classroom
+    assert (classroom.max_sessions, classroom.idle, classroom.queue.seats) == (30, 300, 1)
 
 
 def small_mnist(folder, mnist, n_train=6000):
