@@ -82,10 +82,11 @@ def test_static_files_never_leave_the_static_folder(client, path):
 def test_openapi_schema_describes_every_endpoint(client):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path in ("/api/model", "/api/predict", "/api/look", "/api/neurons/{layer}/{neuron}", "/api/reset",
+    for path in ("/api/model", "/api/options", "/api/predict", "/api/predict/bytes", "/api/look",
+                 "/api/neurons/{layer}/{neuron}", "/api/reset",
                  "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
                  "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events",
-                 "/api/save"):
+                 "/api/save", "/api/download"):
         assert path in paths
     drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255
@@ -127,8 +128,11 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
     for image, label in zip(mnist.test_images[:20], mnist.test_labels[:20], strict=True):
         body = drawing(image)
         answer = client.post("/api/predict", json=body).json()
-        seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False)
+        seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False, even=True)  # a black canvas
         assert answer["input"] == pytest.approx(seen.ravel(), abs=1e-4)
+        as_bytes = client.post("/api/predict/bytes", content=np.kron(image, np.ones((4, 4), np.uint8)).tobytes(),
+                               headers={"content-type": "application/octet-stream"}).json()
+        assert as_bytes == answer
         assert answer["prediction"] == trained_net.predict(seen.reshape(1, -1))[0]
         right += answer["prediction"] == label
     assert right >= 16  # the default network reads the test digits, drawn four times larger
@@ -152,6 +156,17 @@ def test_predict_returns_every_layer(client, trained_net, mnist):
 def test_a_blank_canvas_is_all_zeros(client):
     answer = client.post("/api/predict", json=BLANK)
     assert answer.status_code == 200 and not any(answer.json()["input"])
+    answer = client.post("/api/predict/bytes", content=bytes(112 * 112),
+                         headers={"content-type": "application/octet-stream"})
+    assert answer.status_code == 200 and not any(answer.json()["input"])
+
+
+@pytest.mark.parametrize("size, problem", [(0, "Field required"), (112 * 112 - 1, "at least 12544"),
+                                           (112 * 112 + 1, "at most 12544"), (784, "at least 12544")])
+def test_a_drawing_of_the_wrong_number_of_bytes_gets_a_422(client, size, problem):
+    answer = client.post("/api/predict/bytes", content=bytes(size),
+                         headers={"content-type": "application/octet-stream"})
+    assert answer.status_code == 422 and problem in json.dumps(answer.json()["detail"])
 
 
 def test_a_drawing_too_faint_to_read_is_as_good_as_blank(client):
