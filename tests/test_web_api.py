@@ -58,6 +58,7 @@ def events(client):
 def test_page_and_its_files_are_served_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert '<script type="module" src="/static/app.js">' in page.text  # ES modules, no build step
     for name in ("app.js", "style.css"):
         assert f"/static/{name}" in page.text
         answer = client.get(f"/static/{name}")
@@ -65,8 +66,21 @@ def test_page_and_its_files_are_served_from_the_package(client):
         assert answer.text == (STATIC / name).read_text()
 
 
+def test_the_pages_modules_are_all_served(client):
+    """app.js and the ES modules it imports, and those they import: every one is there."""
+    seen, todo = set(), ["app.js"]
+    while todo:
+        name = todo.pop()
+        answer = client.get(f"/static/{name}")
+        assert answer.status_code == 200 and "javascript" in answer.headers["content-type"], name
+        seen.add(name)
+        todo += set(re.findall(r'from "\./([\w-]+\.js)"', answer.text)) - seen
+    assert seen == {p.name for p in STATIC.glob("*.js")}
+
+
 def test_nothing_the_page_needs_comes_from_another_server():
-    for name in ("index.html", "app.js", "style.css"):
+    for path in STATIC.iterdir():
+        name = path.name
         urls = set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", (STATIC / name).read_text()))
         assert urls <= {"http://www.w3.org/2000/svg"}, f"{name} loads {urls}"
 

@@ -72,6 +72,10 @@ class TrainRequest(BaseModel):
 
 # ---- what it answers -------------------------------------------------------------
 
+# What the Train panel suggests: the defaults, on a third of the images, for a run of a few seconds.
+SUGGESTED = TrainRequest(images=20000)
+
+
 class Error(BaseModel):
     detail: str
 
@@ -115,6 +119,7 @@ class Model(BaseModel):
     edits: list[NeuronEdit] = Field(description="the hidden neurons changed by hand")
     connections: list[list[list[float]]] = Field(
         description="per layer, the strongest weights as [from neuron, to neuron, weight]")
+    drawing_side: int = Field(DRAWN, description="the side of the drawings /api/predict takes")
     save_to: str | None = Field(None, description="the server's model file that Save also writes, for a "
                                                   "visitor at the server's own computer")
 
@@ -129,7 +134,7 @@ class Options(BaseModel):
     activations: list[Choice]
     costs: list[Choice]
     optimizers: list[Choice]
-    defaults: TrainRequest
+    defaults: TrainRequest = Field(description="the values the Train panel starts with")
 
 
 class TrainStatus(BaseModel):
@@ -162,4 +167,4 @@ def options():
         return [{"name": name, "about": entry.about} for name, entry in registry.items()]
 
     return {"activations": choices(ACTIVATIONS), "costs": choices(COSTS), "optimizers": choices(OPTIMIZERS),
-            "defaults": TrainRequest().model_dump()}
+            "defaults": SUGGESTED.model_dump()}
