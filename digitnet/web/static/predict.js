@@ -15,7 +15,7 @@ export function onLook(redraw) { shown.push(redraw); }
 
 export function drawn() {
   state.source = "canvas";
-  if (state.timer) return;
+  if (state.timer || !state.model) return;  // before the model is known, there is nothing to ask
   const gap = Math.max(THROTTLE_MS, 1.5 * took);
   state.timer = setTimeout(() => { state.timer = null; refresh(); }, Math.max(0, gap - (performance.now() - lastSent)));
 }
