@@ -1,7 +1,7 @@
 // The network diagram: the input image, the neurons lit by their activation, the strongest weights.
 
 import { $, greyPicture, isBlank } from "./api.js";
-import { mix, rgb } from "./colours.js";
+import { colour, mix, rgb } from "./colours.js";
 import { side, state } from "./state.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -59,7 +59,7 @@ export function buildNet(sizes, select) {
 }
 
 export function drawLinks() {
-  const g = $("links"), plus = `rgb(${rgb("plus")})`, minus = `rgb(${rgb("minus")})`;
+  const g = $("links"), plus = colour("plus"), minus = colour("minus");
   g.replaceChildren();
   state.model.connections.forEach((layer, l) => {
     const strongest = Math.max(1e-9, ...layer.map((c) => Math.abs(c[2])));
@@ -81,8 +81,8 @@ function brightness(a, layer) {
   return Math.min(1, Math.max(0, a / scale));
 }
 
-// An unlit neuron has the page's background colour; a fully lit one is white.
-function shade(v) { return mix(rgb("bg"), [255, 255, 255], v); }
+// An unlit neuron has the page's background colour; a fully lit one is --lit (white).
+function shade(v) { return mix(rgb("bg"), rgb("lit"), v); }
 
 export function drawActivations() {
   const look = state.look;
