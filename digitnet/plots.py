@@ -330,3 +330,33 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
              "blue = raise the weight, red = lower it", ha="center", fontsize=10)
     fig.suptitle("The gradient of the cost for one training example", fontsize=12)
     return fig
+
+
+def cost_figure(net, x, laid_out, average=None, title=None):
+    """The cost of one example as the video lays it out: the image, the ten outputs beside the
+    desired ones, each output's share of the cost, and their sum (``lesson.cost_of_one``)."""
+    side = figures.image_side(net)
+    a, y, terms = laid_out["outputs"], laid_out["desired"], laid_out["terms"]
+    digits = np.arange(len(a))
+    fig = Figure(figsize=(11, 4.8))
+    image_ax = fig.add_axes((0.02, 0.25, 0.2, 0.5))
+    image_ax.imshow(np.reshape(net.inputs(np.reshape(x, (1, -1))), (side, side)), cmap="gray")
+    image_ax.set(xticks=[], yticks=[])
+    image_ax.set_title(title or f"it should be a {laid_out['label']}", fontsize=10)
+    outputs_ax = fig.add_axes((0.3, 0.18, 0.3, 0.66))
+    outputs_ax.barh(digits + 0.2, a, height=0.4, color=POSITIVE, label="output a")
+    outputs_ax.barh(digits - 0.2, y, height=0.4, color="#999999", label="desired y")
+    outputs_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlim=(0, 1.05), xlabel="activation")
+    outputs_ax.legend(loc="lower right", fontsize=8)
+    outputs_ax.set_title("what it says, and what it should say", fontsize=10)
+    terms_ax = fig.add_axes((0.67, 0.18, 0.3, 0.66))
+    terms_ax.barh(digits, terms, color=NEGATIVE)
+    terms_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlabel="share of the cost")
+    formula = ("½ (a − y)² for each output" if laid_out["cost_kind"] == "quadratic"
+               else f"−ln a for the right digit ({laid_out['label']})")
+    terms_ax.set_title(f"{formula}\nadded up: cost of this example = {laid_out['cost']:.3f}", fontsize=10)
+    if average is not None:
+        fig.text(0.5, 0.01, f"the cost of the network, averaged over the test images: {average:.3f}",
+                 ha="center", fontsize=10)
+    fig.suptitle("The cost of one example", fontsize=12)
+    return fig

@@ -27,12 +27,13 @@ class Trainer:
 
     ``validation`` examples are held out of X (a seeded random choice) and the
     parameters of the epoch that scores best on them are kept at the end.
+    ``shuffle=False`` takes the examples in their order every epoch.
     ``test`` is an optional (images, labels) pair scored after every epoch,
     for the record only: it never chooses anything.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
-                 schedule="constant", shift=0, validation=0, test=None, seed=None):
+                 schedule="constant", shift=0, validation=0, test=None, seed=None, shuffle=True):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -46,7 +47,8 @@ class Trainer:
             image_side(X.shape[1])
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
-                            epochs=epochs, schedule=schedule, shift=shift, validation=validation, seed=seed)
+                            epochs=epochs, schedule=schedule, shift=shift, validation=validation, seed=seed,
+                            shuffle=shuffle)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -88,7 +90,7 @@ class Trainer:
         self.prepare()
         start = time.perf_counter()
         eta = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
-        order = self.rows[self.rng.permutation(len(self.rows))]  # rows of X
+        order = self.rows[self.rng.permutation(len(self.rows))] if o["shuffle"] else self.rows  # rows of X
         dx, dy = random_shifts(self.rng, len(order), o["shift"]) if o["shift"] else (None, None)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             if self.compiled:  # the same steps, compiled: see kernels.py
@@ -192,6 +194,16 @@ class Trainer:
         best = facts["best"]
         self.best = None if best is None else (best["validation_accuracy"], arrays["best_params"].copy(),
                                                best["epoch"])
+
+
+def epoch_line(record, epochs):
+    """An epoch's record as one line, as ``digitnet train`` prints it."""
+    parts = [f"epoch {record['epoch']:3d}/{epochs}", f"cost {record['cost']:.4f}",
+             f"train {record['train_accuracy']:.2%}"]
+    if "validation_accuracy" in record:
+        parts.append(f"validation {record['validation_accuracy']:.2%}")
+    parts.append(f"{record['seconds']:.2f} s")
+    return "  ".join(parts)
 
 
 class History(list):

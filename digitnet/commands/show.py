@@ -1,5 +1,7 @@
 """digitnet show KIND MODEL: pictures of what the network learned and how it fails."""
 
+import json
+
 import numpy as np
 
 from ..errors import DigitnetError
@@ -16,6 +18,7 @@ KINDS = {
     "noise": "what it says about random noise, and how sure it is",
     "dream": "the image each output neuron likes best, by gradient descent on the pixels",
     "gradient": "the gradient of the cost for one training example",
+    "cost": "the cost of one test image, output by output, and the network's average cost",
 }
 
 
@@ -29,7 +32,7 @@ def add_parser(sub):
         k.add_argument("model", help="a model file saved by digitnet train")
         k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
         k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
-        if kind in ("activations", "confusion", "mistakes", "gradient"):
+        if kind in ("activations", "confusion", "mistakes", "gradient", "cost"):
             k.add_argument("--data", metavar="DIR",
                            help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
         k.set_defaults(run=run)
@@ -52,6 +55,9 @@ def add_parser(sub):
                        help="the image to start from")
     dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
+    parsers["cost"].add_argument("--image", type=int, default=0, help="index of a test image")
+    parsers["cost"].add_argument("--label", type=int, help="the digit it should be (default: its true label)")
+    parsers["cost"].add_argument("--json", action="store_true", help="print the numbers instead of drawing")
 
 
 def run(args):
@@ -61,6 +67,9 @@ def run(args):
         raise DigitnetError(f"--dpi {args.dpi} is too large: at most {MAX_DPI}")
     net = load_model(args.model)
     fig, message = DRAW[args.kind](net, args)
+    if fig is None:  # --json: the numbers alone
+        print(message)
+        return
     out = args.out or f"{args.kind}.png"
     save_png(fig, out, dpi=args.dpi)
     if message:
@@ -159,6 +168,22 @@ def draw_gradient(net, args):
     return gradient_figure(net, x, label, *cost_gradient(net, x, label)), None
 
 
+def draw_cost(net, args):
+    from ..lesson import average_cost, cost_of_one
+    from ..plots import cost_figure
+
+    images, labels = test_set(net, args)
+    x, label = pick(images, labels, args.image, "test")
+    wanted = label if args.label is None else args.label
+    laid_out = cost_of_one(net, x, wanted)
+    average = average_cost(net, images, labels)
+    if args.json:
+        numbers = {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in laid_out.items()}
+        return None, json.dumps({**numbers, "image": args.image, "true_label": label, "average_cost": average})
+    title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
+    return cost_figure(net, x, laid_out, average, title), None
+
+
 DRAW = {"weights": draw_weights, "activations": draw_activations, "training": draw_training,
         "confusion": draw_confusion, "mistakes": draw_mistakes, "noise": draw_noise, "dream": draw_dream,
-        "gradient": draw_gradient}
+        "gradient": draw_gradient, "cost": draw_cost}
