@@ -3,6 +3,7 @@ steps and training run; nothing one visitor does changes another's page; session
 training are bounded."""
 
 import io
+import os
 import threading
 import time
 
@@ -155,6 +156,20 @@ def test_runs_beyond_max_training_wait_in_a_queue_and_know_their_place(trained_n
     for client, hidden in ((first, 8), (second, 6), (third, 4)):
         assert wait_for(client, lambda s: s["state"] == "done")["place"] is None
         assert client.get("/api/model").json()["sizes"] == [784, hidden, 10]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads threads' nice values from /proc")
+def test_training_runs_at_a_lower_priority_than_the_answers(app, monkeypatch):
+    release = held_epochs(monkeypatch)
+    client = TestClient(app)
+    client.post("/api/train", json=TINY)
+    wait_for(client, lambda s: s["busy"])
+    trainer, = [t for t in threading.enumerate() if t.name == "digitnet-training"]
+    stat = open(f"/proc/self/task/{trainer.native_id}/stat").read().rsplit(")", 1)[1].split()
+    me = open(f"/proc/self/task/{threading.get_native_id()}/stat").read().rsplit(")", 1)[1].split()
+    release.set()
+    assert int(stat[16]) == min(int(me[16]) + 10, 19)  # the nice value, field 19 of stat
+    wait_for(client, lambda s: s["state"] == "done")
 
 
 def test_a_paused_run_gives_up_its_seat_and_carries_on_exactly_later(trained_net, mnist):

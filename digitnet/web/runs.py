@@ -10,6 +10,7 @@ optimiser's memory), so the memory training takes grows with the seats, not with
 the visitors.
 """
 
+import os
 import threading
 from collections import deque
 
@@ -21,6 +22,7 @@ from ..training import Trainer
 from .lab import Trained
 
 START_WAIT = 0.5  # seconds a new start waits for an earlier run to finish its epoch
+BACKGROUND = 10  # training threads are this much nicer than the server (nice values run to 19, the lowest)
 
 
 class Queue:
@@ -57,6 +59,7 @@ class Queue:
 
     def _work(self, training, run):
         # One seat: train this run, then whoever is next, until nobody is waiting.
+        in_the_background()
         while True:
             training.take_seat(run)
             with self.lock:
@@ -65,6 +68,16 @@ class Queue:
                     return
                 training, run = self.line.popleft()
                 self.moves += 1
+
+
+def in_the_background():
+    """Lower this thread's priority (on Linux, where each thread has its own nice value), so
+    that a busy machine answers the visitors' drawings first and trains with what is left."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(os.getpriority(os.PRIO_PROCESS, me) + BACKGROUND, 19))
+    except (AttributeError, OSError):  # no per-thread priorities here: train as it is
+        pass
 
 
 class Run:
