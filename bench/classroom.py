@@ -21,16 +21,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "classroom_locustfile.py"
-DATA = Path(os.environ.get("DIGITNET_DATA") or HERE.parent.parent / "shared" / "data" / "mnist")
+sys.path.insert(0, str(HERE))  # also when tests/test_classroom_load.py loads this file
+
+from common import Report, data_folder  # noqa: E402
 
 
-def locust(url, model, folder, users, seconds, data=DATA):
+def locust(url, model, folder, users, seconds, data=None):
     """Run the class with locust, headless; (exit status, {request name: its row of locust's stats})."""
     prefix = Path(folder) / "class"
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
                "-r", str(users), "-t", f"{seconds}s", "--stop-timeout", "5", "-H", url, "--csv", str(prefix),
                "--only-summary", "--loglevel", "WARNING"]
-    env = {**os.environ, "DIGITNET_MODEL": str(model), "DIGITNET_DATA": str(data)}
+    env = {**os.environ, "DIGITNET_MODEL": str(model), "DIGITNET_DATA": str(data or data_folder())}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
     with open(f"{prefix}_stats.csv") as f:
         stats = {row["Name"]: row for row in csv.DictReader(f)}
@@ -41,7 +43,7 @@ def serve(model, folder, port):
     """`digitnet serve MODEL` on 127.0.0.1:port, in a subprocess; waits until it answers."""
     import httpx
 
-    env = {**os.environ, "DIGITNET_DATA": str(DATA)}
+    env = {**os.environ, "DIGITNET_DATA": str(data_folder())}
     server = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", str(model), "--port", str(port)],
                               cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
@@ -68,22 +70,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def report(stats, seconds, load_before, load_after, cpu, users):
-    predict = stats["predict"]
-    total = stats["Aggregated"]
-    lines = [
-        f"{users} visitors for {seconds} s against one `digitnet serve` on this {os.cpu_count()}-core machine "
-        f"(load average {load_before:.2f} before, {load_after:.2f} after; the server used {cpu:.1f} s of CPU)",
-        f"requests: {total['Request Count']}, failures: {total['Failure Count']}, "
-        f"{float(total['Requests/s']):.0f} a second in all",
-        f"drawers' predictions: {predict['Request Count']} ({float(predict['Requests/s']):.0f} a second), "
-        f"latency ms: p50 {predict['50%']}, p90 {predict['90%']}, p99 {predict['99%']}, max {predict['100%']}",
-    ]
+def report(stats, load_after, cpu):
+    """The run's numbers, each line printed and kept for classroom-results.txt."""
+    predict, total = stats["predict"], stats["Aggregated"]
+    yield (f"requests: {total['Request Count']}, failures: {total['Failure Count']}, "
+           f"{float(total['Requests/s']):.0f} a second in all; load average {load_after:.2f} after, "
+           f"the server used {cpu:.1f} s of CPU")
+    yield (f"drawers' predictions: {predict['Request Count']} ({float(predict['Requests/s']):.0f} a second), "
+           f"latency ms: p50 {predict['50%']}, p90 {predict['90%']}, p99 {predict['99%']}, max {predict['100%']}")
     for name in ("predict (edited, editor)", "predict (trained, editor)", "train", "download"):
         if name in stats:
-            lines.append(f"editor, {name}: {stats[name]['Request Count']} requests, "
-                         f"{stats[name]['Failure Count']} failures")
-    return "\n".join(lines)
+            yield f"editor, {name}: {stats[name]['Request Count']} requests, {stats[name]['Failure Count']} failures"
 
 
 def main():
@@ -92,23 +89,26 @@ def main():
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--model", help="the model to serve (default: train one)")
     args = parser.parse_args()
+    results = Report(HERE / "classroom-results.txt")
+    results.machine(f"classroom: {args.users} visitors for {args.seconds} s at one `digitnet serve`, locust on "
+                    "the same machine")
     with tempfile.TemporaryDirectory() as folder:
         model = args.model or Path(folder) / "model.npz"
         if not args.model:
-            subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(DATA), "--out", str(model)],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(data_folder()),
+                            "--out", str(model)], check=True, stdout=subprocess.DEVNULL)
         port = free_port()
         server = serve(model, folder, port)
         try:
-            load_before, cpu_before = os.getloadavg()[0], cpu_seconds(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             status, stats, output = locust(f"http://127.0.0.1:{port}", model, folder, args.users, args.seconds)
             load_after, cpu = os.getloadavg()[0], cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(15)
-    text = report(stats, args.seconds, load_before, load_after, cpu, args.users)
-    print(text)
-    (HERE / "classroom-results.txt").write_text(text + "\n")
+    for line in report(stats, load_after, cpu):
+        results.say(line)
+    results.write()
     if status != 0:
         print(output, file=sys.stderr)
         sys.exit(f"locust reported failures (exit status {status})")
