@@ -50,6 +50,11 @@ def path_facts(plane):
 def save(net, path, arrays=None, **record):
     """Save ``net`` with ``record`` (recipe, test accuracy, ...) in its header, and
     any further ``arrays`` (name: array) beside its weights and biases."""
+    atomic_write(path, lambda f: write(f, net, arrays, **record))
+
+
+def write(file, net, arrays=None, **record):
+    """``save`` to an open binary file (a download, say) rather than a path."""
     for W, b in zip(net.weights, net.biases, strict=True):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DigitnetError("refusing to save a model whose weights are not all finite numbers")
@@ -59,7 +64,7 @@ def save(net, path, arrays=None, **record):
         files["path_directions"] = net.path.directions
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         files[f"W{l}"], files[f"b{l}"] = W, b
-    atomic_write(path, lambda f: np.savez(f, **files))
+    np.savez(file, **files)
 
 
 def load(path, cls=Network):
