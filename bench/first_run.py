@@ -22,16 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import data_folder
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
            "print(done.returncode, time.perf_counter() - t, "
            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
            "print(done.stdout); print(done.stderr, file=sys.stderr)")
-
-
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 def timed(command, env):

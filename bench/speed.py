@@ -30,7 +30,6 @@ bench/results.txt.
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import Report, data_folder  # noqa: E402
+
 from digitnet import data  # noqa: E402
 from digitnet.functions import one_hot  # noqa: E402
 from digitnet.network import Network  # noqa: E402
@@ -53,10 +54,6 @@ SIZES = (784, 16, 16, 10)
 BIG = (784, 800, 10)
 LR = 3.0
 BIG_LR = 0.2  # η = 3 drives 800 sigmoid neurons into saturation: neither network would learn
-
-
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 class DigitnetRun:
@@ -211,16 +208,10 @@ def main(argv=None):
             torch.set_num_threads(args.torch_threads)
         except ImportError:
             print("PyTorch is not installed (pip install torch==2.13.0): timing digitnet only")
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(f"digitnet training benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}, NumPy {np.__version__}"
-        + (f", PyTorch {torch.__version__} ({torch.get_num_threads()} thread)" if torch else ""))
+    report = Report(args.out)
+    say = report.say
+    report.machine("digitnet training benchmark",
+                   f", PyTorch {torch.__version__} ({torch.get_num_threads()} thread)" if torch else "")
     say(f"784-16-16-10, sigmoid, quadratic cost, plain SGD (η = {LR:g}), float32, 60,000 MNIST images, "
         f"{args.epochs} epochs each")
     say()
@@ -251,8 +242,7 @@ def main(argv=None):
     wall, summary, peak = default_train_process(folder)
     say(f"`digitnet train` (defaults) in a subprocess: {wall:.1f} s wall, peak resident memory {peak:.0f} MB")
     say(f"  {summary}")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"\nwritten to {args.out}")
+    report.write()
 
 
 if __name__ == "__main__":

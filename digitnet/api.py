@@ -3,7 +3,6 @@ needs around it: training as fast as ``digitnet train`` (``fit``), files (``save
 ``load``) and real images (``predict_image``)."""
 
 from . import modelfile, network
-from .images import to_mnist
 from .training import train
 
 
@@ -22,6 +21,8 @@ class Network(network.Network):
     def predict_image(self, image, **options):
         """The digit in a real image (a path, a PIL image or an array), after turning it into
         MNIST form with ``images.to_mnist`` (options: ``invert``)."""
+        from .images import to_mnist  # SciPy's image filters: a third of a second to load, for this alone
+
         return int(self.predict(to_mnist(image, **options).reshape(1, -1))[0])
 
     def save(self, path, **record):

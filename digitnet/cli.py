@@ -8,7 +8,7 @@ from .commands import fail
 from .errors import DigitnetError
 from .version import __version__
 
-COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve")
+COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve", "export")
 
 
 def build_parser():

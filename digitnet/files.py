@@ -6,6 +6,7 @@ files the installer does not own would stay behind after ``pip uninstall``.
 Everything digitnet writes is written atomically.
 """
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -26,7 +27,10 @@ def atomic_write(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it over
     ``path``: a crash midway leaves the old file, never a half-written one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:  # named after the folder, not the temporary file the user never asked for
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             # mkstemp makes the file private (0600); the saved file should be as readable

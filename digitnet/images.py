@@ -30,17 +30,18 @@ THINNEST = 2.0           # MNIST's strokes are at least this wide (10th percenti
 CENTRE = 14.0            # where MNIST's centres of mass lie (mean 13.99, s.d. 0.3 over the test set)
 
 
-def to_mnist(image, invert=None):
+def to_mnist(image, invert=None, even=False):
     """``image`` (a path, a PIL image, or an array: 2-D grey or HxWx3/4, uint8 0-255
     or float 0-1) as a 28x28 float32 array in [0, 1] with ink = 1.
 
     ``invert``: None to detect the polarity, True if the image is dark ink on light
     paper (so it must be inverted to become MNIST's light ink on black), False if
-    it is already light ink on dark."""
+    it is already light ink on dark. ``even``: the paper is known to be one even
+    level (a drawing on a screen), so there is no background to estimate."""
     name = image if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__") else None
     try:
         grey, alpha = grey_and_alpha(open_image(image) if name is not None else image)
-        ink = ink_map(grey, alpha, invert)
+        ink = ink_map(grey, alpha, invert, even)
         return centre(fit_box(bolden(crop(ink))))
     except DigitnetError as e:
         if name is None:
@@ -160,14 +161,14 @@ def shrink_array(a):
 
 # ---- 3. ink ---------------------------------------------------------------------
 
-def ink_map(grey, alpha, invert):
+def ink_map(grey, alpha, invert, even=False):
     """Ink in [0, 1] on a paper of 0: polarity, background, contrast and noise handled."""
     if alpha is not None:
         grey = composite(grey, alpha, invert)
     if invert is None:
         invert = is_dark_on_light(grey)
     ink = 1 - grey if invert else grey
-    level = background(ink)
+    level = np.median(ink) if even else background(ink)
     ink = ink - level
     if invert:  # paper reflects the light and ink absorbs a share of it: measure ink against the paper
         ink = ink / np.maximum(1 - level, 0.05)

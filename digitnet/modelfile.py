@@ -2,7 +2,10 @@
 
 Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, recipe,
 history, test accuracy, digitnet version); ``W0, b0, W1, b1, ...`` hold the
-weights and biases. Each array is read with ``allow_pickle=False`` and only after
+weights and biases. A trained model also has the plane of the path training took
+(trajectory.py): ``path_directions``, its two directions, and the header's ``path``,
+the epochs and their coordinates in it. A model saved before paths were recorded has
+neither, and loads with ``net.path`` None. Each array is read with ``allow_pickle=False`` and only after
 its .npy header shows the expected shape, so loading a file can never run code
 nor allocate what a damaged header claims.
 
@@ -11,6 +14,7 @@ training run's facts and whose archive also holds its arrays (``checkpoint_*``).
 """
 
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -18,9 +22,10 @@ import numpy as np
 
 from .errors import DigitnetError, one_line
 from .files import atomic_write
-from .network import Network
+from .network import Network, parameter_count
 from .recipes import TRAINING_OPTIONS
 from .training import History
+from .trajectory import MAX_SNAPSHOTS, Plane
 from .version import __version__
 
 FORMAT = "digitnet-model"
@@ -31,20 +36,35 @@ MAX_PARAMETERS = 1 << 28  # 1 GiB of float32: far beyond any digit network, smal
 def header_of(net, **record):
     return {"format": FORMAT, "version": __version__, **net.config,
             "history": list(net.history or []), "best_epoch": getattr(net.history, "best_epoch", None),
-            **record}
+            "path": path_facts(net.path), **record}
+
+
+def path_facts(plane):
+    """What the header keeps of the path's plane (its directions are an array of their own)."""
+    if plane is None:
+        return None
+    return {"epochs": plane.epochs, "coordinates": [[float(x), float(y)] for x, y in plane.coordinates],
+            "share": plane.share}
 
 
 def save(net, path, arrays=None, **record):
     """Save ``net`` with ``record`` (recipe, test accuracy, ...) in its header, and
     any further ``arrays`` (name: array) beside its weights and biases."""
+    atomic_write(path, lambda f: write(f, net, arrays, **record))
+
+
+def write(file, net, arrays=None, **record):
+    """``save`` to an open binary file (a download, say) rather than a path."""
     for W, b in zip(net.weights, net.biases, strict=True):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise DigitnetError("refusing to save a model whose weights are not all finite numbers")
     header = json.dumps(header_of(net, **record), allow_nan=False).encode()
     files = {"header": np.frombuffer(header, dtype=np.uint8), **(arrays or {})}
+    if net.path is not None:
+        files["path_directions"] = net.path.directions
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         files[f"W{l}"], files[f"b{l}"] = W, b
-    atomic_write(path, lambda f: np.savez(f, **files))
+    np.savez(file, **files)
 
 
 def load(path, cls=Network):
@@ -64,6 +84,7 @@ def load(path, cls=Network):
         with zipfile.ZipFile(path) as archive:
             header = read_header(path, read_array(path, archive, "header", None))
             arrays = read_layers(path, archive, header["sizes"])
+            plane = read_path(path, archive, header)
     except DigitnetError:
         raise
     except Exception as e:  # zipfile, zlib and NumPy's .npy header parser fail in many ways on damaged bytes
@@ -77,6 +98,7 @@ def load(path, cls=Network):
     net.header = header
     net.history = History(header.get("history") or [])
     net.history.best_epoch = header.get("best_epoch")
+    net.path = plane
     return net
 
 
@@ -91,6 +113,29 @@ def read_layers(path, archive, sizes):
                 raise DigitnetError(f"{path}: {name} holds NaN or infinite values")
             arrays[name] = array
     return arrays
+
+
+def read_path(path, archive, header):
+    """The plane of the path training took, checked; None if the model has none."""
+    facts = header.get("path")
+    if facts is None:
+        return None
+    epochs, coordinates, share = facts.get("epochs"), facts.get("coordinates"), facts.get("share")
+    if not (isinstance(epochs, list) and 2 <= len(epochs) <= MAX_SNAPSHOTS and all(type(e) is int for e in epochs)
+            and isinstance(coordinates, list) and len(coordinates) == len(epochs)
+            and all(isinstance(c, list) and len(c) == 2 and all(map(finite_number, c)) for c in coordinates)
+            and finite_number(share)):
+        raise DigitnetError(f"{path}: the model header's 'path' is damaged")
+    directions = read_array(path, archive, "path_directions", (2, parameter_count(header["sizes"])))
+    with np.errstate(over="ignore"):
+        directions = directions.astype(np.float32)
+    if not np.isfinite(directions).all():
+        raise DigitnetError(f"{path}: path_directions holds NaN or infinite values")
+    return Plane(epochs, directions, np.array(coordinates, dtype=np.float64), float(share))
+
+
+def finite_number(value):
+    return isinstance(value, NUMBER) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_array(path, archive, name, shape):
@@ -124,7 +169,7 @@ NUMBER = (int, float)
 HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (str, "text"),
                 "recipe": (str, "text"), "data": (str, "a folder name"), "out": (str, "a file name"),
                 "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
-                "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping")}
+                "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 

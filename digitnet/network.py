@@ -24,6 +24,7 @@ class Network:
         self.cost = COSTS[check_choice("cost", cost, COSTS)]
         self.dtype = np.dtype(dtype)
         self.history = None  # one record per epoch, once trained
+        self.path = None  # the plane of the path training took (trajectory.Plane), once trained
         # Every weight and bias in one vector, W0, b0, W1, b1, ...: weights[l] and biases[l]
         # are views into it, so an optimiser can step all of them as one vector.
         self.params = np.zeros(parameter_count(self.sizes), self.dtype)
@@ -39,9 +40,15 @@ class Network:
             b[...] = 0
 
     @property
+    def layer_functions(self):
+        """Each layer's activation, as the registry's entry: the hidden activation, then the
+        output layer's, which the cost chooses."""
+        return [self.activation] * (len(self.sizes) - 2) + [self.cost.output]
+
+    @property
     def sigmas(self):
-        """σ of each layer: the hidden activation, then the output layer's, which the cost chooses."""
-        return [self.activation.f] * (len(self.sizes) - 2) + [self.cost.output.f]
+        """σ of each layer."""
+        return [function.f for function in self.layer_functions]
 
     # ---- chapter 1: a' = σ(W a + b) ------------------------------------------------------
 
@@ -144,6 +151,15 @@ class Network:
 
     def __deepcopy__(self, memo):
         return self.copy()
+
+    def __getstate__(self):
+        # pickle (scikit-learn's, joblib's) would store the views as copies, cut off from params:
+        # store params alone, and make the views anew
+        return {k: v for k, v in self.__dict__.items() if k not in ("weights", "biases")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.weights, self.biases = parameter_views(self.sizes, self.params)
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "

@@ -16,6 +16,7 @@ class SGD:
     ball rolling downhill: v ← μ v − η ∇C, then w ← w + v."""
 
     name = "sgd"
+    about = "plain gradient descent, the videos' steps downhill (with momentum if asked)"
 
     def __init__(self, n, momentum=0.0, dtype=np.float32):
         self.momentum = momentum
@@ -46,6 +47,7 @@ class Adam:
     size of its gradient."""
 
     name = "adam"
+    about = "each weight's step scaled by its own recent gradients: quick and forgiving"
 
     def __init__(self, n, beta1=0.9, beta2=0.999, eps=1e-8, dtype=np.float32):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.collections import LineCollection, PatchCollection
-from matplotlib.colors import Normalize, to_rgba
+from matplotlib.colors import LogNorm, Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from PIL import Image
@@ -329,4 +329,146 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
     fig.text(0.35, 0.9, "−∂C/∂W₀: the nudge this image asks of each first-layer weight\n"
              "blue = raise the weight, red = lower it", ha="center", fontsize=10)
     fig.suptitle("The gradient of the cost for one training example", fontsize=12)
+    return fig
+
+
+def cost_figure(net, x, laid_out, average=None, title=None):
+    """The cost of one example as the video lays it out: the image, the ten outputs beside the
+    desired ones, each output's share of the cost, and their sum (``lesson.cost_of_one``)."""
+    side = figures.image_side(net)
+    a, y, terms = laid_out["outputs"], laid_out["desired"], laid_out["terms"]
+    digits = np.arange(len(a))
+    fig = Figure(figsize=(11, 4.8))
+    image_ax = fig.add_axes((0.02, 0.25, 0.2, 0.5))
+    image_ax.imshow(np.reshape(net.inputs(np.reshape(x, (1, -1))), (side, side)), cmap="gray")
+    image_ax.set(xticks=[], yticks=[])
+    image_ax.set_title(title or f"it should be a {laid_out['label']}", fontsize=10)
+    outputs_ax = fig.add_axes((0.3, 0.18, 0.3, 0.66))
+    outputs_ax.barh(digits + 0.2, a, height=0.4, color=POSITIVE, label="output a")
+    outputs_ax.barh(digits - 0.2, y, height=0.4, color="#999999", label="desired y")
+    outputs_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlim=(0, 1.05), xlabel="activation")
+    outputs_ax.legend(loc="lower right", fontsize=8)
+    outputs_ax.set_title("what it says, and what it should say", fontsize=10)
+    terms_ax = fig.add_axes((0.67, 0.18, 0.3, 0.66))
+    terms_ax.barh(digits, terms, color=NEGATIVE)
+    terms_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlabel="share of the cost")
+    formula = ("½ (a − y)² for each output" if laid_out["cost_kind"] == "quadratic"
+               else f"−ln a for the right digit ({laid_out['label']})")
+    terms_ax.set_title(f"{formula}\nadded up: cost of this example = {laid_out['cost']:.3f}", fontsize=10)
+    if average is not None:
+        fig.text(0.5, 0.01, f"the cost of the network, averaged over the test images: {average:.3f}",
+                 ha="center", fontsize=10)
+    fig.suptitle("The cost of one example", fontsize=12)
+    return fig
+
+
+# ---- 8. the experiments of chapter 2 ------------------------------------------------------------------------
+
+REAL, SHUFFLED = "#1f77b4", "#d62728"
+
+
+def memorize_figure(result, images):
+    """Cost and training accuracy per epoch with real and with shuffled labels, and the test accuracy of each."""
+    fig = Figure(figsize=(11, 4.3))
+    cost_ax, accuracy_ax = fig.subplots(1, 2)
+    for name, colour in (("real", REAL), ("shuffled", SHUFFLED)):
+        run = result[name]
+        epochs = np.arange(1, len(run["cost"]) + 1)
+        cost_ax.plot(epochs, run["cost"], color=colour, label=f"{name} labels")
+        accuracy_ax.plot(epochs, 100 * np.asarray(run["train_accuracy"]), color=colour,
+                         label=f"{name} labels: training images")
+        accuracy_ax.axhline(100 * run["test_accuracy"], color=colour, linestyle="--", linewidth=1,
+                            label=f"{name} labels: test images, {run['test_accuracy']:.1%} at the end")
+    cost_ax.set(title="Cost on the training images", xlabel="epoch", ylabel="average cost", ylim=(0, None))
+    accuracy_ax.set(title="Share classified right", xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 101))
+    for ax in (cost_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="center right")
+    fig.suptitle(f"Memorising {images:,} training images: with their real labels the cost falls fast and the "
+                 f"network generalises;\nwith the labels shuffled it learns them one by one, slowly, and knows "
+                 f"nothing about new images", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def cost_contours(fig, ax, part, title, xlabel, ylabel):
+    """The cost over one slice as filled contours on a log scale. An infinite cost (some
+    image given probability 0) is drawn in the top colour: the scale's top or more."""
+    cost = np.asarray(part["cost"], dtype=float)
+    finite = cost[np.isfinite(cost)]
+    cost = np.where(np.isfinite(cost), cost, finite.max())
+    levels = np.geomspace(finite.min(), finite.max(), 24)
+    filled = ax.contourf(part["x"], part["y"], cost, levels=levels, norm=LogNorm(), cmap="viridis", extend="max")
+    ax.contour(part["x"], part["y"], cost, levels=levels[::3], colors="black", linewidths=0.4, alpha=0.5)
+    ticks = [t for t in np.outer(10.0 ** np.arange(-4, 5), (1, 2, 5)).ravel() if levels[0] <= t <= levels[-1]]
+    bar = fig.colorbar(filled, ax=ax, ticks=ticks, format="{x:g}")
+    bar.set_label("cost C (log scale)")
+    bar.minorticks_off()
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+
+
+def landscape_figure(result, images):
+    """The cost around the trained weights: on two random filter-normalised directions, and
+    on the plane of the path training took, with that path (when the model has one)."""
+    path = result["path"]
+    fig = Figure(figsize=(12.5 if path else 6.5, 5.6))
+    axes = fig.subplots(1, 2 if path else 1, squeeze=False)[0]
+    cost_contours(fig, axes[0], result["random"], "Two random directions (as in Li et al. 2018)",
+                  "α: each neuron's weights moved by α times their length", "β: the same, another direction")
+    axes[0].plot(0, 0, "*", color="white", markersize=14, markeredgecolor="black", label="the trained network")
+    axes[0].legend(loc="upper right", fontsize=8)
+    if path:
+        ax = axes[1]
+        cost_contours(fig, ax, path, f"The plane of the path training took ({path['share']:.0%} of the path is in it)",
+                      "distance along the path's first direction", "distance along its second direction")
+        ax.plot(path["path_x"], path["path_y"], "o-", color="white", markersize=3, linewidth=1.2)
+        ax.plot(path["path_x"][0], path["path_y"][0], "o", color="#ff7f0e", markersize=9, markeredgecolor="black",
+                label="the random start")
+        ax.plot(0, 0, "*", color="white", markersize=14, markeredgecolor="black", label="the trained network")
+        for k in sorted({1, 5, 10} & set(range(1, len(path["epochs"]) - 1))):
+            ax.annotate(f"epoch {path['epochs'][k]}", (path["path_x"][k], path["path_y"][k]), color="white",
+                        fontsize=8, xytext=(0, -14), textcoords="offset points", ha="center")
+        ax.legend(loc="upper right", fontsize=8)
+        about = ("Right: the plane through the trained weights that passes closest to the weights of every epoch; "
+                 "on two random directions the path would hardly move.")
+    else:
+        about = "This model was saved before training recorded its path:\ntrain it again to see the path too."
+    fig.suptitle(f"The cost C on {images:,} training images, on 2-D slices through{' ' if path else chr(10)}the "
+                 f"space of all {result['parameters']:,} weights and biases\n{about}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def sigmoid_vs_relu_figure(runs):
+    """Cost per epoch, and the size of the gradient reaching the first layer, for sigmoid and
+    ReLU networks of several depths."""
+    depths = sorted({run["hidden_layers"] for run in runs})
+    shades = {d: 0.45 + 0.55 * k / max(len(depths) - 1, 1) for k, d in enumerate(depths)}
+    colour = {"sigmoid": colormaps["Reds"], "relu": colormaps["Blues"]}
+    fig = Figure(figsize=(15, 4.6))
+    cost_ax, first_ax, layers_ax = fig.subplots(1, 3)
+    for run in runs:
+        c = colour[run["activation"]](shades[run["hidden_layers"]])
+        style = "--" if run["activation"] == "sigmoid" else "-"
+        label = f"{run['activation']}, {run['hidden_layers']} hidden: test {run['test_accuracy']:.1%}"
+        gradients = np.asarray(run["gradients"])
+        cost_ax.plot(np.arange(1, len(run["cost"]) + 1), run["cost"], style, color=c, label=label)
+        first_ax.semilogy(np.arange(len(gradients)), gradients[:, 0], style, color=c)
+        back = np.arange(gradients.shape[1])[::-1]  # layers back from the output, which is 0
+        layers_ax.semilogy(back, gradients[0], style + "o", color=c, markersize=4)
+    cost_ax.set(title="Cost on the training images", xlabel="epoch", ylabel="average cost", ylim=(0, None))
+    cost_ax.legend(fontsize=8)
+    first_ax.set(title="The gradient reaching the first hidden layer", xlabel="epoch (0: the random start)",
+                 ylabel="|∂C/∂b| of the first hidden layer")
+    layers_ax.set(title="Before training: the gradient at each layer",
+                  xlabel="layers back from the output (0)",
+                  ylabel="|∂C/∂b| of the layer")
+    layers_ax.invert_xaxis()
+    for ax in (cost_ax, first_ax, layers_ax):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle("Sigmoid (dashed, red) against ReLU (solid, blue) hidden layers, deeper and deeper (darker)\n"
+                 "each sigmoid layer the error passes back through multiplies it by σ'(z), at most ¼: "
+                 "in a deep sigmoid network the first layers hardly learn", fontsize=11)
+    fig.tight_layout()
     return fig

@@ -19,6 +19,7 @@ from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
+from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
 
 # Distillation: the teacher's outputs softened at temperature T (Hinton et al. use 2 to 20),
@@ -40,15 +41,19 @@ class Trainer:
     (augment.augmentation reads it: "rotate=10,elastic=34", a dict, or None).
     ``validation`` examples are held out of X (a seeded random choice) and the
     parameters of the epoch that scores best on them are kept at the end.
+    ``shuffle=False`` takes the examples in their order every epoch.
     ``test`` is an optional (images, labels) pair scored after every epoch,
     for the record only: it never chooses anything.
     ``teacher``: another network (usually a wider one, trained already) whose softened
     outputs the network learns alongside the labels: distillation (Hinton, Vinyals and
     Dean 2015), see ``desired``.
+    ``trajectory`` holds the parameters at the start and after each epoch (thinned
+    on long runs): the path that ``finish`` records in ``net.path``, as its plane.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
-                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, teacher=None):
+                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, shuffle=True,
+                 teacher=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -63,7 +68,7 @@ class Trainer:
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
                             epochs=epochs, schedule=schedule, shift=shift, augment=self.augmentation,
-                            validation=validation, seed=seed)
+                            validation=validation, seed=seed, shuffle=shuffle)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -84,6 +89,8 @@ class Trainer:
         self.epoch = 0
         self.history = History()
         self.best = None  # (validation accuracy, copy of the parameters, epoch)
+        self.trajectory = Trajectory(net.params.size, net.dtype.itemsize)
+        self.trajectory.record(0, net.params)
 
     @property
     def done(self):
@@ -106,7 +113,7 @@ class Trainer:
         self.prepare()
         start = time.perf_counter()
         eta = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
-        order = self.rows[self.rng.permutation(len(self.rows))]  # rows of X
+        order = self.rows[self.rng.permutation(len(self.rows))] if o["shuffle"] else self.rows  # rows of X
         moves = random_moves(self.rng, len(order), o["shift"], self.augmentation, self.side)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             if self.compiled:  # the same steps, compiled: see kernels.py
@@ -168,6 +175,7 @@ class Trainer:
         if self.test is not None:
             record["test_accuracy"] = self.score(*self.test)
         self.history.append(record)
+        self.trajectory.record(self.epoch, net.params)
         return record
 
     def score(self, images, labels):
@@ -182,10 +190,12 @@ class Trainer:
         """Keep the parameters of the best validation epoch, and record which it was. A run that
         trained with NumPy has the compiled epoch made for later runs now, in the background:
         compiling alongside the run would have slowed it."""
+        self.trajectory.record(self.epoch, self.net.params, last=True)  # where training ended
         if self.best is not None:
             self.net.params[...] = self.best[1]
             self.history.best_epoch = self.best[2]
         self.net.history = self.history
+        self.net.path = self.trajectory.plane(self.net.params)
         if not self.compiled and compiler.usable(self.net) and not self.compiling:
             self.compiling = compiler.compile_later(self.net, self.options["optimizer"])
         return self.history
@@ -203,11 +213,13 @@ class Trainer:
         """Everything needed to carry on exactly where the last epoch ended: a dict
         of arrays and a dict of JSON-able facts (epoch, random generator, history...)."""
         optimizer_arrays, optimizer_numbers = self.optimizer.state()
-        arrays = {"params": self.net.params, **{f"optimizer_{k}": v for k, v in optimizer_arrays.items()}}
+        path_arrays, path_facts = self.trajectory.state()
+        arrays = {"params": self.net.params, **{f"optimizer_{k}": v for k, v in optimizer_arrays.items()},
+                  **path_arrays}
         if self.best is not None:
             arrays["best_params"] = self.best[1]
         facts = {"epoch": self.epoch, "images": len(self.rows), "rng": self.rng.bit_generator.state,
-                 "optimizer": optimizer_numbers, "history": list(self.history),
+                 "optimizer": optimizer_numbers, "history": list(self.history), "path": path_facts,
                  "best": None if self.best is None else {"validation_accuracy": self.best[0], "epoch": self.best[2]}}
         return arrays, facts
 
@@ -222,6 +234,11 @@ class Trainer:
         self.rng.bit_generator.state = facts["rng"]
         self.epoch = facts["epoch"]
         self.history = History(facts["history"])
+        self.trajectory = Trajectory(self.net.params.size, self.net.dtype.itemsize)
+        if "path" in facts:
+            self.trajectory.restore(arrays, facts["path"])
+        else:  # a checkpoint from before paths were recorded: the path starts here
+            self.trajectory.record(self.epoch, self.net.params)
         best = facts["best"]
         self.best = None if best is None else (best["validation_accuracy"], arrays["best_params"].copy(),
                                                best["epoch"])
@@ -231,6 +248,16 @@ def batch_moves(moves, start, stop):
     """The moves of examples start to stop (the elastic fields are shared by all)."""
     return moves._replace(**{name: None if value is None else value[start:stop]
                              for name, value in moves._asdict().items() if name != "fields"})
+
+
+def epoch_line(record, epochs):
+    """An epoch's record as one line, as ``digitnet train`` prints it."""
+    parts = [f"epoch {record['epoch']:3d}/{epochs}", f"cost {record['cost']:.4f}",
+             f"train {record['train_accuracy']:.2%}"]
+    if "validation_accuracy" in record:
+        parts.append(f"validation {record['validation_accuracy']:.2%}")
+    parts.append(f"{record['seconds']:.2f} s")
+    return "  ".join(parts)
 
 
 class History(list):

@@ -6,6 +6,7 @@ problem is a DigitnetError whose message is one complete sentence.
 """
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -49,10 +50,11 @@ def numbers(X):
 
 
 def as_rows(X, n_inputs):
-    """Examples as rows of ``n_inputs`` values: one example, a batch of rows, or a batch
-    of 28×28 squares."""
+    """Examples as rows of ``n_inputs`` values: one example (a row, or one 28×28 square), a batch
+    of rows, or a batch of 28×28 squares."""
     X = numbers(X)
-    X = X.reshape(X.shape[0], math.prod(X.shape[1:])) if X.ndim > 1 else X.reshape(1, -1)
+    one = X.ndim <= 1 or (X.size == n_inputs and X.shape[-1] != n_inputs)
+    X = X.reshape(1, -1) if one else X.reshape(X.shape[0], math.prod(X.shape[1:]))
     if X.shape[1] != n_inputs:
         raise DigitnetError(f"expected {n_inputs} input values per example, got {X.shape[1]}")
     return X
@@ -93,6 +95,12 @@ def as_labels(y, n):
 def check_training(*, optimizer, optimizers, lr, momentum, l2, batch_size, epochs, schedule, schedules, shift,
                    validation, n):
     """The options of a training run, for ``n`` training images."""
+    for kind, what, values in ((Real, "a number", {"lr": lr, "momentum": momentum, "l2": l2}),
+                               (Integral, "a whole number", {"batch_size": batch_size, "epochs": epochs,
+                                                                    "shift": shift, "validation": validation})):
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise DigitnetError(f"{name} must be {what}, got {value!r}")
     check_choice("optimizer", optimizer, optimizers)
     check_choice("schedule", schedule, schedules)
     problems = [

@@ -45,3 +45,25 @@ def trained_net(default_model):
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+BLOCK = """
+import importlib.abc, sys
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {packages!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+def run_without(packages, code, *args):
+    """Run ``code`` in a fresh Python as if ``packages`` (top-level module names) were not
+    installed; returns the finished process (stdout, stderr, returncode)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", BLOCK.format(packages=set(packages)) + code, *args],
+                          capture_output=True, text=True, timeout=300)

@@ -93,6 +93,10 @@ def test_killed_and_resumed_gives_the_same_weights(small_data, uninterrupted, tm
     assert_same_weights(out, uninterrupted)
     assert Network.load(out).header["best_epoch"] == Network.load(uninterrupted).header["best_epoch"]
     assert load_checkpoint(checkpoint)[1]["checkpoint"]["epoch"] == int(EPOCHS)
+    # the path training took, from the random start, survives the kill too
+    path, reference = Network.load(out).path, Network.load(uninterrupted).path
+    assert path.epochs == reference.epochs == list(range(int(EPOCHS) + 1))
+    np.testing.assert_allclose(path.coordinates, reference.coordinates, atol=1e-5)
 
 
 def test_ctrl_c_saves_and_says_how_to_resume(small_data, uninterrupted, tmp_path):

@@ -43,6 +43,8 @@ KINDS = [
     ("dream", ["--steps", "20"]),
     ("dream", ["--digit", "4", "--steps", "20", "--start", "noise", "--smoothness", "0.01"]),
     ("gradient", ["--image", "5", "--data", MNIST]),
+    ("cost", ["--image", "0", "--data", MNIST]),
+    ("cost", ["--image", "8", "--label", "3", "--data", MNIST]),
 ]
 
 
@@ -79,7 +81,11 @@ def test_activations_of_an_image_file(default_model, mnist, tmp_path):
     (["weights", "{model}", "--dpi", "100000"], ["--dpi"]),
     (["weights", "/no/such/model.npz"], ["/no/such/model.npz"]),
     (["noise", "/no/such/model.npz"], ["/no/such/model.npz"]),
+    (["noise", "{model}", "--seed", "-1"], ["seed", "-1"]),
+    (["dream", "{model}", "--start", "noise", "--seed", "-1"], ["seed", "-1"]),
     (["weights", "{model}", "--out", "/no/such/folder/w.png"], ["/no/such/folder"]),
+    (["cost", "{model}", "--label", "10", "--data", MNIST], ["digit 10"]),
+    (["cost", "{model}", "--image", "10000", "--data", MNIST], ["10000"]),
 ])
 def test_bad_arguments_give_one_line(args, words, default_model, capsys):
     args = [str(a).replace("{model}", str(default_model)) for a in args]
@@ -282,3 +288,18 @@ def test_mistakes_are_wrong_and_most_confident_first(trained_net, mnist):
     assert np.array_equal(predicted[found["indices"]], found["predicted"])
     assert np.all(found["true"] != found["predicted"])
     assert np.all(np.diff(found["confidences"]) <= 0)
+
+
+def test_cost_json_is_the_laid_out_cost_of_the_test_image(default_model, trained_net, mnist, capsys):
+    import json
+
+    from digitnet.lesson import cost_of_one
+
+    assert show("cost", default_model, "--image", "4", "--label", "2", "--json", "--data", MNIST) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = cost_of_one(trained_net, mnist.test_images[4], 2)
+    assert printed["label"] == 2 and printed["true_label"] == int(mnist.test_labels[4])
+    assert printed["cost"] == pytest.approx(expected["cost"], rel=1e-6)
+    assert printed["cost"] == pytest.approx(sum(printed["terms"]), rel=1e-6)
+    np.testing.assert_allclose(printed["outputs"], expected["outputs"], rtol=1e-6)
+    assert printed["average_cost"] == pytest.approx(trained_net.total_cost(mnist.test_images, mnist.test_labels))

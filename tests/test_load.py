@@ -94,7 +94,8 @@ def requests_for(net, mnist, rng, n):
         else:
             drawing = np.kron(image, np.ones((4, 4), np.uint8))  # 112x112, as the page sends its canvas
             pixels = drawing.ravel().tolist()
-            seen = to_mnist(np.asarray(pixels, dtype=np.float32).reshape(drawing.shape) / 255, invert=False)
+            seen = to_mnist(np.asarray(pixels, dtype=np.float32).reshape(drawing.shape) / 255, invert=False,
+                            even=True)
             route = "/api/predict"
         triples.append((route, {"pixels": pixels}, int(net.predict(seen.reshape(1, -1))[0])))
     return triples

@@ -227,6 +227,7 @@ def bad_files(folder):
     npz("options-list.npz", with_header(options=[1, 2]), "'options'")
     npz("data-number.npz", with_header(data=5), "'data'")
     npz("out-list.npz", with_header(out=["model.npz"]), "'out'")
+    npz("path-list.npz", with_header(path=[[0, 1], [2, 3]]), "'path'")
     # a .npy header claiming 2**50 floats in a 200-byte member: refused before allocating
     claim = io.BytesIO()
     np.lib.format.write_array_header_1_0(claim, {"descr": "<f4", "fortran_order": False, "shape": (1 << 50,)})

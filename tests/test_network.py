@@ -1,6 +1,8 @@
 """The network's maths: backprop against numerical gradients, a step downhill, shapes
 for any layer sizes, the flat parameter vector, and the activations and costs themselves."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,13 @@ def test_copy_is_independent_and_keeps_its_views():
     twin.weights[0][0, 0] = 99.0
     assert twin.params[0] == 99.0 and net.params[0] != 99.0
     assert all(p.base is twin.params for p in twin.weights + twin.biases)
+
+
+def test_a_pickled_network_keeps_its_views():
+    """pickle (scikit-learn's, joblib's) would store the views as copies, cut off from params."""
+    twin = pickle.loads(pickle.dumps(Network((6, 4, 3), seed=0)))
+    assert all(p.base is twin.params for p in twin.weights + twin.biases)
+    np.testing.assert_array_equal(twin.params, Network((6, 4, 3), seed=0).params)
 
 
 @pytest.mark.parametrize("sizes", [(784, 10), (784, 30, 20, 10, 10), (784, 16, 16, 10)])

@@ -53,6 +53,21 @@ def test_last_batch_may_be_smaller(mnist):
     assert record["train_accuracy"] * 101 == pytest.approx(round(record["train_accuracy"] * 101))
 
 
+@pytest.mark.parametrize("engine", ["0", "wait"])  # NumPy, compiled
+def test_without_shuffling_the_examples_come_in_their_order(mnist, engine, monkeypatch):
+    """The seed then chooses nothing in the epochs: other seeds, the same network."""
+    monkeypatch.setenv("DIGITNET_COMPILED", engine)
+    X, y = mnist.train_images[:300], mnist.train_labels[:300]
+
+    def weights(seed, shuffle):
+        net = Network((784, 8, 10), seed=0)
+        train(net, X, y, batch_size=32, epochs=2, seed=seed, shuffle=shuffle)
+        return net.params
+
+    assert np.array_equal(weights(1, shuffle=False), weights(2, shuffle=False))
+    assert not np.array_equal(weights(1, shuffle=True), weights(2, shuffle=True))
+
+
 def test_a_batch_larger_than_the_data_is_all_of_it(mnist):
     X, y = mnist.train_images[:50], mnist.train_labels[:50]
     net = Network(seed=0)
@@ -151,7 +166,8 @@ def test_divergence_stops_with_a_hint(mnist):
 
 @pytest.mark.parametrize("options", [dict(lr=0), dict(lr=float("nan")), dict(batch_size=0), dict(epochs=-1),
                                      dict(momentum=1.0), dict(optimizer="rmsprop"), dict(shift=9),
-                                     dict(validation=100), dict(seed=-1)])
+                                     dict(validation=100), dict(seed=-1), dict(batch_size="auto"), dict(lr="fast"),
+                                     dict(epochs=2.5), dict(shift=True)])
 def test_bad_options_are_refused(options):
     with pytest.raises(DigitnetError):
         Trainer(Network(seed=0), np.zeros((100, 784), np.uint8), np.zeros(100, int), **options)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from digitnet import Network
 from digitnet.web import create_app
-from digitnet.web.server import MAX_BODY, STATIC
+from digitnet.web.schema import MAX_BODY
+from digitnet.web.server import STATIC
 
 
 @pytest.fixture
@@ -19,9 +20,12 @@ def save_path(tmp_path):
     return tmp_path / "web.npz"
 
 
+LOCAL = ("127.0.0.1", 50000)  # a visitor at the server's own computer
+
+
 @pytest.fixture
 def client(trained_net, mnist, save_path):
-    return TestClient(create_app(trained_net, mnist, save_path=save_path))
+    return TestClient(create_app(trained_net, mnist, save_path=save_path), client=LOCAL)
 
 
 @pytest.fixture
@@ -54,6 +58,7 @@ def events(client):
 def test_page_and_its_files_are_served_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert '<script type="module" src="/static/app.js">' in page.text  # ES modules, no build step
     for name in ("app.js", "style.css"):
         assert f"/static/{name}" in page.text
         answer = client.get(f"/static/{name}")
@@ -61,8 +66,21 @@ def test_page_and_its_files_are_served_from_the_package(client):
         assert answer.text == (STATIC / name).read_text()
 
 
+def test_the_pages_modules_are_all_served(client):
+    """app.js and the ES modules it imports, and those they import: every one is there."""
+    seen, todo = set(), ["app.js"]
+    while todo:
+        name = todo.pop()
+        answer = client.get(f"/static/{name}")
+        assert answer.status_code == 200 and "javascript" in answer.headers["content-type"], name
+        seen.add(name)
+        todo += set(re.findall(r'from "\./([\w-]+\.js)"', answer.text)) - seen
+    assert seen == {p.name for p in STATIC.glob("*.js")}
+
+
 def test_nothing_the_page_needs_comes_from_another_server():
-    for name in ("index.html", "app.js", "style.css"):
+    for path in STATIC.iterdir():
+        name = path.name
         urls = set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", (STATIC / name).read_text()))
         assert urls <= {"http://www.w3.org/2000/svg"}, f"{name} loads {urls}"
 
@@ -78,10 +96,11 @@ def test_static_files_never_leave_the_static_folder(client, path):
 def test_openapi_schema_describes_every_endpoint(client):
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    for path in ("/api/model", "/api/predict", "/api/look", "/api/neurons/{layer}/{neuron}", "/api/reset",
+    for path in ("/api/model", "/api/options", "/api/predict", "/api/predict/bytes", "/api/look",
+                 "/api/neurons/{layer}/{neuron}", "/api/reset",
                  "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
                  "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events",
-                 "/api/save"):
+                 "/api/save", "/api/download"):
         assert path in paths
     drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255
@@ -123,8 +142,11 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
     for image, label in zip(mnist.test_images[:20], mnist.test_labels[:20], strict=True):
         body = drawing(image)
         answer = client.post("/api/predict", json=body).json()
-        seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False)
+        seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False, even=True)  # a black canvas
         assert answer["input"] == pytest.approx(seen.ravel(), abs=1e-4)
+        as_bytes = client.post("/api/predict/bytes", content=np.kron(image, np.ones((4, 4), np.uint8)).tobytes(),
+                               headers={"content-type": "application/octet-stream"}).json()
+        assert as_bytes == answer
         assert answer["prediction"] == trained_net.predict(seen.reshape(1, -1))[0]
         right += answer["prediction"] == label
     assert right >= 16  # the default network reads the test digits, drawn four times larger
@@ -148,6 +170,17 @@ def test_predict_returns_every_layer(client, trained_net, mnist):
 def test_a_blank_canvas_is_all_zeros(client):
     answer = client.post("/api/predict", json=BLANK)
     assert answer.status_code == 200 and not any(answer.json()["input"])
+    answer = client.post("/api/predict/bytes", content=bytes(112 * 112),
+                         headers={"content-type": "application/octet-stream"})
+    assert answer.status_code == 200 and not any(answer.json()["input"])
+
+
+@pytest.mark.parametrize("size, problem", [(0, "Field required"), (112 * 112 - 1, "at least 12544"),
+                                           (112 * 112 + 1, "at most 12544"), (784, "at least 12544")])
+def test_a_drawing_of_the_wrong_number_of_bytes_gets_a_422(client, size, problem):
+    answer = client.post("/api/predict/bytes", content=bytes(size),
+                         headers={"content-type": "application/octet-stream"})
+    assert answer.status_code == 422 and problem in json.dumps(answer.json()["detail"])
 
 
 def test_a_drawing_too_faint_to_read_is_as_good_as_blank(client):
@@ -393,11 +426,13 @@ def test_stop_forgets_the_run(client):
     assert client.get("/api/model").json()["sizes"] == [784, 16, 16, 10]  # no epoch ran: the old network stays
 
 
-def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(client, monkeypatch):
+def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(trained_net, mnist, monkeypatch):
     import threading
+    import time
 
     from digitnet.training import Trainer
 
+    client = TestClient(create_app(trained_net, mnist, max_training=2))  # seats for both runs below
     release, run_epoch = threading.Event(), Trainer.run_epoch
 
     def held(trainer):  # the first two runs' epochs wait until released
@@ -407,21 +442,24 @@ def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(c
 
     monkeypatch.setattr(Trainer, "run_epoch", held)
     client.post("/api/train", json=TINY)
+    while not client.get("/api/train").json()["busy"]:
+        threading.Event().wait(0.01)
     client.post("/api/train", json=TINY | {"hidden": [6]})  # the first run is forgotten mid-epoch
     while not client.get("/api/train").json()["busy"]:
         threading.Event().wait(0.01)
-    # Both earlier threads are still in their epochs: a third start must wait its turn.
+    # Both earlier runs are still in their epochs: a third start must wait its turn.
     busy = client.post("/api/train", json=TINY | {"hidden": [4]})
     assert busy.status_code == 409 and "try again" in busy.json()["detail"]
     release.set()
-    lab = client.app.state.lab
-    lab.training.thread.join(30)
+    assert events(client)[-1]["state"] == "done"  # the second run, carried on to its end
     assert client.post("/api/train", json=TINY | {"hidden": [4]}).status_code == 202
     final = events(client)[-1]
     assert final["state"] == "done" and len(final["history"]) == 2
     assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # earlier runs' epochs were never used
-    lab.training.thread.join(10)
-    assert "digitnet-training" not in [t.name for t in threading.enumerate()]
+    deadline = time.monotonic() + 10
+    while "digitnet-training" in [t.name for t in threading.enumerate()]:
+        assert time.monotonic() < deadline, "training threads linger"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},
@@ -462,7 +500,7 @@ def test_save_writes_the_network_as_edited_to_the_servers_path_only(client, save
 
 
 def test_save_to_an_unwritable_place_is_a_409(trained_net, tmp_path):
-    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"))
+    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"), client=LOCAL)
     answer = client.post("/api/save")
     assert answer.status_code == 409 and "cannot write" in answer.json()["detail"]
 
@@ -486,8 +524,27 @@ def test_serve_runs_the_app_on_localhost_and_prints_the_url(served, default_mode
     assert main(["serve", str(default_model), "--port", "8123", "--data", "/nonexistent"]) == 0
     assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
     out = capsys.readouterr().out
-    assert "http://127.0.0.1:8123/" in out and "without test images" in out
+    assert "http://127.0.0.1:8123/" in out and "without test images" in out and "warning" not in out
     assert TestClient(served["app"]).get("/api/model").json()["has_data"] is False
+
+
+def test_serve_for_a_class_prints_the_network_address_and_warns(served, default_model, capsys, monkeypatch):
+    import ipaddress
+
+    from digitnet.cli import main
+    from digitnet.commands import serve
+
+    ipaddress.ip_address(serve.lan_address())  # a real address, whatever this machine's network is
+    monkeypatch.setattr(serve, "lan_address", lambda: "192.168.1.20")
+    monkeypatch.delenv("DIGITNET_DATA", raising=False)
+    assert main(["serve", str(default_model), "--host", "0.0.0.0", "--port", "8124", "--data", "/nonexistent",
+                 "--max-sessions", "30", "--idle-minutes", "5", "--max-training", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "the class opens http://192.168.1.20:8124/" in out
+    assert "warning: the page is open to the network" in out
+    assert served["host"] == "0.0.0.0"
+    classroom = served["app"].state.classroom
+    assert (classroom.max_sessions, classroom.idle, classroom.queue.seats) == (30, 300, 1)
 
 
 def small_mnist(folder, mnist, n_train=6000):

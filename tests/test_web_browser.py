@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from digitnet import Network
+from digitnet.functions import ACTIVATIONS, COSTS
+from digitnet.optimizers import OPTIMIZERS
 from digitnet.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,7 +74,7 @@ def page(browser, server):
     page.route("**/*", only_ours)
     page.goto(server)
     page.wait_for_selector("#net circle.hidden")
-    page.wait_for_function("look !== null")
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
     yield page
     context.close()
     assert not problems, problems
@@ -96,14 +99,18 @@ THREE = ([(0.5 + 0.22 * math.cos(a), 0.32 + 0.14 * math.sin(a))
           for a in (-math.pi * 0.5 + t / 40 * math.pi * 1.3 for t in range(41))])
 
 
+SETTLED = "!digitnet.inFlight && !digitnet.timer"  # no prediction on its way or waiting to go
+
+
 def answer_after_drawing(page, points):
     """Draw, then wait for the prediction of the finished stroke, and return it."""
-    page.evaluate("window.before = look")
+    page.evaluate("window.before = digitnet.look")
     draw(page, points)
-    page.wait_for_function("look !== window.before && !inFlight && !timer && look.input.some(v => v > 0)")
+    page.wait_for_function("digitnet.look !== window.before && settled() && digitnet.look.input.some(v => v > 0)"
+                           .replace("settled()", SETTLED))
     page.wait_for_timeout(300)  # let a last throttled request land
-    page.wait_for_function("!inFlight && !timer")
-    return page.evaluate("look")
+    page.wait_for_function(SETTLED)
+    return page.evaluate("digitnet.look")
 
 
 def test_drawing_a_digit_shows_the_answer_and_lights_neurons(page, output_dir):
@@ -129,7 +136,7 @@ def test_the_eraser_rubs_out_and_the_answer_goes_back_to_blank(page):
     answer_after_drawing(page, ONE)
     page.click("#eraser")
     draw(page, ONE)  # the eraser is twice as wide as the pen
-    page.wait_for_function("look.input.every(v => v === 0) && !inFlight && !timer")
+    page.wait_for_function(f"digitnet.look.input.every(v => v === 0) && {SETTLED}")
     assert page.locator("#digit").text_content() == "?"
     assert page.locator("#net .best").count() == 0
 
@@ -139,16 +146,16 @@ def test_drawing_with_a_finger(browser, server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     page = context.new_page()
     page.goto(server)
-    page.wait_for_function("look !== null")
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
     box = page.locator("#canvas").bounding_box()
     cdp = context.new_cdp_session(page)
     points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in ONE]
     for kind, (x, y) in [("touchStart", points[0])] + [("touchMove", p) for p in points[1:]]:
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    page.wait_for_function("look.input.some(v => v > 0) && !inFlight && !timer")
+    page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
     page.wait_for_timeout(300)
-    page.wait_for_function("!inFlight && !timer")
+    page.wait_for_function(SETTLED)
     assert page.locator("#digit").text_content() == "1"
     assert page.evaluate("window.scrollY") == 0  # the finger drew rather than scrolled the page
     context.close()
@@ -188,8 +195,8 @@ def test_tweaking_a_bias_changes_the_output_and_reset_undoes_it(page):
     assert page.locator("#n-z").text_content() == f"{z:.3f}"
 
     page.locator("#bias-shift").fill("5")
-    page.wait_for_function(f"Math.abs(look.zs[1][{j}] - ({z} + 5)) < 1e-3")
-    after = page.evaluate("look")
+    page.wait_for_function(f"Math.abs(digitnet.look.zs[1][{j}] - ({z} + 5)) < 1e-3")
+    after = page.evaluate("digitnet.look")
     # The output's z moves; its probabilities may not at the 4 decimals shown when the answer is sure.
     assert after["zs"][-1] != before["zs"][-1]
     assert after["layers"][1][j] > before["layers"][1][j]
@@ -200,23 +207,24 @@ def test_tweaking_a_bias_changes_the_output_and_reset_undoes_it(page):
     page.locator("#off").check()
     page.wait_for_selector(neuron.replace("hidden", "hidden.off"))
     page.click("#reset")
-    page.wait_for_function(f"Math.abs(look.zs[1][{j}] - {z}) < 1e-3 && !document.querySelector('#net .off')")
-    assert page.evaluate("look.probabilities") == before["probabilities"]
+    page.wait_for_function(f"Math.abs(digitnet.look.zs[1][{j}] - {z}) < 1e-3 && "
+                           "!document.querySelector('#net .off')")
+    assert page.evaluate("digitnet.look.probabilities") == before["probabilities"]
     assert page.locator("#bias-shift").input_value() == "0"
 
 
 def test_experiment_buttons(page, mnist):
     page.click("#test-image")
     page.wait_for_function("document.getElementById('caption').textContent.startsWith('A test image labelled')")
-    label = page.evaluate("look.label")
+    label = page.evaluate("digitnet.look.label")
     assert f"labelled {label}" in page.locator("#caption").text_content()
     page.click("#noise")
     page.wait_for_function("document.getElementById('caption').textContent.startsWith('Pure noise')")
-    assert page.evaluate("look.input.filter(v => v > 0).length") > 700
+    assert page.evaluate("digitnet.look.input.filter(v => v > 0).length") > 700
     page.select_option("#dream-digit", "6")
     page.click("#dream")
     page.wait_for_function("document.getElementById('caption').textContent.includes('shout \"6\"')")
-    assert page.evaluate("look.prediction") == 6
+    assert page.evaluate("digitnet.look.prediction") == 6
 
 
 def test_training_live_the_curve_grows(page, output_dir):
@@ -240,9 +248,12 @@ def test_training_live_the_curve_grows(page, output_dir):
         let gold = 0; for (let i = 0; i < d.length; i += 4) gold += d[i] > 200 && d[i + 1] > 150 && d[i + 2] < 150;
         return gold; }""")
     assert curve > 50  # the test accuracy line is drawn
-    page.click("#save")
+    with page.expect_download() as download:
+        page.click("#save")
     page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Saved')")
-    assert page.locator("#train-status").text_content().endswith("web.npz.")
+    assert page.locator("#train-status").text_content().endswith("web.npz.")  # at the server's computer
+    assert download.value.suggested_filename == "digitnet-784-8-10.npz"
+    assert list(Network.load(download.value.path()).sizes) == [784, 8, 10]
     page.screenshot(path=output_dir / "web-trained.png", full_page=True)
 
 
@@ -253,3 +264,33 @@ def test_the_page_fits_a_phone(page, output_dir):
     canvas = page.locator("#canvas").bounding_box()
     assert canvas["width"] > 200 and canvas["x"] >= 0
     page.screenshot(path=output_dir / "web-phone.png", full_page=True)
+
+
+def test_the_train_panels_choices_come_from_the_registries(page):
+    for name, registry in (("activation", ACTIVATIONS), ("cost", COSTS), ("optimizer", OPTIMIZERS)):
+        shown = page.eval_on_selector_all(f"#train-form [name={name}] option", "os => os.map(o => [o.value, o.title])")
+        assert shown == [[key, entry.about] for key, entry in registry.items()]
+    assert page.locator("#train-form [name=hidden]").input_value() == "16,16"
+    assert page.locator("#dream-digit option").count() == 10
+
+
+def test_two_visitors_pages_do_not_change_each_other(browser, server):
+    """Each browser (its own cookies) has its own network: one switching neurons off leaves the other's alone."""
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pages.append(context.new_page())
+        pages[-1].goto(server)
+        pages[-1].wait_for_function("window.digitnet && digitnet.look !== null")
+    editor, other = pages
+    before = answer_after_drawing(other, THREE)
+    editor.click('#net circle.hidden[data-layer="1"][data-neuron="0"]')
+    editor.wait_for_selector("#neuron-body:not([hidden])")
+    editor.locator("#off").check()
+    editor.wait_for_selector('#net circle.hidden.off')
+    assert other.evaluate("fetch('/api/model').then(r => r.json()).then(m => m.edits.length)") == 0
+    other.click("#clear")
+    assert answer_after_drawing(other, ONE)["prediction"] == 1 and other.locator("#net .off").count() == 0
+    assert before["prediction"] == 3
+    for p in pages:
+        p.context.close()

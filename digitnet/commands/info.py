@@ -31,3 +31,6 @@ def run(args):
               + (f", validation {last['validation_accuracy']:.2%}" if "validation_accuracy" in last else ""))
     if h.get("test_accuracy") is not None:
         print(f"test        {h['test_accuracy']:.2%} accuracy on the test images")
+    if net.path is not None:
+        print(f"path        epochs {net.path.epochs[0]} to {net.path.epochs[-1]} recorded, {net.path.share:.0%} of it "
+              f"in the plane that digitnet show landscape draws")

@@ -1,6 +1,9 @@
-"""digitnet serve: the interactive web page, on this computer only by default."""
+"""digitnet serve: the interactive web page, on this computer only by default, or
+for a whole class with ``--host 0.0.0.0``."""
 
 import argparse
+import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -16,7 +19,14 @@ def add_parser(sub):
     p.add_argument("model", nargs="?", metavar="MODEL", help="a model file saved by digitnet train")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 opens it to the network)")
     p.add_argument("--port", type=positive_int, default=8000)
-    p.add_argument("--save-to", default="model-web.npz", help="where the page's Save button writes the model")
+    p.add_argument("--save-to", default="model-web.npz",
+                   help="where Save writes the model for a visitor at this computer (others download it)")
+    p.add_argument("--max-sessions", type=positive_int, default=200,
+                   help="visitors (browser sessions) kept at once; the least recently seen is dropped first")
+    p.add_argument("--idle-minutes", type=positive_int, default=30, help="a visitor's session ends this long "
+                                                                         "after their last request")
+    p.add_argument("--max-training", type=positive_int, default=os.cpu_count() or 1,
+                   help="training runs at once (the number of cores); others queue")
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
     p.set_defaults(run=run)
@@ -36,10 +46,46 @@ def run(args):
     if net is None:
         net = train_default(args)
     print(f"serving {net} from {path or 'a freshly trained model'}")
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"open http://{host}:{args.port}/ in a browser (Ctrl+C stops)", flush=True)
-    app = create_app(net, dataset, save_path=args.save_to)
+    say_where(args.host, args.port)
+    app = create_app(net, dataset, save_path=args.save_to, max_sessions=args.max_sessions,
+                     idle_minutes=args.idle_minutes, max_training=args.max_training)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def say_where(host, port):
+    """The address to open; for a server open to the network, the one the class should
+    open (this computer's address on the network) and a warning."""
+    if is_loopback(host):
+        print(f"open {url(host, port)} in a browser (Ctrl+C stops)", flush=True)
+        return
+    address = lan_address() if ipaddress.ip_address(resolve(host)).is_unspecified else host
+    print(f"the class opens {url(address, port)} (on this computer: {url('127.0.0.1', port)}; Ctrl+C stops)")
+    print("warning: the page is open to the network: anyone who can reach this computer can use it, "
+          "with no password", flush=True)
+
+
+def url(host, port):
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def resolve(host):
+    return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+
+
+def is_loopback(host):
+    return ipaddress.ip_address(resolve(host)).is_loopback
+
+
+def lan_address():
+    """This computer's address on its network: the one its default route leaves from. A UDP
+    socket's connect only looks the route up and sends nothing (192.0.2.1 is an address
+    reserved for documentation). Without a network: the host name's address."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return resolve(socket.gethostname())
 
 
 def check_can_listen(host, port):

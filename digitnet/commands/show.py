@@ -1,9 +1,16 @@
-"""digitnet show KIND MODEL: pictures of what the network learned and how it fails."""
+"""digitnet show KIND MODEL: pictures of what the network learned and how it fails, and
+the experiments of chapter 2 (whose ``--json`` prints their numbers instead)."""
+
+import json
+import math
 
 import numpy as np
 
 from ..errors import DigitnetError
-from . import check_fits, finite_float, load_data, load_model, positive_int
+from ..experiments import SIGMOID_VS_RELU
+from ..optimizers import OPTIMIZERS
+from ..validation import check_seed
+from . import check_fits, finite_float, layer_sizes, load_data, load_model, positive_int
 
 MAX_DPI = 600  # beyond this a figure is hundreds of megapixels
 
@@ -16,7 +23,12 @@ KINDS = {
     "noise": "what it says about random noise, and how sure it is",
     "dream": "the image each output neuron likes best, by gradient descent on the pixels",
     "gradient": "the gradient of the cost for one training example",
+    "memorize": "train the model's network again on a few images, with real and with shuffled labels",
+    "landscape": "the cost around the trained weights, and the path training took down it",
+    "sigmoid-vs-relu": "sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
+    "cost": "the cost of one test image, output by output, and the network's average cost",
 }
+EXPERIMENTS = ("memorize", "landscape", "sigmoid-vs-relu")
 
 
 def add_parser(sub):
@@ -29,9 +41,11 @@ def add_parser(sub):
         k.add_argument("model", help="a model file saved by digitnet train")
         k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
         k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
-        if kind in ("activations", "confusion", "mistakes", "gradient"):
+        if kind in ("activations", "confusion", "mistakes", "gradient", "cost", *EXPERIMENTS):
             k.add_argument("--data", metavar="DIR",
                            help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
+        if kind in ("cost", *EXPERIMENTS):
+            k.add_argument("--json", action="store_true", help="print the numbers instead of drawing")
         k.set_defaults(run=run)
     parsers["weights"].add_argument("--layer", type=int, default=0,
                                     help="0: first hidden layer; deeper layers show W_l ... W_0 combined")
@@ -52,6 +66,38 @@ def add_parser(sub):
                        help="the image to start from")
     dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
+    parsers["cost"].add_argument("--image", type=int, default=0, help="index of a test image")
+    parsers["cost"].add_argument("--label", type=int, help="the digit it should be (default: its true label)")
+    memorize = parsers["memorize"]
+    memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn (default 1000)")
+    memorize.add_argument("--epochs", type=positive_int, default=300,
+                          help="epochs of each of the two runs (default 300)")
+    landscape = parsers["landscape"]
+    landscape.add_argument("--images", type=positive_int, default=1000,
+                           help="training images the cost is taken on (default 1000)")
+    landscape.add_argument("--steps", type=positive_int, default=25, help="points along each side, odd (default 25)")
+    landscape.add_argument("--extent", type=finite_float, default=1.0,
+                           help="how far the random slice reaches, in lengths of each neuron's weights (default 1)")
+    landscape.add_argument("--seed", type=int, default=0, help="random seed: the images and directions")
+    versus = parsers["sigmoid-vs-relu"]
+    versus.description += " The model gives the input and output layers; every network is trained alike."
+    versus.add_argument("--depths", type=depths, default=(2, 4, 6),
+                        help="numbers of hidden layers to compare (default 2,4,6)")
+    versus.add_argument("--width", type=positive_int, default=16, help="neurons in each hidden layer (default 16)")
+    versus.add_argument("--images", type=positive_int, default=20000, help="training images (default 20000)")
+    versus.add_argument("--epochs", type=positive_int, default=SIGMOID_VS_RELU["epochs"],
+                        help=f"(default {SIGMOID_VS_RELU['epochs']})")
+    versus.add_argument("--optimizer", choices=OPTIMIZERS, default=SIGMOID_VS_RELU["optimizer"],
+                        help=f"(default {SIGMOID_VS_RELU['optimizer']}: adam hides the vanishing gradient)")
+    versus.add_argument("--lr", type=finite_float, default=SIGMOID_VS_RELU["lr"],
+                        help=f"learning rate η (default {SIGMOID_VS_RELU['lr']:g}; for adam try 0.005)")
+    versus.add_argument("--batch-size", type=positive_int, default=SIGMOID_VS_RELU["batch_size"],
+                        help=f"(default {SIGMOID_VS_RELU['batch_size']})")
+    versus.add_argument("--seed", type=int, default=0, help="random seed: the images and the starting weights")
+
+
+def depths(text):
+    return layer_sizes("1," + text)[1:]  # the same rules as layer sizes: positive whole numbers
 
 
 def run(args):
@@ -61,11 +107,30 @@ def run(args):
         raise DigitnetError(f"--dpi {args.dpi} is too large: at most {MAX_DPI}")
     net = load_model(args.model)
     fig, message = DRAW[args.kind](net, args)
+    if fig is None:  # --json: the numbers alone
+        print(message)
+        return
     out = args.out or f"{args.kind}.png"
     save_png(fig, out, dpi=args.dpi)
     if message:
         print(message)
     print(f"wrote {out}")
+
+
+def as_json(numbers):
+    """An experiment's numbers as strict JSON: a cost that overflowed to infinity becomes null."""
+    return json.dumps(strict(numbers), allow_nan=False)
+
+
+def strict(value):
+    """``value`` with every infinite or NaN number replaced by None."""
+    if isinstance(value, dict):
+        return {key: strict(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def pick(images, labels, index, which):
@@ -131,7 +196,7 @@ def draw_noise(net, args):
     from ..figures import noise_experiment
     from ..plots import noise_figure
 
-    results = [noise_experiment(net, args.n, kind, args.seed) for kind in ("uniform", "scribble")]
+    results = [noise_experiment(net, args.n, kind, check_seed(args.seed)) for kind in ("uniform", "scribble")]
     lines = [f"{r['kind']} noise: {r['confident_share']:.1%} of {args.n} images called some digit "
              f"with > {r['threshold']:.0%} confidence (most often {np.bincount(r['predictions']).argmax()})"
              for r in results]
@@ -145,7 +210,8 @@ def draw_dream(net, args):
     digits = range(net.sizes[-1]) if args.digit is None else [args.digit]
     for d in digits:
         check_digit(net, d)
-    options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start, seed=args.seed)
+    options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start,
+                   seed=check_seed(args.seed))
     return dream_figure(net, {d: dream(net, d, **options) for d in digits}), None
 
 
@@ -159,6 +225,77 @@ def draw_gradient(net, args):
     return gradient_figure(net, x, label, *cost_gradient(net, x, label)), None
 
 
+def draw_cost(net, args):
+    from ..lesson import average_cost, cost_of_one
+    from ..plots import cost_figure
+
+    images, labels = test_set(net, args)
+    x, label = pick(images, labels, args.image, "test")
+    wanted = label if args.label is None else args.label
+    laid_out = cost_of_one(net, x, wanted)
+    average = average_cost(net, images, labels)
+    if args.json:
+        numbers = {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in laid_out.items()}
+        return None, json.dumps({**numbers, "image": args.image, "true_label": label, "average_cost": average})
+    title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
+    return cost_figure(net, x, laid_out, average, title), None
+
+
+# ---- the experiments of chapter 2 ------------------------------------------------------------------
+
+
+def draw_memorize(net, args):
+    from ..experiments import memorize
+    from ..plots import memorize_figure
+
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    result = memorize(net, dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
+                      args.images, args.epochs)
+    if args.json:
+        return None, as_json(result)
+    lines = [f"{name} labels: {run['train_accuracy'][-1]:.1%} of the {args.images:,} training images right after "
+             f"{args.epochs} epochs (cost {run['cost'][-1]:.4f}); {run['test_accuracy']:.1%} of the test images"
+             for name, run in result.items()]
+    return memorize_figure(result, args.images), "\n".join(lines)
+
+
+def draw_landscape(net, args):
+    from ..experiments import landscape, sample
+    from ..plots import landscape_figure
+
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    X, y = sample(dataset.train_images, dataset.train_labels, args.images, np.random.default_rng(check_seed(args.seed)))
+    result = landscape(net, X, y, args.steps, args.extent, args.seed)
+    if args.json:
+        return None, as_json(result)
+    lines = [f"cost at the trained weights: {result['cost']:.4f} on {args.images:,} training images"]
+    path = result["path"]
+    lines.append("no path: the model was saved before training recorded it" if path is None else
+                 f"the path of {len(path['epochs'])} epochs, {path['share']:.1%} of it in the plane drawn, "
+                 f"goes down from a cost of {path['path_cost'][0]:.3f} to {path['path_cost'][-1]:.3f} in that plane")
+    return landscape_figure(result, args.images), "\n".join(lines)
+
+
+def draw_sigmoid_vs_relu(net, args):
+    from ..experiments import sigmoid_vs_relu
+    from ..plots import sigmoid_vs_relu_figure
+
+    dataset = load_data(args)
+    check_fits(net, dataset)
+    runs = sigmoid_vs_relu(dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
+                           net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed,
+                           epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size)
+    if args.json:
+        return None, as_json(runs)
+    lines = [f"{run['activation']:7s} {run['hidden_layers']} hidden layers: cost {run['cost'][-1]:.3f} after "
+             f"{args.epochs} epochs, test {run['test_accuracy']:.1%}; gradient reaching layer 1 at the start "
+             f"{run['gradients'][0][0]:.1e}" for run in runs]
+    return sigmoid_vs_relu_figure(runs), "\n".join(lines)
+
+
 DRAW = {"weights": draw_weights, "activations": draw_activations, "training": draw_training,
         "confusion": draw_confusion, "mistakes": draw_mistakes, "noise": draw_noise, "dream": draw_dream,
-        "gradient": draw_gradient}
+        "gradient": draw_gradient, "cost": draw_cost, "memorize": draw_memorize, "landscape": draw_landscape,
+        "sigmoid-vs-relu": draw_sigmoid_vs_relu}

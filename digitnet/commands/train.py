@@ -14,7 +14,7 @@ from ..modelfile import load, load_checkpoint, save, save_checkpoint
 from ..network import Network
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import RECIPES
-from ..training import Trainer
+from ..training import Trainer, epoch_line
 from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, positive_int
 
@@ -100,12 +100,7 @@ def recipe_options(args):
 
 
 def print_epoch(record, epochs):
-    parts = [f"epoch {record['epoch']:3d}/{epochs}", f"cost {record['cost']:.4f}",
-             f"train {record['train_accuracy']:.2%}"]
-    if "validation_accuracy" in record:
-        parts.append(f"validation {record['validation_accuracy']:.2%}")
-    parts.append(f"{record['seconds']:.2f} s")
-    print("  ".join(parts), flush=True)
+    print(epoch_line(record, epochs), flush=True)
 
 
 def run(args):

@@ -1,0 +1,231 @@
+"""The experiments of chapter 2, as numbers: memorising shuffled labels, the cost surface
+around the trained weights with the path training took down it, and sigmoid against ReLU.
+
+Each trains or probes real networks, with the same fast training as ``digitnet train``
+(``training.Trainer``), and returns plain lists and numbers, ready for JSON; plots.py
+draws them. Each takes an optional ``progress(part, record)``, called after every
+epoch of every run (or every row of a surface) with what was just measured, so that
+a caller, such as a web page, can show the curves grow while the experiment runs.
+"""
+
+import numpy as np
+
+from .blas import one_blas_thread
+from .errors import DigitnetError
+from .functions import one_hot
+from .network import Network, parameter_views
+from .recipes import RECIPES, TRAINING_OPTIONS
+from .training import Trainer
+from .validation import as_inputs, as_labels, check_seed
+
+
+def recipe_of(net):
+    """How the model was trained: (the training options, seed) from its header, where a
+    model file has them, else its recipe's (the default recipe's for a model made in code)."""
+    header = getattr(net, "header", None) or {}
+    recipe = RECIPES.get(header.get("recipe"), RECIPES["default"])
+    options = {key: recipe[key] for key in TRAINING_OPTIONS}
+    given = header.get("options") or {}
+    options.update({key: given[key] for key in TRAINING_OPTIONS if same_kind(given.get(key), options[key])})
+    seed = given.get("seed")
+    return options, seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else 0
+
+
+def same_kind(value, default):
+    """Whether a header's ``value`` can stand for the recipe's ``default``: a number for a number."""
+    if isinstance(value, bool) or value is None:
+        return False
+    return isinstance(value, str) if isinstance(default, str) else isinstance(value, (int, float))
+
+
+def sample(X, y, n, rng):
+    """``n`` of the examples (X, y), a random choice without repeats."""
+    if not 1 <= n <= len(X):
+        raise DigitnetError(f"asked for {n:,} training images, but there are {len(X):,}")
+    chosen = rng.permutation(len(X))[:n]
+    return X[chosen], y[chosen]
+
+
+def side_by_side(trainers, progress=None):
+    """Train every network of ``trainers`` (name: Trainer) an epoch at a time, each in turn,
+    so that their curves grow together; ``progress(name, record)`` after each epoch."""
+    while not all(trainer.done for trainer in trainers.values()):
+        for name, trainer in trainers.items():
+            if not trainer.done:
+                record = trainer.run_epoch()
+                if progress:
+                    progress(name, record)
+    for trainer in trainers.values():
+        trainer.finish()
+
+
+def curves(trainer, test):
+    """The cost and training accuracy of every epoch, and the test accuracy at the end."""
+    return {"cost": trainer.history.column("cost"), "train_accuracy": trainer.history.column("train_accuracy"),
+            "test_accuracy": trainer.net.score(*test)}
+
+
+# ---- 1. memorising: real labels against shuffled ones -------------------------------------------
+
+
+def shuffled(labels, rng):
+    """The labels dealt out again at random: as many of each digit as before, but each
+    image's label now says nothing about the image."""
+    return rng.permutation(labels)
+
+
+def memorize(net, X, y, test, images=1000, epochs=300, progress=None):
+    """Zhang et al. 2017 and Arpit et al. 2017: train ``net``'s architecture with its recipe,
+    from its own random start, on ``images`` training images (a random choice of X, y),
+    once with their labels and once with the labels shuffled, the two runs an epoch each
+    in turn. ``test`` is (images, labels) for the test accuracy at the end.
+
+    Returns {"real": run, "shuffled": run}, each run {"cost": [...], "train_accuracy": [...]}
+    per epoch and its "test_accuracy". The images are not shifted (each epoch would show
+    new images, and there would be nothing to memorise) and none is held out.
+    """
+    options, seed = recipe_of(net)
+    options.update(epochs=epochs, shift=0)
+    rng = np.random.default_rng(seed)
+    X, y = sample(X, y, images, rng)
+    trainers = {name: Trainer(Network(net.sizes, net.activation.name, net.cost.name, seed, net.dtype), X, labels,
+                              seed=seed, **options)
+                for name, labels in (("real", y), ("shuffled", shuffled(y, rng)))}
+    side_by_side(trainers, progress)
+    return {name: curves(trainer, test) for name, trainer in trainers.items()}
+
+
+# ---- 2. the cost surface around the trained weights -----------------------------------------------
+
+
+def filter_normalised(net, rng):
+    """A random direction in parameter space, scaled as Li et al. 2018 do: each neuron's
+    incoming weights by the length of that neuron's own weights, so that the surface
+    looks the same however the weights happen to be scaled (a ReLU network computes the
+    same with one layer's weights and biases doubled and the next layer's weights halved).
+    The biases stay fixed (direction 0), as in Li et al.'s code (``--xignore biasbn``)."""
+    direction = np.zeros(net.params.size)
+    for D, W in zip(parameter_views(net.sizes, direction)[0], net.weights, strict=True):
+        D[...] = rng.standard_normal(W.shape)
+        D *= np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(D, axis=1, keepdims=True)
+    return direction
+
+
+def cost_along(net, x, Y, directions, points):
+    """C at the parameters θ + α d₁ + β d₂ for each (α, β) of ``points``, θ being ``net``'s."""
+    probe = net.copy()
+    d1, d2 = directions
+    costs = []
+    with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():  # far out, a cost may overflow
+        for alpha, beta in points:
+            probe.params[...] = net.params + alpha * d1 + beta * d2
+            costs.append(probe.cost.fn(probe.feedforward(x), Y))
+    return costs
+
+
+def surface(net, x, Y, directions, xs, ys, part, progress=None):
+    """C on the grid xs × ys of the plane through θ spanned by ``directions``: one row per y."""
+    rows = []
+    for y in ys:
+        rows.append(cost_along(net, x, Y, directions, [(alpha, y) for alpha in xs]))
+        if progress:
+            progress(part, {"row": len(rows) - 1, "y": float(y), "cost": rows[-1]})
+    return {"x": list(map(float, xs)), "y": list(map(float, ys)), "cost": rows}
+
+
+def around(values, steps, margin=0.2):
+    """``steps`` numbers from a little below the smallest of ``values`` (and 0) to a little above the largest."""
+    low, high = min(min(values), 0.0), max(max(values), 0.0)
+    pad = margin * (high - low) or 1.0
+    return np.linspace(low - pad, high + pad, steps)
+
+
+def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None):
+    """The cost C of ``net`` on the examples (X, y) around its trained parameters θ, on
+    two 2-D slices through the space of its 13,002 (or however many) parameters:
+
+    - "random": θ + α d₁ + β d₂ for α, β in [−extent, extent], ``steps`` each (odd, so
+      that θ itself is the centre), d₁ and d₂ random and ``filter_normalised``: the shape
+      of the minimum training found;
+    - "path": the plane of the path training took (``net.path``, see trajectory.py), over
+      the whole path, with the path in it ("epochs", "path_x", "path_y" and "path_cost", C
+      at each point) and "share", how much of the path lies in that plane. None for a
+      model saved before paths were recorded.
+
+    Each slice is {"x": [...], "y": [...], "cost": [row for each y]}; "cost" is C at θ.
+    Far from θ some image may be given probability 0, and C is then infinite (inf).
+    """
+    if steps < 3 or steps % 2 == 0:
+        raise DigitnetError(f"the surface needs an odd number of steps, 3 or more, so that the model is its centre; "
+                            f"got {steps}")
+    if not extent > 0:
+        raise DigitnetError(f"the extent of the surface must be positive, got {extent}")
+    check_seed(seed)
+    x, Y = net.inputs(X), one_hot(as_labels(y, len(X)), net.sizes[-1], net.dtype)
+    rng = np.random.default_rng(seed)
+    directions = [filter_normalised(net, rng) for _ in range(2)]
+    grid = extent * np.arange(-(steps // 2), steps // 2 + 1) / (steps // 2)
+    result = {"parameters": net.params.size, "cost": cost_along(net, x, Y, directions, [(0, 0)])[0],
+              "random": surface(net, x, Y, directions, grid, grid, "random", progress), "path": None}
+    plane = net.path
+    if plane is not None:
+        along, across = plane.coordinates.T
+        result["path"] = {**surface(net, x, Y, plane.directions, around(along, steps), around(across, steps),
+                                    "path", progress),
+                          "epochs": list(plane.epochs), "path_x": along.tolist(), "path_y": across.tolist(),
+                          "path_cost": cost_along(net, x, Y, plane.directions, plane.coordinates),
+                          "share": plane.share}
+    return result
+
+
+# ---- 3. sigmoid against ReLU, deeper and deeper -------------------------------------------------------
+
+# The same for every network of the comparison. Plain gradient descent, as in the videos:
+# Adam divides each weight's step by the size of its recent gradients, which hides a
+# gradient that has all but vanished (deep sigmoid networks then learn too).
+SIGMOID_VS_RELU = dict(cost="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.0, l2=0.0, batch_size=10,
+                       epochs=15, schedule="constant", shift=0)
+
+
+def layer_gradients(net, x, Y):
+    """|∂C/∂b| for each layer, hidden layers first: the error δ that backpropagation brings
+    back to the layer's neurons, averaged over the examples x. Plain gradient descent moves
+    the layer's biases by η times it, and its weights by δ aᵀ, in proportion to it."""
+    _, nabla_b, _ = net.backprop(x, Y)
+    return [float(np.linalg.norm(g)) for g in nabla_b]
+
+
+def sigmoid_vs_relu(X, y, test, inputs=784, outputs=10, depths=(2, 4, 6), width=16, images=20000, seed=0,
+                    progress=None, **options):
+    """Networks of ``depths`` hidden layers of ``width`` neurons, each once with sigmoid and
+    once with ReLU hidden layers, trained alike (``SIGMOID_VS_RELU``, updated by ``options``)
+    on ``images`` training images from the same seed, an epoch each in turn;
+    ``progress((activation, depth), record)`` after each epoch, the record with its "gradients".
+
+    Returns a list of runs, one per network: "activation", "hidden_layers", and per
+    epoch "cost" and "train_accuracy", the "test_accuracy" at the end, and "gradients":
+    ``layer_gradients`` on 1,000 of the training images before training and after each
+    epoch (its first number is the gradient reaching the first hidden layer).
+    """
+    settings = {**SIGMOID_VS_RELU, **options}
+    cost = settings.pop("cost")
+    if not depths or min(depths) < 1 or width < 1:
+        raise DigitnetError(f"need 1 or more hidden layers of 1 or more neurons, got {list(depths)} of {width}")
+    rng = np.random.default_rng(check_seed(seed))
+    X, y = sample(X, y, images, rng)
+    x, Y = as_inputs(X[:1000], inputs), one_hot(y[:1000], outputs)
+    trainers, gradients = {}, {}
+    for depth in depths:
+        for activation in ("sigmoid", "relu"):
+            net = Network((inputs, *[width] * depth, outputs), activation, cost, seed)
+            trainers[activation, depth] = Trainer(net, X, y, seed=seed, **settings)
+            gradients[activation, depth] = [layer_gradients(net, x, Y)]
+
+    def measured(name, record):
+        gradients[name].append(layer_gradients(trainers[name].net, x, Y))
+        if progress:
+            progress(name, {**record, "gradients": gradients[name][-1]})
+
+    side_by_side(trainers, measured)
+    return [{"activation": activation, "hidden_layers": depth, **curves(trainer, test),
+             "gradients": gradients[activation, depth]} for (activation, depth), trainer in trainers.items()]

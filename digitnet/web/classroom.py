@@ -1,0 +1,71 @@
+"""The visitors: each browser session its own network, edits, teaching steps and
+training run, so that nothing one visitor does changes another's page.
+
+A visitor who has changed nothing is a ``newcomer`` and costs nothing: they all see
+the server's model, shared read-only. A session is kept (a ``Visitor`` made) when
+its visitor first changes something. At most ``max_sessions`` are kept, the least
+recently seen dropped first, and a session not seen for ``idle`` seconds expires.
+"""
+
+import os
+import threading
+import time
+from collections import OrderedDict
+
+from .lab import Lab, Trained
+from .runs import Queue, Training
+
+MAX_SESSIONS = 200
+IDLE_MINUTES = 30
+
+
+class Visitor:
+    """One browser session: its lab (network, edits, teaching steps) and its training."""
+
+    def __init__(self, classroom):
+        self.lab = Lab(classroom.model, classroom.dataset)
+        self.training = Training(self.lab, classroom.queue)
+        self.seen = time.monotonic()
+
+
+class Classroom:
+    def __init__(self, net, dataset=None, max_sessions=MAX_SESSIONS, idle_minutes=IDLE_MINUTES,
+                 max_training=None):
+        self.dataset = dataset
+        self.model = Trained(net, dataset)  # the server's model, shared by all until they change it
+        self.queue = Queue(max_training or os.cpu_count() or 1)
+        self.max_sessions, self.idle = max_sessions, idle_minutes * 60
+        self.visitors = OrderedDict()  # session key: Visitor, the least recently seen first
+        self.newcomer = Visitor(self)  # what every visitor who has changed nothing sees; never changed
+        self.lock = threading.Lock()
+
+    def find(self, key):
+        """The visitor of session ``key``, or the newcomer if that session has changed nothing."""
+        return self._visitor(key, keep=False)
+
+    def keep(self, key):
+        """The visitor of session ``key``, kept from now on: they are about to change something."""
+        return self._visitor(key, keep=True)
+
+    def __len__(self):
+        return len(self.visitors)
+
+    def _visitor(self, key, keep):
+        now, gone = time.monotonic(), []
+        with self.lock:
+            while self.visitors:  # the least recently seen first: stop at the first still active
+                oldest = next(iter(self.visitors))
+                if now - self.visitors[oldest].seen < self.idle:
+                    break
+                gone.append(self.visitors.pop(oldest))
+            visitor = self.visitors.get(key)
+            if visitor is None and keep:
+                visitor = self.visitors[key] = Visitor(self)
+                while len(self.visitors) > self.max_sessions:
+                    gone.append(self.visitors.popitem(last=False)[1])
+            if visitor is not None:
+                self.visitors.move_to_end(key)
+                visitor.seen = now
+        for visitor_gone in gone:  # outside the lock: stopping a run waits for nobody, but takes its own lock
+            visitor_gone.training.leave()
+        return visitor or self.newcomer

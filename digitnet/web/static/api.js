@@ -1,0 +1,42 @@
+// Talking to the server, and the page's small helpers.
+
+export const $ = (id) => document.getElementById(id);
+
+export async function api(method, path, body, signal) {
+  const options = { method, headers: {}, signal };
+  if (body instanceof Uint8Array) {
+    options.headers["Content-Type"] = "application/octet-stream";
+    options.body = body;
+  } else if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail
+      : (data.detail || []).map((e) => e.msg).join("; ");
+    throw new Error(detail || `${response.status} ${response.statusText}`);
+  }
+  return data;
+}
+
+export function say(text) { $("caption").textContent = text; }
+
+export function percent(p, digits = 0) { return `${(100 * p).toFixed(digits)} %`; }
+
+export function isBlank(answer) { return answer.input.every((v) => v === 0); }
+
+// A side × side picture of grey values in [0, 1], as a small canvas.
+export function greyPicture(values, side) {
+  const c = document.createElement("canvas");
+  c.width = c.height = side;
+  const c2 = c.getContext("2d");
+  const image = c2.createImageData(side, side);
+  values.forEach((v, i) => {
+    const g = Math.round(255 * Math.min(1, Math.max(0, v)));
+    image.data.set([g, g, g, 255], 4 * i);
+  });
+  c2.putImageData(image, 0, 0);
+  return c;
+}

@@ -1,0 +1,68 @@
+// Asking for predictions: at most one on its way; a newer drawing drops an older answer
+// still on its way rather than waiting behind it.
+
+import { api, say } from "./api.js";
+import { canvasBytes, paintOnCanvas } from "./drawing.js";
+import { state } from "./state.js";
+
+const THROTTLE_MS = 100;  // at most ten predictions a second while drawing
+const shown = [];         // what redraws with each answer
+let controller = null;    // aborts the prediction on its way
+let took = 0;             // how long the last answer took: a slow server is asked less often
+let lastSent = 0;
+
+export function onLook(redraw) { shown.push(redraw); }
+
+export function drawn() {
+  state.source = "canvas";
+  if (state.timer || !state.model) return;  // before the model is known, there is nothing to ask
+  const gap = Math.max(THROTTLE_MS, 1.5 * took);
+  state.timer = setTimeout(() => { state.timer = null; refresh(); }, Math.max(0, gap - (performance.now() - lastSent)));
+}
+
+// Ask again for what the network makes of what it is looking at (after a change of network too).
+export function refresh() {
+  return ask(() => state.source === "canvas"
+    ? ["POST", "/api/predict/bytes", canvasBytes()] : ["POST", "/api/look", { pixels: state.source }]);
+}
+
+// An example from the server (a test image, noise, a dream): the network looks at it from now on.
+export async function example(path, describe) {
+  const answer = await ask(() => ["GET", path]);
+  if (!answer) return;
+  state.source = answer.input.map((v) => Math.round(v * 255));
+  paintOnCanvas(answer.input);
+  say(describe(answer));
+}
+
+async function ask(request) {
+  if (controller) {  // its answer would be for an older drawing, or an older network
+    took = Math.max(took, performance.now() - lastSent);
+    controller.abort();
+  }
+  const mine = ++state.asked, sent = performance.now(), abort = new AbortController();
+  controller = abort;
+  state.inFlight = true;
+  lastSent = sent;
+  try {
+    const [method, path, body] = request();
+    const answer = await api(method, path, body, abort.signal);
+    if (mine !== state.asked) return null;  // a newer question was asked meanwhile
+    took = performance.now() - sent;
+    show(answer);
+    return answer;
+  } catch (e) {
+    if (e.name !== "AbortError") say(e.message);
+    return null;
+  } finally {
+    if (mine === state.asked) {
+      state.inFlight = false;
+      controller = null;
+    }
+  }
+}
+
+function show(answer) {
+  state.look = answer;
+  shown.forEach((redraw) => redraw(answer));
+}

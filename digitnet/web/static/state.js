@@ -1,0 +1,23 @@
+// The page's one state object: what the server last said and what the visitor is doing.
+// The page only draws and asks: every number on it comes from the Python package through /api.
+
+export const state = {
+  model: null,       // GET /api/model: sizes, accuracy, edits, strongest connections, save_to
+  options: null,     // GET /api/options: the Train panel's choices, from the package's registries
+  look: null,        // the latest prediction: input, every layer's a and z, answer
+  source: "canvas",  // what the network looks at: the canvas, or an example's pixels (0-255)
+  selected: null,    // the clicked neuron, {layer, neuron}
+  positions: [],     // [layer][i] = {x, y} of each drawn unit; layer 0 is the input grid
+  tool: "pen",       // "pen" or "eraser"
+  timer: null,       // a prediction waiting for its turn (at most ten a second)
+  inFlight: false,   // a prediction on its way
+  asked: 0,          // predictions asked for so far: only the latest one's answer is shown
+  training: { state: "idle", history: [], epochs: 0 },
+  epochsShown: -1,   // epochs of training the page has taken its network from
+};
+
+// The images' side (28 for MNIST): the input layer is side × side pixels.
+export function side() { return Math.round(Math.sqrt(state.model.sizes[0])); }
+
+// For tests and curious people: the page's state, from the browser's console.
+window.digitnet = state;

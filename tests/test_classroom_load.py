@@ -1,0 +1,58 @@
+"""A small class at a real `digitnet serve`, driven by locust (bench/classroom.py runs the
+full 30 visitors for 20 seconds and reports the latency; no timing is asserted here):
+every answer is the asking visitor's own network's, and memory stays bounded however
+many visitors come."""
+
+import importlib.util
+
+import httpx
+import pytest
+
+from digitnet import Network
+
+from .conftest import MNIST, ROOT
+from .test_load import live_server, rss_mb
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def bench_module():
+    spec = importlib.util.spec_from_file_location("classroom_bench", ROOT / "bench" / "classroom.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_small_class_gets_its_own_answers_with_no_cross_talk(default_model, tmp_path):
+    bench = bench_module()
+    with live_server(default_model, tmp_path) as (url, process):
+        status, stats, output = bench.locust(url, default_model, tmp_path, users=6, seconds=8, data=MNIST)
+        assert process.poll() is None
+    assert status == 0, output
+    assert stats["Aggregated"]["Failure Count"] == "0", output
+    assert int(stats["predict"]["Request Count"]) > 50  # the drawers drew, and every answer was the model's
+    for name in ("edit", "train", "download", "predict (edited, editor)", "predict (trained, editor)"):
+        assert int(stats[name]["Request Count"]) > 0, (name, output)  # the editor saw its own edits, then training
+
+
+def test_memory_stays_bounded_with_300_visitors(tmp_path):
+    """300 visitors each change a neuron, so each has a session with its own network: the server
+    keeps at most --max-sessions (200), so after 200 its memory stops growing."""
+    big = tmp_path / "big.npz"  # 118,000 parameters: each visitor's copy is half a megabyte
+    Network((784, 128, 128, 10), "relu", "cross-entropy", seed=0).save(big)
+    with live_server(big, tmp_path, data=False) as (url, process):
+        clients = [httpx.Client(base_url=url, timeout=30) for _ in range(300)]
+        rss = {}
+        for k, client in enumerate(clients):
+            assert client.put(f"/api/neurons/0/{k % 128}", json={"bias_shift": 1.0}).status_code == 200
+            assert client.post("/api/look", json={"pixels": [0] * 784}).status_code == 200
+            if k + 1 in (20, 200, 300):
+                rss[k + 1] = rss_mb(process.pid)
+        kept = [bool(c.get("/api/model").json()["edits"]) for c in clients]
+        for client in clients:
+            client.close()
+        assert process.poll() is None
+    assert kept == [False] * 100 + [True] * 200  # the least recently seen were dropped
+    per_visitor = (rss[200] - rss[20]) / 180
+    assert per_visitor > 0.2, rss  # each kept visitor's network does take memory...
+    assert rss[300] - rss[200] < 0.25 * 100 * per_visitor, rss  # ...but the 100 beyond the limit add none
