@@ -14,16 +14,16 @@ bench/hands.txt.
 
 import argparse
 import os
-import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import Report, data_folder  # noqa: E402
 
 from digitnet import data  # noqa: E402
 from digitnet.network import Network  # noqa: E402
@@ -33,10 +33,6 @@ from digitnet.training import Trainer  # noqa: E402
 CANDIDATES = ("none", "thickness=0.5", "rotate=10", "scale=0.1", "rotate=10,scale=0.1",
               "rotate=10,scale=0.1,thickness=0.5", "elastic=20,sigma=4", "elastic=34,sigma=4",
               "rotate=10,scale=0.1,thickness=0.5,elastic=20")
-
-
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 def other_hands():
@@ -71,15 +67,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     mnist, (hands, hand_labels) = data.load(data_folder()), other_hands()
     seeds = [int(s) for s in args.seeds.split(",")]
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(f"recipe {args.recipe} (shift {RECIPES[args.recipe]['shift']}), seeds {args.seeds}, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}; other hands: {len(hands):,} digits")
+    report = Report(args.out)
+    say = report.say
+    shift = RECIPES[args.recipe]["shift"]
+    report.machine(f"other hands ({len(hands):,} digits), recipe {args.recipe} (shift {shift}), seeds {args.seeds}")
     say(f"{'--augment':<44} {'MNIST test %':<24} {'mean':>6}  {'other hands %':<24} {'mean':>6}  "
         f"{'s/epoch':>7} {'NumPy':>6}")
     for augment in args.augment:
@@ -91,7 +82,7 @@ def main(argv=None):
         fast, slow = (epoch_seconds(mnist, args.recipe, augment, compiled) for compiled in (True, False))
         say(f"{augment:<44} {' '.join(f'{a:.2f}' for a in tests):<24} {np.mean(tests):6.2f}  "
             f"{' '.join(f'{a:.2f}' for a in others):<24} {np.mean(others):6.2f}  {fast:7.3f} {slow:6.2f}")
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    report.write()
 
 
 if __name__ == "__main__":

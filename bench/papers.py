@@ -14,14 +14,14 @@ The table is printed and written to bench/papers.txt.
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import Report, data_folder  # noqa: E402
 
 from digitnet import data  # noqa: E402
 from digitnet.network import Network  # noqa: E402
@@ -66,10 +66,6 @@ ROWS = [
 ]
 
 
-def data_folder():
-    return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
-
-
 def reproduce(row, mnist, seed):
     """(test accuracy in %, seconds of training) of digitnet's run for ``row``."""
     options = dict(row.options)
@@ -88,21 +84,16 @@ def main(argv=None):
     os.environ["DIGITNET_COMPILED"] = "wait"
     chosen = [int(r) for r in args.rows.split(",")] if args.rows else range(1, len(ROWS) + 1)
     mnist = data.load(data_folder())
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    say(f"digitnet against the papers, seed {args.seed}, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    report = Report(args.out)
+    say = report.say
+    report.machine(f"digitnet against the papers, seed {args.seed}")
     say(f"{'#':>2}  {'source':<20} {'network':<68} {'paper':>7} {'digitnet':>9} {'training':>9}")
     for number in chosen:
         row = ROWS[number - 1]
         accuracy, seconds = reproduce(row, mnist, args.seed)
         say(f"{number:>2}  {row.source:<20} {row.network:<68} {row.figure:6.2f}% {accuracy:8.2f}% {seconds:8.1f}s")
         say(f"{'':>24}digitnet: {row.recipe}")
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    report.write()
 
 
 if __name__ == "__main__":
