@@ -56,7 +56,8 @@ def augmentation(spec):
         chosen[name] = size
     if "sigma" in chosen and "elastic" not in chosen:
         raise DigitnetError("--augment sigma= is the elastic distortion's: give elastic= too")
-    return {name: size for name, size in chosen.items() if size or name == "sigma"}
+    # a size of 0 is none of it, and σ is nothing without the elastic distortion it smooths
+    return {name: size for name, size in chosen.items() if size and (name != "sigma" or chosen.get("elastic"))}
 
 
 def describe(chosen):

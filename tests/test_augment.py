@@ -89,6 +89,7 @@ def test_the_augment_setting_is_read_and_written():
     assert augmentation(None) == augmentation("none") == augmentation("") == {}
     assert augmentation("rotate=12, elastic") == {"rotate": 12.0, "elastic": 34.0}
     assert augmentation({"scale": 0.2, "thickness": 0}) == {"scale": 0.2}
+    assert augmentation("elastic=0,sigma=3") == {}
     assert augment.describe(augmentation("elastic=20,sigma=5")) == "elastic=20,sigma=5"
     assert augment.describe({}) == "none"
 
