@@ -13,7 +13,8 @@ class Network(network.Network):
     def fit(self, X, y, **options):
         """Learn from images X (n×784 or n×28×28; uint8 pixels or floats in [0, 1]) and
         labels y by stochastic gradient descent; options as for ``training.Trainer``
-        (optimizer, lr, momentum, l2, batch_size, epochs, schedule, shift, validation, seed)."""
+        (optimizer, lr, momentum, l2, batch_size, epochs, schedule, shift, augment, validation, seed,
+        teacher)."""
         train(self, X, y, **options)
         return self
 

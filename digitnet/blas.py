@@ -2,7 +2,10 @@
 
 The products digitnet does are skinny (a batch × 784 times 784 × 16): splitting
 them between threads costs more than it saves, and on a busy machine the waiting
-threads spin and slow everything down severalfold.
+threads spin and slow everything down severalfold. A wide first layer, where a
+second thread would pay on a quiet machine, does not go to BLAS at all: it reads
+only the inked pixels (kernels.inked_only): 0.87 s an epoch for 784-800-10 on one
+core, where PyTorch takes 1.37 s on two (bench/results.txt).
 """
 
 import contextlib

@@ -223,7 +223,8 @@ def load_checkpoint(path):
     if not isinstance(facts, dict) or not isinstance(net.header.get("options"), dict):
         raise DigitnetError(f"{path}: a model file but not a checkpoint (train with --checkpoint to make one)")
     options = net.header["options"]
-    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed") if key not in options]
+    # "augment" came later than the others: checkpoints made before it had none
+    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed") if key not in options and key != "augment"]
     if missing:
         raise DigitnetError(f"{path}: damaged checkpoint (its options lack {', '.join(missing)})")
     for key in ("data", "out"):

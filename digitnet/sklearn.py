@@ -191,9 +191,12 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         given = {"activation": self.activation, "cost": self.cost, "optimizer": self.optimizer,
                  "lr": self.learning_rate_init, "momentum": self.momentum, "l2": self.alpha,
                  "batch_size": self.batch_size, "epochs": self.max_iter, "schedule": self.schedule, "shift": self.shift}
-        settings = {key: recipe[key] if given[key] is None else given[key] for key in recipe}
-        if self.shift is None and n_features != PIXELS:
-            settings["shift"] = 0  # the recipes move 28×28 images: other data is not an image
+        # the layers are the estimator's own (hidden_layer_sizes); the recipe's distortions stay as they are
+        settings = {key: recipe[key] if given.get(key) is None else given[key] for key in recipe if key != "layers"}
+        if n_features != PIXELS:  # the recipes move and distort 28×28 images: other data is not an image
+            settings["augment"] = "none"
+            if self.shift is None:
+                settings["shift"] = 0
         return settings
 
     def _seed(self):

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import compiler
-from .augment import image_side, random_shifts, shifted
+from .augment import augmentation, image_side, moved, random_moves
 from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
@@ -22,21 +22,38 @@ from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
 from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
 
+# Distillation: the teacher's outputs softened at temperature T (Hinton et al. use 2 to 20),
+# and the share of the labels in the desired outputs.
+TEMPERATURE, LABEL_SHARE = 2.0, 0.5
+
+
+def softened(outputs, temperature):
+    """Outputs (rows of probabilities, as softmax gives) softened at ``temperature``: each raised to
+    the power 1/T and scaled to sum to 1 again; for softmax outputs, softmax(z / T)."""
+    powered = np.asarray(outputs, np.float64) ** (1 / temperature)
+    return powered / powered.sum(axis=1, keepdims=True)
+
 
 class Trainer:
     """Trains ``net`` on images X (uint8 or floats in [0, 1], n×28×28 or n×784) and labels y.
 
+    ``shift`` moves the images by whole pixels each epoch, ``augment`` distorts them as well
+    (augment.augmentation reads it: "rotate=10,elastic=34", a dict, or None).
     ``validation`` examples are held out of X (a seeded random choice) and the
     parameters of the epoch that scores best on them are kept at the end.
     ``shuffle=False`` takes the examples in their order every epoch.
     ``test`` is an optional (images, labels) pair scored after every epoch,
     for the record only: it never chooses anything.
+    ``teacher``: another network (usually a wider one, trained already) whose softened
+    outputs the network learns alongside the labels: distillation (Hinton, Vinyals and
+    Dean 2015), see ``desired``.
     ``trajectory`` holds the parameters at the start and after each epoch (thinned
     on long runs): the path that ``finish`` records in ``net.path``, as its plane.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
-                 schedule="constant", shift=0, validation=0, test=None, seed=None, shuffle=True):
+                 schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, shuffle=True,
+                 teacher=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -46,12 +63,12 @@ class Trainer:
             raise DigitnetError(f"the labels go up to {y.max()}, but the network has only {net.sizes[-1]} outputs")
         if X.shape[1] != net.sizes[0]:
             raise DigitnetError(f"the images have {X.shape[1]} pixels but the network takes {net.sizes[0]} inputs")
-        if shift:
-            image_side(X.shape[1])
+        self.augmentation = augmentation(augment)
+        self.side = image_side(X.shape[1]) if shift or self.augmentation else None
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
-                            epochs=epochs, schedule=schedule, shift=shift, validation=validation, seed=seed,
-                            shuffle=shuffle)
+                            epochs=epochs, schedule=schedule, shift=shift, augment=self.augmentation,
+                            validation=validation, seed=seed, shuffle=shuffle)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -62,6 +79,7 @@ class Trainer:
         # training examples are the rows of X not held out. Each mini-batch becomes floats
         # in [0, 1] as it is used.
         self.X, self.y, self.rows = X, y, np.flatnonzero(keep)
+        self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
         # Compiled if the compiled epoch is ready (or DIGITNET_COMPILED=wait says to wait for it);
         # else NumPy, and finish() has it compiled in the background for later runs.
@@ -96,32 +114,47 @@ class Trainer:
         start = time.perf_counter()
         eta = learning_rate(o["lr"], o["schedule"], self.epoch, o["epochs"])
         order = self.rows[self.rng.permutation(len(self.rows))] if o["shuffle"] else self.rows  # rows of X
-        dx, dy = random_shifts(self.rng, len(order), o["shift"]) if o["shift"] else (None, None)
+        moves = random_moves(self.rng, len(order), o["shift"], self.augmentation, self.side)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             if self.compiled:  # the same steps, compiled: see kernels.py
                 from . import kernels
 
-                still = np.zeros(len(order), np.int64)
-                cost, accuracy = kernels.train_epoch(
-                    self.net, self.flat, o["shift"], order, self.y[order], still if dx is None else dx,
-                    still if dy is None else dy, self.optimizer, eta, o["batch_size"], o["l2"])
+                teacher = None if self.targets is None else (self.targets[order], LABEL_SHARE)
+                cost, accuracy = kernels.train_epoch(self.net, self.flat, o["shift"], order, self.y[order], moves,
+                                                     self.optimizer, eta, o["batch_size"], o["l2"], teacher)
             else:
-                cost, accuracy = self.sgd(order, dx, dy, eta)
+                cost, accuracy = self.sgd(order, moves, eta)
         return self.record(eta, cost, accuracy, start)
 
-    def sgd(self, order, dx, dy, eta):
+    def teacher_targets(self, teacher):
+        """The teacher's outputs for every training image, softened: computed once, for the
+        images as they are (a move of a pixel or two hardly changes what a network sees)."""
+        if teacher.sizes[0] != self.net.sizes[0] or teacher.sizes[-1] != self.net.sizes[-1]:
+            raise DigitnetError(f"the teacher has {teacher.sizes[0]} inputs and {teacher.sizes[-1]} outputs, "
+                                f"the network {self.net.sizes[0]} and {self.net.sizes[-1]}: they must agree")
+        with one_blas_thread():
+            return softened(teacher.outputs(self.X), TEMPERATURE).astype(self.net.dtype)
+
+    def desired(self, rows):
+        """The desired outputs y for the training images ``rows``: 1 for the label's neuron and 0
+        for the others; with a teacher, LABEL_SHARE of that and the rest the teacher's softened
+        outputs, which say also how much a 7 looks like a 1."""
+        y = one_hot(self.y[rows], self.net.sizes[-1], self.net.dtype)
+        if self.targets is None:
+            return y
+        return LABEL_SHARE * y + (1 - LABEL_SHARE) * self.targets[rows]
+
+    def sgd(self, order, moves, eta):
         """One step downhill (``Network.step``) on each mini-batch of the examples ``order`` (rows of X),
-        each image moved by (dx, dy) if given. Returns the epoch's mean cost and the share
-        classified right, each example scored as it went through the network."""
+        each image moved as ``moves`` (augment.Moves) says. Returns the epoch's mean cost and the
+        share classified right, each example scored as it went through the network."""
         net, n = self.net, len(order)
         size = min(self.options["batch_size"], n)  # a batch larger than the data is all of it
         outputs = np.empty((n, net.sizes[-1]), net.dtype)
         for k in range(0, n, size):
             batch = order[k:k + size]
-            images = self.X[batch] if dx is None else shifted(self.X[batch], dx[k:k + size], dy[k:k + size])
-            x = net.inputs(images)  # pixels to floats in [0, 1]
-            y = one_hot(self.y[batch], net.sizes[-1], net.dtype)
-            outputs[k:k + size] = net.step(x, y, eta, self.options["l2"], self.optimizer)
+            x = net.inputs(moved(self.X[batch], batch_moves(moves, k, k + size)))  # floats in [0, 1]
+            outputs[k:k + size] = net.step(x, self.desired(batch), eta, self.options["l2"], self.optimizer)
         labels = self.y[order]
         cost = net.cost.fn(outputs, one_hot(labels, net.sizes[-1], net.dtype))
         return cost, np.mean(outputs.argmax(axis=1) == labels)
@@ -209,6 +242,12 @@ class Trainer:
         best = facts["best"]
         self.best = None if best is None else (best["validation_accuracy"], arrays["best_params"].copy(),
                                                best["epoch"])
+
+
+def batch_moves(moves, start, stop):
+    """The moves of examples start to stop (the elastic fields are shared by all)."""
+    return moves._replace(**{name: None if value is None else value[start:stop]
+                             for name, value in moves._asdict().items() if name != "fields"})
 
 
 def epoch_line(record, epochs):

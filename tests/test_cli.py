@@ -42,6 +42,7 @@ def test_every_command_has_help(command, capsys):
     (["--epochs", "-3"], ["epochs"]),
     (["--validation", "60000"], ["validation"]),
     (["--data", "/no/such/folder"], ["/no/such/folder"]),
+    (["--teacher", "/no/such/teacher.npz"], ["/no/such/teacher.npz"]),
 ])
 def test_train_rejects_bad_values(flags, words, tmp_path):
     result = run("train", "--data", str(MNIST), "--out", str(tmp_path / "m.npz"), *flags)
@@ -50,7 +51,8 @@ def test_train_rejects_bad_values(flags, words, tmp_path):
 
 
 @pytest.mark.parametrize("flags", [["--lr", "fast"], ["--layers", "784,x,10"], ["--batch-size", "0"],
-                                   ["--lr", "nan"], ["--activation", "softsign"]])
+                                   ["--lr", "nan"], ["--activation", "softsign"], ["--augment", "spin=3"],
+                                   ["--augment", "rotate=90"]])
 def test_train_rejects_malformed_flags(flags):
     result = run("train", *flags)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -100,6 +102,15 @@ def test_corrupt_model_file_is_one_line(tmp_path, content):
     path = tmp_path / "bad.npz"
     path.write_bytes(content)
     assert_one_line_error(run("info", str(path)), "bad.npz")
+
+
+def test_a_teacher_of_another_shape_is_refused(tmp_path):
+    from digitnet import Network
+
+    Network((784, 12)).save(tmp_path / "teacher.npz")
+    result = run("train", "--data", str(MNIST), "--teacher", str(tmp_path / "teacher.npz"), "--out",
+                 str(tmp_path / "m.npz"))
+    assert_one_line_error(result, "teacher has 784 inputs and 12 outputs")
 
 
 def test_evaluate_with_mismatched_model(tmp_path):

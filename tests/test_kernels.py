@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from digitnet import kernels
-from digitnet.augment import shifted
+from digitnet.augment import Moves, augmentation, random_moves, shifted, thickened, warped
 from digitnet.functions import ACTIVATIONS, COSTS, SOFTMAX, one_hot, rational_tanh
 from digitnet.network import Network, flatten
 from digitnet.optimizers import SGD
@@ -60,8 +60,12 @@ def test_each_compiled_cost_and_delta_match_their_array_forms(cost):
     total = jit(lambda a, labels: kernels.total_cost(a, labels, kind))(a, labels)
     assert total / len(a) == pytest.approx(cost.fn(a, y), rel=1e-5)
     delta = np.empty_like(a)
-    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta))(a, labels, delta)
+    no_teacher = np.zeros((0, 10), np.float32)
+    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, no_teacher, 1.0))(a, labels, delta)
     np.testing.assert_allclose(delta, cost.delta(a, y) / len(a), rtol=1e-5, atol=1e-8)
+    targets = cost.output.f(rng.normal(0, 2, (30, 10)).astype(np.float32))  # a teacher's outputs
+    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, targets, 0.3))(a, labels, delta)
+    np.testing.assert_allclose(delta, cost.delta(a, 0.3 * y + 0.7 * targets) / len(a), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("shift", [0, 1, 2, 3])
@@ -76,24 +80,43 @@ def test_moved_images_are_read_as_augment_moves_them(shift):
     np.testing.assert_allclose(x, shifted(images[rows], dx, dy) / np.float32(255), rtol=1e-6)
 
 
+@pytest.mark.parametrize("chosen", ["thickness=1", "rotate=30,scale=0.3", "rotate=10,thickness=0.8,elastic=60,sigma=3",
+                                    "elastic=34"])
+def test_distorted_images_are_augments(chosen):
+    """kernels.distort against augment.thickened and augment.warped, from the same random numbers;
+    ink everywhere, edges too, so that what comes in from beyond the edge must be blank."""
+    rng = np.random.default_rng(7)
+    x = rng.random((50, 100), dtype=np.float32)
+    x[:20, :30] = 0
+    moves = random_moves(rng, 50, 0, augmentation(chosen), 10)
+    fields = moves.fields if moves.fields is not None else np.zeros((0, 2, 100), np.float32)
+    field = moves.field if moves.field is not None else np.zeros(50, np.int64)
+    expected = warped(thickened(x, moves.warps[:, 2]), moves.warps[:, 0], moves.warps[:, 1],
+                      None if moves.fields is None else fields[field])
+    got = x.copy()
+    kernels.distort(got, moves.warps, field, fields, 10, np.empty(13 * 13, np.float32))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
+    assert not np.allclose(got, x, atol=0.05)  # it did move something
+
+
 def one_step(net, pixels, labels):
     """The change one plain SGD step with η = 1 on a single batch makes to every
     parameter, compiled: minus the gradient."""
     before = net.params.copy()
-    everything = np.arange(len(pixels))
-    still = np.zeros(len(pixels), np.int64)
-    kernels.train_epoch(net, kernels.padded(pixels, 0), 0, everything, labels, still, still, SGD(net.params.size),
-                        1.0, len(pixels), 0.0)
+    kernels.train_epoch(net, kernels.padded(pixels, 0), 0, np.arange(len(pixels)), labels, Moves(),
+                        SGD(net.params.size), 1.0, len(pixels), 0.0)
     return before - net.params
 
 
 @pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
-@pytest.mark.parametrize("sizes", [(784, 16, 16, 10), (784, 10), (784, 30, 20, 12, 10)])
+@pytest.mark.parametrize("sizes", [(784, 16, 16, 10), (784, 10), (784, 30, 20, 12, 10), (784, 100, 10)])
 def test_a_step_follows_backprops_gradient(sizes, activation, cost):
-    """Batches of 150 go through the products 64 rows at a time: the sum must be whole."""
+    """Batches of 150 go through the products 64 rows at a time: the sum must be whole. The
+    wide first layer reads only the inked pixels (kernels.inked): here two pixels in three."""
     rng = np.random.default_rng(2)
     pixels = rng.integers(0, 256, (150, sizes[0]), dtype=np.uint8)
+    pixels[rng.random(pixels.shape) < 1 / 3] = 0
     labels = rng.integers(0, sizes[-1], 150)
     net = Network(sizes, activation, cost, seed=3)
     grad_W, grad_b, _ = net.backprop(net.inputs(pixels), one_hot(labels, sizes[-1]))
@@ -110,6 +133,9 @@ OPTIONS = [
     dict(optimizer="sgd", lr=0.5, momentum=0.9, batch_size=64, l2=1e-4, shift=2),
     dict(optimizer="adam", lr=0.005, batch_size=128, shift=1),
     dict(optimizer="adam", lr=0.001, batch_size=100, l2=1e-3),
+    dict(optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, shift=1, augment="rotate=15,scale=0.2,thickness=0.7"),
+    dict(optimizer="adam", lr=0.003, batch_size=128, augment="elastic=34,sigma=4,rotate=5", sizes=(784, 100, 10)),
+    dict(optimizer="adam", lr=0.005, batch_size=64, shift=1, teacher=(784, 40, 10)),
 ]
 
 
@@ -120,10 +146,14 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     and report the same cost and accuracy."""
     X, y = mnist.train_images[:3000], mnist.train_labels[:3000]
     activation, cost = ("relu", "cross-entropy") if options["optimizer"] == "adam" else ("sigmoid", "quadratic")
+    options = dict(options)
+    sizes = options.pop("sizes", (784, 16, 16, 10))
+    if "teacher" in options:  # an untrained network's outputs will do as a teacher's
+        options["teacher"] = Network(options["teacher"], "relu", "cross-entropy", seed=9)
     results = []
     for setting in ("wait", "0"):
         monkeypatch.setenv("DIGITNET_COMPILED", setting)
-        net = Network((784, 16, 16, 10), activation, cost, seed=4)
+        net = Network(sizes, activation, cost, seed=4)
         trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, **options)
         assert trainer.compiled == (setting == "wait")
         trainer.run()

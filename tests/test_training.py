@@ -1,5 +1,5 @@
 """Training: small problems learned perfectly, reproducibility, the optimisers,
-the schedule, the image shifts, the best-epoch choice and divergence."""
+the schedule, the image shifts, the best-epoch choice, divergence and a teacher's targets."""
 
 import math
 
@@ -10,9 +10,10 @@ from digitnet import Network
 from digitnet.augment import shifted
 from digitnet.blas import _openblas, one_blas_thread
 from digitnet.errors import DigitnetError
+from digitnet.functions import softmax
 from digitnet.optimizers import SGD, Adam, learning_rate
 from digitnet.recipes import RECIPES
-from digitnet.training import Trainer, train
+from digitnet.training import LABEL_SHARE, TEMPERATURE, Trainer, softened, train
 
 
 def test_twenty_mnist_images_are_memorised(mnist):
@@ -158,7 +159,7 @@ def test_l2_keeps_weights_smaller(mnist):
 
 def test_divergence_stops_with_a_hint(mnist):
     options = dict(RECIPES["default"], lr=1e6, epochs=3)
-    net = Network(activation=options.pop("activation"), cost=options.pop("cost"), seed=0)
+    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=0)
     with pytest.raises(DigitnetError, match="smaller learning rate"):
         train(net, mnist.train_images[:500], mnist.train_labels[:500], **options)
 
@@ -193,3 +194,22 @@ def test_both_numpy_and_scipy_openblas_are_held_to_one_thread():
             and "openblas" in str(scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"])):
         pytest.skip("NumPy's or SciPy's wheel here does not bundle OpenBLAS")
     assert len(_openblas()) == 2
+
+
+def test_a_teachers_outputs_are_softened_as_softmax_of_z_over_t():
+    z = np.random.default_rng(0).normal(0, 3, (5, 10))
+    np.testing.assert_allclose(softened(softmax(z), 2.0), softmax(z / 2), rtol=1e-9)
+
+
+def test_with_a_teacher_the_desired_outputs_are_the_labels_and_its_softened_outputs(mnist):
+    X, y = mnist.train_images[:300], mnist.train_labels[:300]
+    teacher = Network((784, 30, 10), "relu", "cross-entropy", seed=1)
+    train(teacher, X, y, optimizer="adam", lr=0.003, batch_size=32, epochs=3, seed=1)
+    trainer = Trainer(Network(seed=0), X, y, teacher=teacher, seed=0)
+    rows = np.arange(0, 300, 7)
+    desired = trainer.desired(rows)
+    expected = LABEL_SHARE * np.eye(10)[y[rows]] + (1 - LABEL_SHARE) * softened(teacher.outputs(X[rows]), TEMPERATURE)
+    np.testing.assert_allclose(desired, expected, rtol=1e-5, atol=1e-7)
+    assert np.allclose(desired.sum(axis=1), 1) and np.all(desired.argmax(axis=1) == y[rows])
+    with pytest.raises(DigitnetError, match="teacher has 784 inputs and 12 outputs"):
+        Trainer(Network(seed=0), X, y, teacher=Network((784, 12)))

@@ -7,10 +7,11 @@ import sys
 import threading
 
 from .. import compiler
+from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
 from ..functions import ACTIVATIONS, COSTS
-from ..modelfile import load_checkpoint, save, save_checkpoint
-from ..network import DEFAULT_SIZES, Network
+from ..modelfile import load, load_checkpoint, save, save_checkpoint
+from ..network import Network
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import RECIPES
 from ..training import Trainer, epoch_line
@@ -21,23 +22,24 @@ DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
 
 def add_parser(sub):
-    d, v = RECIPES["default"], RECIPES["video"]
+    d, v, w = RECIPES["default"], RECIPES["video"], RECIPES["wide"]
     p = sub.add_parser(
         "train", help="train a network on MNIST (or any IDX data set)",
         description="Train a network and save it. With no options: the 784-16-16-10 network and the default "
                     f"recipe ({d['activation']} hidden layers, {d['cost']} cost, {d['optimizer']} with a "
                     f"{d['schedule']} learning rate, {d['epochs']} epochs of batches of {d['batch_size']}, "
-                    f"images shifted by up to {d['shift']} pixel), which passes 96% on the test images in "
-                    f"seconds. Options not given take the recipe's value. --recipe video is the videos' network "
-                    f"exactly ({v['activation']}, {v['cost']} "
-                    f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs).",
+                    f"images shifted by up to {d['shift']} pixel, augment {d['augment']}), which passes 96% on "
+                    f"the test images in seconds. Options not given take the recipe's value. --recipe video is "
+                    f"the videos' network exactly ({v['activation']}, {v['cost']} "
+                    f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs); "
+                    f"--recipe wide has one hidden layer of {w['layers'][1]} and passes 98.5%.",
         epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
                "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
         formatter_class=Formatter)
     p.add_argument("--recipe", choices=RECIPES, default="default",
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
-                                                      f"{','.join(map(str, DEFAULT_SIZES))})")
+                                                      f"{','.join(map(str, d['layers']))})")
     p.add_argument("--activation", choices=ACTIVATIONS, help="hidden layers' activation")
     p.add_argument("--cost", choices=COSTS, help="; ".join(f"{c.name}: {c.about}" for c in COSTS.values()))
     p.add_argument("--optimizer", choices=OPTIMIZERS)
@@ -48,6 +50,14 @@ def add_parser(sub):
     p.add_argument("--l2", type=finite_float, help="L2 weight decay λ")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning rate over the epochs")
     p.add_argument("--shift", type=int, help="shift training images at random by up to this many pixels")
+    p.add_argument("--augment", type=augment_spec, metavar="NAME=SIZE,...",
+                   help="distort the training images at random, afresh each epoch: "
+                        + "; ".join(f"{name} ({about}; {default:g} if no size)"
+                                    for name, (about, _, default) in AUGMENTATIONS.items())
+                        + ". For example rotate=10,thickness=0.5,elastic=34; none for none")
+    p.add_argument("--teacher", metavar="MODEL",
+                   help="distillation: learn also this trained model's softened outputs (a wider network's, "
+                        "with the same inputs and outputs)")
     p.add_argument("--validation", type=int,
                    help=f"training images held out to choose the best epoch (default {DEFAULT_VALIDATION})")
     p.add_argument("--seed", type=int, help=f"random seed: the same seed gives the same network "
@@ -69,7 +79,15 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "validation", "seed")
+                  "l2", "schedule", "shift", "augment", "teacher", "validation", "seed")
+
+
+def augment_spec(text):
+    """--augment's value, checked (and written back in augment.describe's form)."""
+    try:
+        return describe(augmentation(text))
+    except DigitnetError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def recipe_options(args):
@@ -93,12 +111,14 @@ def run(args):
     seed = DEFAULT_SEED if args.seed is None else args.seed
     check_seed(seed)  # before the data is loaded: a bad flag fails fast
     dataset = load_data(args)
-    net = Network(args.layers or DEFAULT_SIZES, options.pop("activation"), options.pop("cost"), seed=seed)
+    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=seed)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
     trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                      **options)
+                      teacher=teacher_of(args.teacher), **options)
+    if args.teacher:
+        options["teacher"] = args.teacher
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
               "data": args.data, "out": args.out or "model.npz"}
     return train(trainer, dataset, record, args.out or "model.npz", args.checkpoint)
@@ -113,13 +133,14 @@ def resume(args):
     record = {key: header.get(key) for key in ("recipe", "options", "data", "out")}
     options = dict(record["options"])
     validation, seed = options.pop("validation", 0), options.pop("seed", None)
+    teacher = options.pop("teacher", None)
     args.data = args.data or record["data"]
     out = args.out or record["out"] or "model.npz"
     dataset = load_data(args)
     check_fits(net, dataset)
     try:
         trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                          **options)
+                          teacher=teacher_of(teacher), **options)
         trainer.restore(arrays, header["checkpoint"])
     except DigitnetError as e:
         raise DigitnetError(f"{args.resume}: {e}") from None
@@ -127,6 +148,11 @@ def resume(args):
         raise DigitnetError(f"{args.resume}: damaged checkpoint ({e})") from None
     print(f"resuming {net} after epoch {trainer.epoch} of {options['epochs']} from {args.resume}", flush=True)
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
+
+
+def teacher_of(path):
+    """The teacher model at ``path`` (None for none)."""
+    return None if path is None else load(path)
 
 
 def prepare(trainer):
