@@ -2,9 +2,10 @@
 
 numba compiles kernels.py's epoch the first time a machine trains with a given choice
 of activation, cost and optimiser: a few seconds, longer than a whole default run takes
-once compiled. So that first run does not wait. It trains with NumPy (network.py),
-exactly as with DIGITNET_COMPILED=0, while a separate process compiles the epoch into
-the cache for every later run. A run never changes engine midway: the same seed and
+once compiled. So a short first run does not wait. It trains with NumPy (network.py),
+exactly as with DIGITNET_COMPILED=0, and then a separate process compiles the epoch into
+the cache for every later run. A long first run, which NumPy would make slower than
+compiling, waits for the compiler. A run never changes engine midway: the same seed and
 the same state of the cache give the same network.
 
 DIGITNET_COMPILED chooses: ``1`` (the default) as above, ``wait`` to compile in the
@@ -42,6 +43,19 @@ def numba_version():
 def usable(net):
     """Whether ``net`` can train compiled: a float32 network, numba installed, not turned off."""
     return mode() != "0" and net.dtype == np.float32 and numba_version() is not None
+
+
+# A first run trains with NumPy only while that is the quicker way: NumPy gets through some 4e9
+# multiply-adds of examples by parameters a second here, and compiling takes some 8 s, so a run
+# of more than 3e10 (1.7 times the default recipe's) waits for the compiler instead; so does a
+# run with distortions (rotations, elastic...), which NumPy makes tens of times slower.
+NUMPY_BUDGET = 3e10
+
+
+def numpy_is_quicker(net, examples, distorted):
+    """Whether a first run of ``examples`` example-epochs should train with NumPy rather than
+    wait for the compiler."""
+    return not distorted and net.params.size * examples <= NUMPY_BUDGET
 
 
 def cache_folder():

@@ -81,9 +81,11 @@ class Trainer:
         self.X, self.y, self.rows = X, y, np.flatnonzero(keep)
         self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
-        # Compiled if the compiled epoch is ready (or DIGITNET_COMPILED=wait says to wait for it);
-        # else NumPy, and finish() has it compiled in the background for later runs.
-        self.compiled = compiler.usable(net) and (compiler.ready(net, optimizer) or compiler.mode() == "wait")
+        # Compiled if the compiled epoch is ready, or worth waiting for (a long run, or
+        # DIGITNET_COMPILED=wait); else NumPy, and finish() has it compiled for later runs.
+        self.compiled = compiler.usable(net) and (
+            compiler.ready(net, optimizer) or compiler.mode() == "wait"
+            or not compiler.numpy_is_quicker(net, epochs * len(self.rows), bool(self.augmentation)))
         self.compiling = False  # whether this run had the epoch compiled for later runs
         self.prepared = False
         self.epoch = 0

@@ -67,3 +67,14 @@ def test_a_stale_lock_is_taken_over_and_compiled_0_never_compiles(mnist, empty_c
     monkeypatch.setenv("DIGITNET_COMPILED", "1")
     assert compiler.compile_later(net, "adam")  # a lock that old belonged to a process that died
     wait_for(lambda: compiler.ready(net, "adam"))
+
+
+def test_a_long_first_run_waits_for_the_compiler(mnist, empty_cache, monkeypatch):
+    """NumPy would take longer than compiling: distortions, or much more work than the default recipe."""
+    net = Network((784, 16, 10), "tanh", "cross-entropy", seed=1)
+    X, y = mnist.train_images[:2000], mnist.train_labels[:2000]
+    assert not Trainer(net, X, y, epochs=2).compiled
+    assert Trainer(net, X, y, epochs=2, augment="rotate=10").compiled
+    wide = Network((784, 800, 10), "relu", "cross-entropy", seed=1)
+    assert not compiler.numpy_is_quicker(wide, 25 * 55_000, False)
+    assert compiler.numpy_is_quicker(Network((784, 16, 16, 10)), 25 * 55_000, False)
