@@ -100,7 +100,10 @@ def test_openapi_schema_describes_every_endpoint(client):
                  "/api/neurons/{layer}/{neuron}", "/api/reset",
                  "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
                  "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events",
-                 "/api/save", "/api/download"):
+                 "/api/save", "/api/download", "/api/teach", "/api/teach/image", "/api/teach/test", "/api/teach/batch",
+                 "/api/teach/undo", "/api/teach/reset", "/api/experiments", "/api/experiments/memorize",
+                 "/api/experiments/landscape", "/api/experiments/sigmoid-vs-relu", "/api/experiments/stop",
+                 "/api/experiments/events"):
         assert path in paths
     drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255

@@ -104,7 +104,7 @@ class TeachBatch(BaseModel):
 # ---- the experiments of chapter 2, run live --------------------------------------------
 
 class MemorizeRequest(BaseModel):
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")  # an option of another experiment is a mistake
 
     images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images to learn")
     epochs: Annotated[int, Whole] = Field(300, ge=1, le=300, description="epochs of each of the two runs")
@@ -117,7 +117,7 @@ def odd(steps):
 
 
 class LandscapeRequest(BaseModel):
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images the cost is taken on")
     steps: Annotated[int, Whole, AfterValidator(odd)] = Field(25, ge=3, le=41,
@@ -129,7 +129,7 @@ class LandscapeRequest(BaseModel):
 
 
 class SigmoidVsReluRequest(BaseModel):
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     depths: list[Annotated[int, Field(ge=1, le=8), Whole]] = Field([2, 4, 6], min_length=1, max_length=3,
                                                                    description="numbers of hidden layers to compare")
