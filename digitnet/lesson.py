@@ -23,8 +23,9 @@ TEACHING_RATE = {"cross-entropy": 0.001, "quadratic": 10.0}
 
 def cost_of_one(net, x, label):
     """The cost of one example laid out as in the video: the network's outputs a beside the
-    desired outputs y (1 for the right digit, 0 elsewhere), each output's share of the cost,
-    and their sum, the cost C of this example.
+    desired outputs y (1 for the right digit, 0 elsewhere), their squared differences and the
+    sum of those (the video's cost), each output's share of the cost, and their sum, the cost
+    C of this example.
 
     For the quadratic cost each share is ½ (a − y)², the squared difference halved (the ½
     makes the derivative simply a − y); for cross-entropy only the right digit's −ln a counts.
@@ -33,9 +34,10 @@ def cost_of_one(net, x, label):
     a = net.feedforward(as_row(net, x))
     y = one_hot([label], net.sizes[-1], net.dtype)
     terms = net.cost.terms(a, y)[0].astype(np.float64)
+    squares = ((a - y)[0] ** 2).astype(np.float64)
     return {"cost_kind": net.cost.name, "label": int(label), "outputs": a[0].astype(np.float64),
-            "desired": y[0].astype(np.float64), "squared_differences": ((a - y)[0] ** 2).astype(np.float64),
-            "terms": terms, "cost": float(terms.sum())}
+            "desired": y[0].astype(np.float64), "squared_differences": squares,
+            "sum_of_squares": float(squares.sum()), "terms": terms, "cost": float(terms.sum())}
 
 
 def average_cost(net, images, labels):

@@ -78,6 +78,12 @@ def test_the_pages_modules_are_all_served(client):
     assert seen == {p.name for p in STATIC.glob("*.js")}
 
 
+def test_every_id_on_the_page_is_its_own():
+    """The modules find the page's parts by id: two parts with one id would be one part."""
+    ids = re.findall(r'\bid="([^"]+)"', (STATIC / "index.html").read_text())
+    assert len(ids) > 50 and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
 def test_nothing_the_page_needs_comes_from_another_server():
     for path in STATIC.iterdir():
         name = path.name

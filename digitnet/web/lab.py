@@ -221,6 +221,7 @@ class Lab:
             "undo_steps": len(self.taught),
             "taught": self.untaught is not None,
             "has_data": self.dataset is not None,
+            "test_images": 0 if self.dataset is None else len(self.dataset.test_labels),
             "edits": [{"layer": l, "neuron": j, **e} for (l, j), e in sorted(edits.items())],
             "connections": self.trained.connections if net is self.trained.net else connections(net),
         }

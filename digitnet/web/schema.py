@@ -171,6 +171,7 @@ class CostOfOne(BaseModel):
     outputs: list[float] = Field(description="the output activations a")
     desired: list[float] = Field(description="the desired outputs y: 1 for the right digit, 0 elsewhere")
     squared_differences: list[float] = Field(description="(a − y)² for each output")
+    sum_of_squares: float = Field(description="Σ (a − y)², the video's cost")
     terms: list[float | None] = Field(description="each output's part of the cost (None: infinite)")
     cost: float | None = Field(description="C of this example, the terms added up (None: infinite)")
 
@@ -214,6 +215,7 @@ class Model(BaseModel):
     test_accuracy: float | None
     average_cost: float | None = Field(description="the cost averaged over the test images (None: no data, or "
                                                    "infinite)")
+    test_images: int = Field(description="how many test images the accuracy and average cost are taken on")
     teaching_rate: float = Field(description="a learning rate η for teaching one example that suits this cost")
     undo_steps: int = Field(description="teaching steps that Undo can take back")
     taught: bool = Field(description="taught since it was trained: Reset goes back")
