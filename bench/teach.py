@@ -17,7 +17,6 @@ and written to bench/teach.txt; the exit status is 1 if /api/teach's median is o
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from classroom import free_port, serve  # noqa: E402
-from common import ROOT, Report, data_folder  # noqa: E402
+from common import Report, data_folder, model_file  # noqa: E402
 
 from digitnet import data  # noqa: E402
 
@@ -78,13 +77,8 @@ def main(argv=None):
     report = Report(args.out)
     report.machine(f"digitnet teaching benchmark, {args.steps} steps, one visitor, one request at a time")
     with tempfile.TemporaryDirectory() as tmp:
-        model = args.model
-        if model is None:
-            model = Path(tmp) / "model.npz"
-            subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(data_folder()), "--out",
-                            str(model)], check=True, capture_output=True, cwd=ROOT)
         port = free_port()
-        server = serve(Path(model).resolve(), tmp, port)
+        server = serve(model_file(args.model, tmp), tmp, port)
         try:
             times = measure(f"http://127.0.0.1:{port}", args.steps)
         finally:

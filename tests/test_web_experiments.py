@@ -21,11 +21,6 @@ SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200,
 
 
 @pytest.fixture
-def app(trained_net, mnist, tmp_path):
-    return create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
-
-
-@pytest.fixture
 def client(app):
     return TestClient(app)
 

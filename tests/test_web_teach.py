@@ -16,11 +16,6 @@ from digitnet.web.routes import seen
 
 
 @pytest.fixture
-def app(trained_net, mnist, tmp_path):
-    return create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
-
-
-@pytest.fixture
 def client(app):
     return TestClient(app)
 
