@@ -45,7 +45,7 @@ def average_cost(net, images, labels):
     return net.total_cost(images, labels)
 
 
-def tested(net, images, labels):
+def accuracy_and_cost(net, images, labels):
     """How the network does on ``images``: the share it gets right and its average cost,
     from one pass through the network (with one BLAS thread: for these skinny products it
     is the quicker, and it leaves the other cores to other visitors)."""

@@ -207,3 +207,20 @@ def test_the_experiments_are_in_the_schema_and_need_data(client, trained_net):
     dataless = TestClient(create_app(trained_net, None))
     answer = dataless.post("/api/experiments/memorize", json={})
     assert answer.status_code == 409 and "--data" in answer.json()["detail"]
+
+
+def test_a_taught_or_edited_network_has_no_path_but_its_trained_one_has(client):
+    """Teaching and hand edits move the weights off the path training took: its plane is not theirs."""
+    def landscape():
+        client.post("/api/experiments/landscape", json=SMALL["landscape"])
+        return events(client)[-1]["result"]
+
+    assert landscape()["path"] is not None
+    client.post("/api/teach/test", json={"index": 0})
+    taught = landscape()
+    assert taught["path"] is None and taught["random"] is not None  # the cost around it alone
+    client.post("/api/teach/undo")
+    client.put("/api/neurons/0/1", json={"bias_shift": 1.0})
+    assert landscape()["path"] is None
+    client.post("/api/reset")
+    assert landscape()["path"] is not None

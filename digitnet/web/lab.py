@@ -36,7 +36,7 @@ def frozen(net):
 class Trained:
     """A network as training (or teaching) left it, frozen, with what the page shows of it
     worked out once (its test accuracy and average cost, its strongest connections), however
-    many visitors ask at once. ``accuracy`` or ``scores`` (``lesson.tested``'s) if known already."""
+    many visitors ask at once. ``accuracy`` or ``scores`` (``lesson.accuracy_and_cost``'s) if known already."""
 
     def __init__(self, net, dataset=None, accuracy=None, scores=None):
         self.net = frozen(net.copy())
@@ -48,7 +48,7 @@ class Trained:
     def scores(self):
         with self.lock:
             if self._scores is None:
-                self._scores = tested(self.net, self.dataset)
+                self._scores = on_test_images(self.net, self.dataset)
             return self._scores
 
     @property
@@ -117,6 +117,7 @@ class Lab:
             while len(self.taught) > 1 and sum(t.net.params.nbytes for t, _, _ in self.taught) > UNDO_BYTES:
                 del self.taught[0]
             self.trained = Trained(net, self.dataset, scores=scores)
+            self.trained.net.path = None  # taught off the path its training took: that path is no longer its own
             self.net, self.edits = self.trained.net, {}
 
     def undo(self):
@@ -169,10 +170,10 @@ class Lab:
         if not largest <= MAX_PARAMETER:
             raise TooFar(f"that step would take a weight to {largest:.3g}, past ±{MAX_PARAMETER:g}: "
                          "the network would stop computing numbers, so it was not taken; try a smaller learning rate")
-        scores = {"before": self.scores, "after": tested(taught, self.dataset)}
+        scores = {"before": self.scores, "after": on_test_images(taught, self.dataset)}
         self.teach(taught, scores["after"])
         example = {"before": before, "after": after}
-        return {**{side: {**(laid_out(example[side]) if example[side] else {}), **on_test(scores[side])}
+        return {**{side: {**(laid_out(example[side]) if example[side] else {}), **for_the_page(scores[side])}
                    for side in ("before", "after")}, "undo_steps": len(self.taught)}
 
     # ---- what the page shows ----------------------------------------------------------------
@@ -180,13 +181,13 @@ class Lab:
     @property
     def scores(self):
         """The share of the 10,000 test images the network (as edited) gets right, and its
-        average cost on them (``lesson.tested``)."""
+        average cost on them (``lesson.accuracy_and_cost``)."""
         net = self.net
         if net is self.trained.net:
             return self.trained.scores
         scored, value = self._scored
         if scored is not net:
-            value = tested(net, self.dataset)
+            value = on_test_images(net, self.dataset)
             self._scored = (net, value)
         return value
 
@@ -216,7 +217,7 @@ class Lab:
         return {
             **net.config,
             "test_accuracy": self.accuracy,
-            "average_cost": on_test(self.scores)["average_cost"],
+            "average_cost": for_the_page(self.scores)["average_cost"],
             "teaching_rate": lesson.TEACHING_RATE[net.cost.name],
             "undo_steps": len(self.taught),
             "taught": self.untaught is not None,
@@ -231,8 +232,10 @@ NO_EDIT = {"bias_shift": 0.0, "weight_scale": 1.0, "off": False}
 
 
 def edited(trained, edits):
-    """A frozen copy of the ``trained`` network with the hand ``edits`` made to it."""
+    """A frozen copy of the ``trained`` network with the hand ``edits`` made to it (and so
+    with no path: training did not take it there)."""
     net = trained.copy()
+    net.path = None
     for (layer, neuron), e in edits.items():
         net.weights[layer][neuron] *= e["weight_scale"]
         net.biases[layer][neuron] += e["bias_shift"]
@@ -241,15 +244,15 @@ def edited(trained, edits):
     return frozen(net)
 
 
-def tested(net, dataset):
-    """``lesson.tested`` on the test images: {"accuracy", "average_cost"}, None without data."""
+def on_test_images(net, dataset):
+    """``lesson.accuracy_and_cost`` on the test images: {"accuracy", "average_cost"}, None without data."""
     if dataset is None:
         return {"accuracy": None, "average_cost": None}
-    return lesson.tested(net, dataset.test_images, dataset.test_labels)
+    return lesson.accuracy_and_cost(net, dataset.test_images, dataset.test_labels)
 
 
-def on_test(scores):
-    """``tested``'s scores as the API names them."""
+def for_the_page(scores):
+    """``on_test_images``'s scores as the API names them."""
     return {"test_accuracy": scores["accuracy"], "average_cost": strict(scores["average_cost"])}
 
 

@@ -89,7 +89,8 @@ const SUMMARY = {
     `${percent(r[name].train_accuracy.at(-1), 1)} of the training images right, ${percent(r[name].test_accuracy, 1)} ` +
     "of the test images.").join(" "),
   landscape: (r) => r.path === null
-    ? "This network has no recorded path (it was saved before training recorded one): the cost around it alone."
+    ? "No path to draw: this network was saved before training recorded its path, or has been taught or edited " +
+      "since training left it there. The cost around it alone."
     : `The path of ${r.path.epochs.at(-1)} epochs, ${percent(r.path.share)} of it in this plane, goes down from a ` +
       `cost of ${cost(r.path.path_cost[0])} to ${cost(r.path.path_cost.at(-1))}.`,
   "sigmoid-vs-relu": (r) => `On the test images: ${r.map((n) => `${n.activation} with ${n.hidden_layers} ` +
