@@ -170,11 +170,9 @@ class Lab:
         if not largest <= MAX_PARAMETER:
             raise TooFar(f"that step would take a weight to {largest:.3g}, past ±{MAX_PARAMETER:g}: "
                          "the network would stop computing numbers, so it was not taken; try a smaller learning rate")
-        scores = {"before": self.scores, "after": on_test_images(taught, self.dataset)}
-        self.teach(taught, scores["after"])
-        example = {"before": before, "after": after}
-        return {**{side: {**(laid_out(example[side]) if example[side] else {}), **for_the_page(scores[side])}
-                   for side in ("before", "after")}, "undo_steps": len(self.taught)}
+        was, now = self.scores, on_test_images(taught, self.dataset)
+        self.teach(taught, now)
+        return {"before": side(before, was), "after": side(after, now), "undo_steps": len(self.taught)}
 
     # ---- what the page shows ----------------------------------------------------------------
 
@@ -249,6 +247,12 @@ def on_test_images(net, dataset):
     if dataset is None:
         return {"accuracy": None, "average_cost": None}
     return lesson.accuracy_and_cost(net, dataset.test_images, dataset.test_labels)
+
+
+def side(cost, scores):
+    """Before or after a teaching step: this example's cost laid out (for a step on one example)
+    and the test scores."""
+    return {**(laid_out(cost) if cost else {}), **for_the_page(scores)}
 
 
 def for_the_page(scores):
