@@ -224,3 +224,17 @@ def test_a_taught_or_edited_network_has_no_path_but_its_trained_one_has(client):
     assert landscape()["path"] is None
     client.post("/api/reset")
     assert landscape()["path"] is not None
+
+
+def test_an_experiment_that_fails_says_why_and_gives_its_seat_back(trained_net, mnist, monkeypatch):
+    client = TestClient(create_app(trained_net, mnist, max_training=1))
+
+    def broken(*args, **kwargs):
+        raise ValueError("something the experiment did not expect")
+
+    monkeypatch.setattr(experiments, "memorize", broken)
+    client.post("/api/experiments/memorize", json=SMALL["memorize"])
+    failed = events(client)[-1]
+    assert (failed["state"], failed["message"]) == ("error", "something the experiment did not expect")
+    client.post("/api/experiments/landscape", json=SMALL["landscape"])  # the one seat is free again
+    assert events(client)[-1]["state"] == "done"

@@ -162,10 +162,10 @@ class Experiment:
                                      lambda part, record: self._measured(run, part, record))
         except Stopped:
             return
-        except (DigitnetError, FloatingPointError, MemoryError) as e:
+        except Exception as e:  # whatever went wrong, say it, and give the seat back to the queue
             with self.lock:
                 if run.going:
-                    self._end(run, "error", str(e))
+                    self._end(run, "error", str(e) or type(e).__name__)
             return
         with self.lock:
             if run.going:

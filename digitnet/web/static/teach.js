@@ -54,12 +54,10 @@ function teach() {
     const step = await api("POST", path, body);
     state.step = step;
     showStep(step);
-    const { before, after } = step;
+    const { before, after } = step, went = `this example's cost went from ${cost(before.cost)} to ${cost(after.cost)}`;
     say(after.prediction !== before.prediction
-      ? `It changed its mind: it now says ${after.prediction}. This example's cost went from ` +
-        `${before.cost.toFixed(3)} to ${after.cost === null ? "∞" : after.cost.toFixed(3)}.`
-      : `One step downhill: this example's cost went from ${before.cost === null ? "∞" : before.cost.toFixed(3)} ` +
-        `to ${after.cost === null ? "∞" : after.cost.toFixed(3)}; it still says ${after.prediction}.`);
+      ? `It changed its mind: it now says ${after.prediction}; ${went}.`
+      : `One step downhill: ${went}; it still says ${after.prediction}.`);
   });
 }
 
@@ -84,7 +82,7 @@ function batch() {
 }
 
 const accuracy = (p) => (p === null ? "–" : percent(p, 2));
-const cost = (c) => (c === null ? "∞" : c.toFixed(4));
+const cost = (c) => (c === null ? "∞" : c.toFixed(3));
 
 function forgetStep() {
   state.step = null;
