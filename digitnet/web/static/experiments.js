@@ -4,6 +4,7 @@
 
 import { $, api, percent } from "./api.js";
 import { blend, colour, rgb } from "./colours.js";
+import { onModel } from "./model.js";
 import { boxes, curve, frame, label, scale, setUpPlot } from "./plots.js";
 import { state } from "./state.js";
 import { onEpoch } from "./training.js";
@@ -286,4 +287,7 @@ export function setUpExperiments() {
     p.querySelector(".stop").onclick = stop;
   }
   onEpoch(follow);
+  onModel((model) => {  // the experiments train on MNIST: without it, nothing to run
+    for (const kind of KINDS) panel(kind).querySelector(".run").disabled = !model.has_data;
+  });
 }

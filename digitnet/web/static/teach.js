@@ -6,7 +6,7 @@ import { $, api, percent } from "./api.js";
 import { blend, rgb } from "./colours.js";
 import { onLabel } from "./cost.js";
 import { canvasBytes } from "./drawing.js";
-import { loadModel, onModel } from "./model.js";
+import { loadModel, onModel, onReshape } from "./model.js";
 import { selectNeuron } from "./neuron.js";
 import { onLook, refresh } from "./predict.js";
 import { curve, frame, scale, setUpPlot } from "./plots.js";
@@ -209,6 +209,7 @@ export function setUpTeaching() {
   $("start-over").onclick = () => undo("reset", "Reset: the network is back where it was before it was taught.");
   $("batch").onclick = batch;
   onModel(showModel);
+  onReshape(forgetStep);  // a new network: the last step was another's
   onLabel(labelButton);
   onLook(labelButton);
 }
