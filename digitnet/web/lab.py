@@ -21,8 +21,9 @@ from ..network import parameter_views
 UNDO_BYTES = 1 << 20  # the teaching steps a visitor can undo hold at most this much of parameters
 STRONGEST = 300  # connections drawn per layer: all 12,000 would be a grey fog
 # No teaching step may take a weight or bias beyond ±MAX_PARAMETER. Below it, every neuron's
-# z stays a finite float32 for any image (784 pixels of at most 1, through up to 5 layers of
-# 128), so the page never meets NaN; trained networks' weights are a few units at most.
+# z stays a finite float32 for any image in networks the size the page trains (784 pixels of
+# at most 1, up to 4 hidden layers of 128), so the page never meets NaN; trained networks'
+# weights are a few units at most.
 MAX_PARAMETER = 1e4
 
 
