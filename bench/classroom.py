@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "classroom_locustfile.py"
 sys.path.insert(0, str(HERE))  # also when tests/test_classroom_load.py loads this file
 
-from common import Report, data_folder  # noqa: E402
+from common import Report, data_folder, model_file  # noqa: E402
 
 
 def locust(url, model, folder, users, seconds, data=None):
@@ -93,10 +93,7 @@ def main():
     results.machine(f"classroom: {args.users} visitors for {args.seconds} s at one `digitnet serve`, locust on "
                     "the same machine")
     with tempfile.TemporaryDirectory() as folder:
-        model = args.model or Path(folder) / "model.npz"
-        if not args.model:
-            subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(data_folder()),
-                            "--out", str(model)], check=True, stdout=subprocess.DEVNULL)
+        model = model_file(args.model, folder)
         port = free_port()
         server = serve(model, folder, port)
         try:

@@ -3,6 +3,8 @@ goes and written to a file at the end."""
 
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def data_folder():
     """$DIGITNET_DATA, else ../shared/data/mnist beside the repository."""
     return Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
+
+
+def model_file(given, folder):
+    """The model file ``given``, or one that `digitnet train` makes with its defaults in ``folder``."""
+    if given:
+        return Path(given).resolve()
+    model = Path(folder) / "model.npz"
+    subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(data_folder()), "--out", str(model)],
+                   check=True, capture_output=True, cwd=ROOT)
+    return model
 
 
 class Report:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, Report, data_folder
+from common import ROOT, Report, data_folder, model_file
 
 from digitnet import data, experiments
 from digitnet.api import Network
@@ -85,12 +85,7 @@ def main(argv=None):
     report = Report(args.out)
     report.machine(f"digitnet experiments benchmark, medians of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
-        model = args.model
-        if model is None:
-            model = Path(tmp) / "model.npz"
-            subprocess.run([sys.executable, "-m", "digitnet", "train", "--data", str(folder), "--out", str(model)],
-                           check=True, capture_output=True, cwd=ROOT)
-        lines, within = measure(model, folder, args.rounds, tmp)
+        lines, within = measure(model_file(args.model, tmp), folder, args.rounds, tmp)
     for line in lines:
         report.say(line)
     report.say(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -8,6 +8,8 @@ epoch of every run (or every row of a surface) with what was just measured, so t
 a caller, such as a web page, can show the curves grow while the experiment runs.
 """
 
+import math
+
 import numpy as np
 
 from .blas import one_blas_thread
@@ -57,6 +59,18 @@ def side_by_side(trainers, progress=None):
                     progress(name, record)
     for trainer in trainers.values():
         trainer.finish()
+
+
+def strict(value):
+    """``value`` (dicts, lists and numbers) with every infinite or NaN number replaced by None:
+    strict JSON has no infinity, and far from the trained weights a cost can overflow to it."""
+    if isinstance(value, dict):
+        return {key: strict(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def curves(trainer, test):
@@ -140,7 +154,7 @@ def around(values, steps, margin=0.2):
     return np.linspace(low - pad, high + pad, steps)
 
 
-def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None):
+def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None, random=True):
     """The cost C of ``net`` on the examples (X, y) around its trained parameters θ, on
     two 2-D slices through the space of its 13,002 (or however many) parameters:
 
@@ -154,6 +168,8 @@ def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None):
 
     Each slice is {"x": [...], "y": [...], "cost": [row for each y]}; "cost" is C at θ.
     Far from θ some image may be given probability 0, and C is then infinite (inf).
+    With ``random=False`` the random slice is left out (None) when there is a path to show:
+    the path alone, in half the time, as a page following a training run wants it.
     """
     if steps < 3 or steps % 2 == 0:
         raise DigitnetError(f"the surface needs an odd number of steps, 3 or more, so that the model is its centre; "
@@ -162,12 +178,14 @@ def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None):
         raise DigitnetError(f"the extent of the surface must be positive, got {extent}")
     check_seed(seed)
     x, Y = net.inputs(X), one_hot(as_labels(y, len(X)), net.sizes[-1], net.dtype)
-    rng = np.random.default_rng(seed)
-    directions = [filter_normalised(net, rng) for _ in range(2)]
-    grid = extent * np.arange(-(steps // 2), steps // 2 + 1) / (steps // 2)
-    result = {"parameters": net.params.size, "cost": cost_along(net, x, Y, directions, [(0, 0)])[0],
-              "random": surface(net, x, Y, directions, grid, grid, "random", progress), "path": None}
-    plane = net.path
+    plane, nowhere = net.path, np.zeros((2, net.params.size))  # no direction: θ itself
+    result = {"parameters": net.params.size, "cost": cost_along(net, x, Y, nowhere, [(0, 0)])[0], "random": None,
+              "path": None}
+    if random or plane is None:
+        rng = np.random.default_rng(seed)
+        directions = [filter_normalised(net, rng) for _ in range(2)]
+        grid = extent * np.arange(-(steps // 2), steps // 2 + 1) / (steps // 2)
+        result["random"] = surface(net, x, Y, directions, grid, grid, "random", progress)
     if plane is not None:
         along, across = plane.coordinates.T
         result["path"] = {**surface(net, x, Y, plane.directions, around(along, steps), around(across, steps),

@@ -41,6 +41,14 @@ def trained_net(default_model):
     return Network.load(default_model)
 
 
+@pytest.fixture
+def app(trained_net, mnist, tmp_path):
+    """The web page's app for the default model, with MNIST; its Save writes into tmp_path."""
+    from digitnet.web import create_app
+
+    return create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
+
+
 @pytest.fixture(scope="session")
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)

@@ -19,11 +19,6 @@ from digitnet.web.sessions import COOKIE
 TINY = {"hidden": [8], "epochs": 2, "images": 600, "batch_size": 30, "lr": 0.01}
 
 
-@pytest.fixture
-def app(trained_net, mnist, tmp_path):
-    return create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
-
-
 def visitors(app, n, **options):
     """``n`` browsers, each with its own cookie jar."""
     return [TestClient(app, **options) for _ in range(n)]

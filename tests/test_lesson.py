@@ -4,7 +4,16 @@ step downhill that is exactly −η times backprop's gradient, checked against f
 import numpy as np
 import pytest
 
-from digitnet.lesson import average_cost, cost_of_one, largest_nudges, layer_shares, teach, teach_many
+from digitnet.lesson import (
+    TEACHING_RATE,
+    accuracy_and_cost,
+    average_cost,
+    cost_of_one,
+    largest_nudges,
+    layer_shares,
+    teach,
+    teach_many,
+)
 from digitnet.network import Network, flatten
 
 
@@ -22,8 +31,10 @@ def test_the_cost_of_one_example_adds_up(net, mnist):
     np.testing.assert_allclose(laid_out["squared_differences"], (a - y) ** 2, rtol=1e-6)
     assert laid_out["cost"] == pytest.approx(laid_out["terms"].sum())
     assert laid_out["cost"] == pytest.approx(net.total_cost(x.reshape(1, -1), [label]), rel=1e-5)
+    assert laid_out["sum_of_squares"] == pytest.approx(laid_out["squared_differences"].sum())
     if net.cost.name == "quadratic":  # ½ Σ (a − y)²
         np.testing.assert_allclose(laid_out["terms"], laid_out["squared_differences"] / 2, rtol=1e-6)
+        assert laid_out["cost"] == pytest.approx(laid_out["sum_of_squares"] / 2)
     else:  # only the right digit's −ln a
         assert laid_out["cost"] == pytest.approx(-np.log(a[label]), rel=1e-5)
         assert np.count_nonzero(laid_out["terms"]) == 1
@@ -115,3 +126,26 @@ def test_teaching_many_examples_steps_once_for_each(mnist):
     assert costs.shape == (100,) and np.isfinite(costs).all()
     assert not np.array_equal(net.params, before)
     assert np.mean(costs[-20:]) < np.mean(costs[:20])  # the later examples already cost less
+
+
+def test_accuracy_and_cost_are_the_score_and_the_average_cost_in_one_pass(net, mnist):
+    images, labels = mnist.test_images[:500], mnist.test_labels[:500]
+    scores = accuracy_and_cost(net, images, labels)
+    assert scores["accuracy"] == net.score(images, labels)
+    assert scores["average_cost"] == pytest.approx(average_cost(net, images, labels), rel=1e-6)
+
+
+def test_the_teaching_rate_changes_a_trained_networks_mind_in_a_few_steps(trained_net, mnist):
+    """TEACHING_RATE for cross-entropy: test images the trained network gets right, taught their
+    runner-up digit, change its mind in a few steps, each going downhill."""
+    eta, steps = TEACHING_RATE[trained_net.cost.name], []
+    for x in mnist.test_images[:8]:
+        net, wanted = trained_net.copy(), int(np.argsort(-trained_net.forward(x)[0])[1])
+        taken = 0
+        while int(net.predict(x)[0]) != wanted and taken < 30:
+            step = teach(net, x, wanted, eta)
+            assert step["after"]["cost"] < step["before"]["cost"]
+            taken += 1
+        assert int(net.predict(x)[0]) == wanted
+        steps.append(taken)
+    assert 1 < np.median(steps) <= 10, steps

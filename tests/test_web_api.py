@@ -78,6 +78,12 @@ def test_the_pages_modules_are_all_served(client):
     assert seen == {p.name for p in STATIC.glob("*.js")}
 
 
+def test_every_id_on_the_page_is_its_own():
+    """The modules find the page's parts by id: two parts with one id would be one part."""
+    ids = re.findall(r'\bid="([^"]+)"', (STATIC / "index.html").read_text())
+    assert len(ids) > 50 and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
 def test_nothing_the_page_needs_comes_from_another_server():
     for path in STATIC.iterdir():
         name = path.name
@@ -100,7 +106,10 @@ def test_openapi_schema_describes_every_endpoint(client):
                  "/api/neurons/{layer}/{neuron}", "/api/reset",
                  "/api/examples/test", "/api/examples/noise", "/api/examples/dream/{digit}", "/api/train",
                  "/api/train/pause", "/api/train/resume", "/api/train/step", "/api/train/stop", "/api/train/events",
-                 "/api/save", "/api/download"):
+                 "/api/save", "/api/download", "/api/teach", "/api/teach/image", "/api/teach/test", "/api/teach/batch",
+                 "/api/teach/undo", "/api/teach/reset", "/api/experiments", "/api/experiments/memorize",
+                 "/api/experiments/landscape", "/api/experiments/sigmoid-vs-relu", "/api/experiments/stop",
+                 "/api/experiments/events"):
         assert path in paths
     drawn = schema["components"]["schemas"]["Drawing"]["properties"]["pixels"]
     assert drawn["minItems"] == drawn["maxItems"] == 112 * 112 and drawn["items"]["maximum"] == 255

@@ -1,5 +1,7 @@
 """The web page in real headless Chromium, driven by Playwright, against a real
-uvicorn server: draw, look inside, tweak, experiment and train as a person would."""
+uvicorn server: draw, look inside, tweak, experiment and train as a person would; and
+chapter 2: the cost of a drawing as it is drawn, teaching it a wrong answer until the
+network changes its mind, and the experiments run live."""
 
 import math
 import socket
@@ -294,3 +296,151 @@ def test_two_visitors_pages_do_not_change_each_other(browser, server):
     assert before["prediction"] == 3
     for p in pages:
         p.context.close()
+
+
+# ---- chapter 2: the cost of one example, a step downhill, the experiments --------------------------
+
+
+def text(page, selector):
+    return page.locator(selector).text_content()
+
+
+def pick(page, digit):
+    page.click(f"#labels button[data-digit='{digit}']")
+    page.wait_for_function(f"digitnet.look.cost_of_one && digitnet.look.cost_of_one.label === {digit} && {SETTLED}")
+
+
+def shown_cost(page):
+    """The cost of this example as the table's sum line shows it."""
+    return float(text(page, "#cost-sum strong"))
+
+
+def test_the_cost_of_a_drawing_changes_as_it_is_drawn(page, output_dir):
+    pick(page, 3)
+    assert "Pick" not in text(page, "#cost-sum")
+    draw(page, THREE[:41])  # the top half of a 3
+    page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
+    page.wait_for_timeout(300)
+    page.wait_for_function(SETTLED)
+    half = page.evaluate("digitnet.look.cost_of_one")
+    assert shown_cost(page) == pytest.approx(half["cost"], abs=1e-4)
+    draw(page, THREE[41:])
+    page.wait_for_function(f"digitnet.look.cost_of_one.cost !== {half['cost']} && {SETTLED}")
+    page.wait_for_timeout(300)
+    page.wait_for_function(SETTLED)
+    whole = page.evaluate("digitnet.look.cost_of_one")
+    assert whole["cost"] < half["cost"]  # a whole 3 is a cheaper 3
+    rows = page.locator("#cost-table tbody tr")
+    assert rows.count() == 10 and "right" in rows.nth(3).get_attribute("class")
+    outputs = [float(rows.nth(d).locator("td").nth(1).text_content()) for d in range(10)]
+    assert outputs == pytest.approx(whole["outputs"], abs=1e-4)
+    assert "test images" in text(page, "#average-cost")
+    page.locator("#lesson-panel").screenshot(path=output_dir / "web-cost-of-a-drawing.png")
+    page.click("#clear")  # a new drawing: which digit it should be is asked again
+    page.wait_for_function("digitnet.label === null")
+    assert text(page, "#teach").startswith("Pick")
+
+
+def test_teach_a_drawing_a_wrong_answer_until_it_changes_its_mind(page, output_dir):
+    look = answer_after_drawing(page, THREE)
+    assert look["prediction"] == 3
+    accuracy = text(page, "#accuracy")
+    probabilities = look["probabilities"]
+    wrong = max((d for d in range(10) if d != 3), key=lambda d: probabilities[d])  # the runner-up
+    pick(page, wrong)
+    assert text(page, "#teach") == f"This is a {wrong}"
+    steps = []
+    for _ in range(30):
+        page.evaluate("window.before = digitnet.step")
+        page.click("#teach")
+        page.wait_for_function(f"digitnet.step !== window.before && digitnet.step !== null && {SETTLED} && "
+                               "!document.getElementById('teach').disabled")
+        steps.append(page.evaluate("digitnet.step"))
+        if text(page, "#digit") == str(wrong):
+            break
+    assert text(page, "#digit") == str(wrong), [s["after"]["probabilities"] for s in steps]
+    assert all(s["after"]["cost"] < s["before"]["cost"] for s in steps)  # every step downhill
+    assert steps[-1]["after"]["prediction"] == wrong and "changed its mind" in text(page, "#teach-status")
+    # Before and after side by side, and the nudges.
+    table = page.locator("#before-after")
+    assert table.locator("td[data-side=after][data-is=answer]").text_content().startswith(str(wrong))
+    assert page.locator("#nudges li").count() == 20 and page.locator("#tiles canvas").count() == 16
+    assert page.locator("#shares .share").count() == 3
+    assert text(page, "#accuracy") != accuracy  # what teaching one example did to the test accuracy
+    page.screenshot(path=output_dir / "web-taught.png", full_page=True)
+    page.locator("#lesson-panel").screenshot(path=output_dir / "web-taught-lesson.png")
+
+    page.click("#undo")
+    page.wait_for_function(f"digitnet.model.undo_steps === {len(steps) - 1} && {SETTLED}")
+    assert page.evaluate("digitnet.look.prediction") == steps[-1]["before"]["prediction"]
+    page.click("#start-over")
+    page.wait_for_function(f"!digitnet.model.taught && {SETTLED}")
+    assert text(page, "#accuracy") == accuracy and text(page, "#digit") == "3"
+    assert page.locator("#undo").is_disabled() and page.locator("#start-over").is_disabled()
+
+
+def test_a_test_image_taught_its_label_and_the_batch(page, mnist):
+    page.click("#test-image")
+    page.wait_for_function("digitnet.testIndex !== null && digitnet.look.cost_of_one !== null")
+    look = page.evaluate("digitnet.look")
+    assert look["cost_of_one"]["label"] == look["label"] == page.evaluate("digitnet.label")
+    assert page.locator("#labels button.on").text_content() == str(look["label"])
+    assert text(page, "#teach") == f"This is a {look['label']} (its label)"
+    page.click("#teach")
+    page.wait_for_function("digitnet.step !== null")
+    step = page.evaluate("digitnet.step")
+    assert step["before"]["label"] == int(mnist.test_labels[look["index"]])
+    page.click("#batch")
+    page.wait_for_function("document.getElementById('teach-status').textContent.startsWith('100 steps')")
+    assert page.locator("#batch-chart").is_visible() and page.evaluate("digitnet.model.undo_steps") == 2
+
+
+def open_experiment(page, kind):
+    page.click(f"#{kind}-panel summary")
+    page.wait_for_selector(f"#{kind}-panel .run")
+
+
+def test_the_memorize_panel_grows_its_two_cost_curves(page, output_dir):
+    open_experiment(page, "memorize")
+    assert "training images" in text(page, "#memorize-explain")
+    page.fill("#memorize-images", "300")
+    page.fill("#memorize-epochs", "100")
+    page.click("#memorize-panel .run")
+    page.wait_for_selector("#memorize-panel[data-state=done]")
+    assert page.locator("#memorize-panel .plot").get_attribute("data-epochs") == "100,100"
+    assert "test images" in text(page, "#memorize-panel .status")
+    page.locator("#memorize-panel").screenshot(path=output_dir / "web-memorize.png")
+
+
+def test_the_landscape_panel_rolls_the_ball_and_follows_training(page, output_dir):
+    open_experiment(page, "landscape")
+    page.click("#landscape-panel .run")
+    page.wait_for_selector("#landscape-panel .plot[data-rolled]")
+    path = page.evaluate("digitnet.experiment.result.path")
+    assert page.locator("#landscape-panel .plot").get_attribute("data-epoch") == str(path["epochs"][-1])
+    assert "goes down from a cost of" in text(page, "#landscape-panel .status")
+    page.locator("#landscape-panel").screenshot(path=output_dir / "web-landscape.png")
+    # Follow a live training run: the path grows epoch by epoch.
+    page.fill("#train-form [name=hidden]", "8")
+    page.fill("#train-form [name=epochs]", "3")
+    page.fill("#train-form [name=images]", "600")
+    page.fill("#train-form [name=batch_size]", "30")
+    page.click("#start")
+    page.wait_for_function("digitnet.training.state === 'done' && digitnet.experiment.kind === 'landscape' && "
+                           "digitnet.experiment.state === 'done' && digitnet.experiment.result.path && "
+                           "digitnet.experiment.result.path.epochs.length === 4", timeout=60_000)
+    page.wait_for_selector("#landscape-panel .plot[data-rolled][data-epoch='3']")
+    page.locator("#landscape-panel").screenshot(path=output_dir / "web-landscape-followed.png")
+
+
+def test_the_sigmoid_vs_relu_panel_shows_progress_and_stops(page, output_dir):
+    open_experiment(page, "sigmoid-vs-relu")
+    page.click("#sigmoid-vs-relu-panel .run")
+    page.wait_for_function("digitnet.experiment && digitnet.experiment.done >= 8")  # more than an epoch of each
+    assert text(page, "#sigmoid-vs-relu-panel .status").startswith("Running:")
+    assert int(page.locator("#sigmoid-vs-relu-panel .plot").get_attribute("data-networks")) == 6
+    page.locator("#sigmoid-vs-relu-panel").screenshot(path=output_dir / "web-sigmoid-vs-relu.png")
+    page.click("#sigmoid-vs-relu-panel .stop")
+    page.wait_for_selector("#sigmoid-vs-relu-panel[data-state=stopped]")
+    assert text(page, "#sigmoid-vs-relu-panel .status").startswith("Stopped (stopped) after")
+    assert page.locator("#sigmoid-vs-relu-panel .stop").is_disabled()

@@ -53,11 +53,15 @@ def web_schema(web_server):
 
 
 # POST /api/train would start a real training run for every example (each one a
-# minute of CPU); its validation is fuzzed in test_train_request_validation below.
-# The event stream stays open while training runs.
+# minute of CPU), and so would starting an experiment (seconds each, queued behind one
+# another); their validation is fuzzed in test_train_request_validation and
+# test_experiment_request_validation below. The event streams stay open while they run.
+# The teaching routes are fuzzed: a step takes milliseconds.
 schema = (schemathesis.pytest.from_fixture("web_schema")
           .exclude(method="POST", path="/api/train")
-          .exclude(path="/api/train/events"))
+          .exclude(path="/api/train/events")
+          .exclude(method="POST", path_regex=r"^/api/experiments/(memorize|landscape|sigmoid-vs-relu)$")
+          .exclude(path="/api/experiments/events"))
 
 
 @schema.parametrize()
@@ -77,3 +81,14 @@ def test_train_request_validation(web_server):
         response = httpx.post(url + "/api/train", json=body, timeout=30)
         assert response.status_code == 422, (body, response.text)
     assert httpx.get(url + "/api/train", timeout=30).json()["state"] == "idle"
+
+
+@pytest.mark.parametrize("kind", ["memorize", "landscape", "sigmoid-vs-relu"])
+def test_experiment_request_validation(web_server, kind):
+    """Malformed experiment requests are refused with 422 (never start anything, never 5xx)."""
+    url, _ = web_server
+    for body in [{"images": 1}, {"images": 10**9}, {"images": "many"}, {"epochs": 0}, {"steps": 2}, {"extent": -1},
+                 {"depths": [0]}, {"seed": -1}, [], "text", None]:
+        response = httpx.post(f"{url}/api/experiments/{kind}", json=body, timeout=30)
+        assert response.status_code == 422, (body, response.text)  # another kind's options too: not this one's
+    assert httpx.get(url + "/api/experiments", timeout=30).json()["state"] == "idle"

@@ -2,12 +2,11 @@
 the experiments of chapter 2 (whose ``--json`` prints their numbers instead)."""
 
 import json
-import math
 
 import numpy as np
 
 from ..errors import DigitnetError
-from ..experiments import SIGMOID_VS_RELU
+from ..experiments import SIGMOID_VS_RELU, strict
 from ..optimizers import OPTIMIZERS
 from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, load_model, positive_int
@@ -120,17 +119,6 @@ def run(args):
 def as_json(numbers):
     """An experiment's numbers as strict JSON: a cost that overflowed to infinity becomes null."""
     return json.dumps(strict(numbers), allow_nan=False)
-
-
-def strict(value):
-    """``value`` with every infinite or NaN number replaced by None."""
-    if isinstance(value, dict):
-        return {key: strict(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def pick(images, labels, index, which):

@@ -1,5 +1,5 @@
-"""The visitors: each browser session its own network, edits, teaching steps and
-training run, so that nothing one visitor does changes another's page.
+"""The visitors: each browser session its own network, edits, teaching steps, training
+run and experiment, so that nothing one visitor does changes another's page.
 
 A visitor who has changed nothing is a ``newcomer`` and costs nothing: they all see
 the server's model, shared read-only. A session is kept (a ``Visitor`` made) when
@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from .experiments import Experiment
 from .lab import Lab, Trained
 from .runs import Queue, Training
 
@@ -20,12 +21,19 @@ IDLE_MINUTES = 30
 
 
 class Visitor:
-    """One browser session: its lab (network, edits, teaching steps) and its training."""
+    """One browser session: its lab (network, edits, teaching steps), its training and its
+    experiment, the last two sharing the classroom's queue."""
 
     def __init__(self, classroom):
         self.lab = Lab(classroom.model, classroom.dataset)
         self.training = Training(self.lab, classroom.queue)
+        self.experiment = Experiment(self.lab, classroom.queue)
         self.seen = time.monotonic()
+
+    def leave(self):
+        """Stop whatever still runs for this visitor."""
+        self.training.leave()
+        self.experiment.leave()
 
 
 class Classroom:
@@ -67,5 +75,5 @@ class Classroom:
                 self.visitors.move_to_end(key)
                 visitor.seen = now
         for visitor_gone in gone:  # outside the lock: stopping a run waits for nobody, but takes its own lock
-            visitor_gone.training.leave()
+            visitor_gone.leave()
         return visitor or self.newcomer

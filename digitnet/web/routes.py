@@ -20,18 +20,29 @@ from .. import figures, modelfile
 from ..errors import DigitnetError
 from ..images import to_mnist
 from .classroom import Visitor
+from .lab import TooFar
 from .runs import Busy, Training
 from .schema import (
     DRAWN,
     SIDE,
     Drawing,
     Edit,
+    ExperimentStatus,
     Image,
+    LandscapeRequest,
+    MemorizeRequest,
     Model,
     Neuron,
     Options,
     Prediction,
     Saved,
+    SigmoidVsReluRequest,
+    TeachBatch,
+    TeachBatchStep,
+    TeachDrawing,
+    TeachImage,
+    TeachStep,
+    TeachTest,
     TrainRequest,
     TrainStatus,
     errors,
@@ -39,6 +50,8 @@ from .schema import (
 )
 
 STREAM_SECONDS = 60  # an event stream ends after this long; a client still interested opens another
+TRAINING_EVENTS = 0.2  # seconds between looks at a training run for news: an epoch takes longer
+EXPERIMENT_EVENTS = 0.1  # ...and at an experiment, which may report hundreds of epochs a second
 
 router = APIRouter(prefix="/api")
 
@@ -56,6 +69,8 @@ You = Annotated[Visitor, Depends(visitor)]
 Changing = Annotated[Visitor, Depends(changing)]
 Layer = Annotated[int, PathParam(ge=0, le=64, description="hidden layer, 0 = the first")]
 Index = Annotated[int, PathParam(ge=0, le=1 << 16, description="neuron in that layer")]
+Wanted = Annotated[int | None, Query(ge=0, le=9, description="the digit it should be: the answer then has the "
+                                                            "cost of this example as that digit, laid out")]
 
 
 @router.get("/model", response_model=Model)
@@ -73,19 +88,20 @@ def train_options():
 # ---- what the network sees ------------------------------------------------------------
 
 @router.post("/predict", response_model=Prediction, responses=errors(400, 413))
-async def predict(drawing: Drawing, you: You):
+async def predict(drawing: Drawing, you: You, label: Wanted = None):
     """A drawing, centred and scaled as MNIST's digits were (digitnet.images.to_mnist), then
     what the network sees, every layer's activations and its answer."""
-    return you.lab.look(seen(np.asarray(drawing.pixels, dtype=np.float32)))
+    return you.lab.look(seen(np.asarray(drawing.pixels, dtype=np.float32)), wanted(you.lab, label))
 
 
 @router.post("/predict/bytes", response_model=Prediction, responses=errors(400, 413))
 async def predict_bytes(you: You, drawing: Annotated[bytes, Body(
         media_type="application/octet-stream", min_length=DRAWN * DRAWN, max_length=DRAWN * DRAWN,
-        description=f"a {DRAWN}×{DRAWN} drawing as {DRAWN * DRAWN} bytes, row by row: 0 = blank, 255 = full ink")]):
+        description=f"a {DRAWN}×{DRAWN} drawing as {DRAWN * DRAWN} bytes, row by row: 0 = blank, 255 = full ink")],
+        label: Wanted = None):
     """/api/predict for a drawing sent as bytes, one a pixel: what the page sends, as it is
     read many times a second while a visitor draws and much quicker to read than numbers in JSON."""
-    return you.lab.look(seen(np.frombuffer(drawing, dtype=np.uint8)))
+    return you.lab.look(seen(np.frombuffer(drawing, dtype=np.uint8)), wanted(you.lab, label))
 
 
 def seen(drawing):
@@ -97,10 +113,18 @@ def seen(drawing):
         return np.zeros(SIDE * SIDE, np.float32)
 
 
+def wanted(lab, label):
+    """``label``, if the network has an output for it (a 422 if not)."""
+    outputs = lab.net.sizes[-1]
+    if label is not None and label >= outputs:
+        raise HTTPException(422, f"a label is one of the network's {outputs} outputs, 0 to {outputs - 1}, not {label}")
+    return label
+
+
 @router.post("/look", response_model=Prediction, responses=errors(400, 413))
-def look(image: Image, you: You):
+def look(image: Image, you: You, label: Wanted = None):
     """A 28×28 image fed to the network exactly as it is: every layer's activations and its answer."""
-    return you.lab.look(np.asarray(image.pixels) / 255)
+    return you.lab.look(np.asarray(image.pixels) / 255, wanted(you.lab, label))
 
 
 # ---- one neuron: look and tweak ---------------------------------------------------------
@@ -142,14 +166,26 @@ def need_data(lab):
 
 
 @router.get("/examples/test", response_model=Prediction, responses=errors(409))
-def test_image(you: You, index: Annotated[int | None, Query(ge=0, le=9999)] = None):
-    """A test image (a random one unless ``index`` is given), its label and the network's answer."""
-    need_data(you.lab)
-    images, labels = you.lab.dataset.test_images, you.lab.dataset.test_labels
-    i = int(np.random.default_rng().integers(len(images))) if index is None else index
-    if i >= len(images):
-        raise HTTPException(409, f"there are only {len(images)} test images")
-    return {**you.lab.look(images[i] / 255), "label": int(labels[i])}
+def test_image(you: You, index: Annotated[int | None, Query(ge=0, le=9999)] = None, label: Wanted = None):
+    """A test image (a random one unless ``index`` is given), its label, the network's answer,
+    and its cost as its true label (or as ``label``)."""
+    i, true_label = test_example(you.lab, index)
+    return {**you.lab.look(test_pixels(you.lab, i), wanted(you.lab, true_label if label is None else label)),
+            "label": true_label, "index": i}
+
+
+def test_example(lab, index=None):
+    """A test image's index (a random one if None) and true label."""
+    need_data(lab)
+    labels = lab.dataset.test_labels
+    i = int(np.random.default_rng().integers(len(labels))) if index is None else index
+    if i >= len(labels):
+        raise HTTPException(409, f"there are only {len(labels)} test images")
+    return i, int(labels[i])
+
+
+def test_pixels(lab, i):
+    return lab.dataset.test_images[i] / 255
 
 
 @router.get("/examples/noise", response_model=Prediction)
@@ -165,6 +201,68 @@ def dream(you: You, digit: Annotated[int, PathParam(ge=0, le=9)],
     """The image the network finds most like ``digit``, by gradient ascent on the input."""
     image = figures.dream(you.lab.net, digit, steps=steps, seed=seed)
     return you.lab.look(np.asarray(image))
+
+
+# ---- teaching: one step downhill on one example ---------------------------------------------------
+
+@router.post("/teach", response_model=TeachStep, responses=errors(400, 409, 413))
+def teach(example: TeachDrawing, you: Changing):
+    """One step of gradient descent on a drawing (as /api/predict takes it) as the digit ``label``:
+    every weight and bias of the visitor's network moves by −η ∂C/∂w, from backprop on this one
+    example. Answers the outputs, this example's cost and the test scores before and after, and
+    the nudges. /api/teach/undo takes it back."""
+    return step(you.lab, seen(np.asarray(example.pixels, dtype=np.float32)), example.label, example.lr)
+
+
+@router.post("/teach/image", response_model=TeachStep, responses=errors(400, 409, 413))
+def teach_image(example: TeachImage, you: Changing):
+    """/api/teach for a 28×28 image fed to the network as it is (as /api/look takes it)."""
+    return step(you.lab, np.asarray(example.pixels) / 255, example.label, example.lr)
+
+
+@router.post("/teach/test", response_model=TeachStep, responses=errors(400, 409, 413))
+def teach_test(example: TeachTest, you: Changing):
+    """/api/teach for test image ``index``, as its true label unless ``label`` says otherwise."""
+    i, true_label = test_example(you.lab, example.index)
+    return step(you.lab, test_pixels(you.lab, i), true_label if example.label is None else example.label, example.lr)
+
+
+def step(lab, x, label, lr):
+    return taken(lab.teach_one, x, wanted(lab, label), lr)
+
+
+def taken(teach, *args):
+    """A teaching step, or a 409 if it would take the weights too far."""
+    try:
+        return teach(*args)
+    except TooFar as e:
+        raise HTTPException(409, str(e)) from None
+
+
+@router.post("/teach/batch", response_model=TeachBatchStep, responses=errors(400, 409, 413))
+def teach_batch(batch: TeachBatch, you: Changing):
+    """A step downhill on each of ``images`` random training images in turn: stochastic
+    gradient descent, one example at a time, kept as one teaching step that Undo takes back."""
+    need_data(you.lab)
+    images, labels = you.lab.dataset.train_images, you.lab.dataset.train_labels
+    chosen = np.random.default_rng(batch.seed).choice(len(images), min(batch.images, len(images)), replace=False)
+    return taken(you.lab.teach_many, images[chosen], labels[chosen], batch.lr)
+
+
+@router.post("/teach/undo", response_model=Model, responses=errors(409))
+def undo(request: Request, you: Changing):
+    """Take back the last teaching step."""
+    if not you.lab.undo():
+        raise HTTPException(409, "there is no teaching step to undo")
+    return {**you.lab.describe(), "save_to": save_to(request)}
+
+
+@router.post("/teach/reset", response_model=Model, responses=errors(409))
+def start_over(request: Request, you: Changing):
+    """Back to the network as it was before the first teaching step."""
+    if not you.lab.start_over():
+        raise HTTPException(409, "the network has not been taught: there is nothing to reset")
+    return {**you.lab.describe(), "save_to": save_to(request)}
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -210,20 +308,88 @@ for action in ("pause", "resume", "step", "stop"):
 async def train_events(request: Request, you: You):
     """Server-sent events: the training status each time it changes, until training stops running
     (or for at most a minute: the page then listens again)."""
-    training = you.training
+    return event_stream(request, you.training, TRAINING_EVENTS)
 
+
+def event_stream(request, source, pause, watched=False):
+    """Server-sent events of ``source``'s status (a Training or an Experiment): looked at every
+    ``pause`` seconds and sent when its version has changed, until it stops going (or for
+    STREAM_SECONDS), so however often it changes, the page hears at most 1/pause times a second.
+    A ``watched`` source is told while the stream is open (``source.watch``)."""
     async def events():
         seen, end = -1, asyncio.get_running_loop().time() + STREAM_SECONDS
-        while not await request.is_disconnected() and asyncio.get_running_loop().time() < end:
-            going, status = training.going(), training.status()
-            if status["version"] != seen:
-                seen = status["version"]
-                yield f"data: {json.dumps(status)}\n\n"
-            if not going:
-                return
-            await asyncio.sleep(0.2)
+        if watched:
+            source.watch(+1)
+        try:
+            while not await request.is_disconnected() and asyncio.get_running_loop().time() < end:
+                going, status = source.going(), source.status()
+                if status["version"] != seen:
+                    seen = status["version"]
+                    yield f"data: {json.dumps(status, allow_nan=False)}\n\n"
+                if not going:
+                    return
+                await asyncio.sleep(pause)
+        finally:  # also when the page has gone and the stream is closed mid-way
+            if watched:
+                source.watch(-1)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+# ---- the experiments of chapter 2, run live -----------------------------------------------------
+
+@router.post("/experiments/memorize", response_model=ExperimentStatus, status_code=202, responses=errors(400, 409, 413))
+def memorize(options: MemorizeRequest, you: Changing):
+    """Train this network's shape with its recipe, from its own random start, on ``images``
+    training images, once with their labels and once with the labels shuffled, an epoch of
+    each in turn: the two cost curves grow side by side (from /api/experiments/events)."""
+    return begin(you, "memorize", options)
+
+
+@router.post("/experiments/landscape", response_model=ExperimentStatus, status_code=202,
+             responses=errors(400, 409, 413))
+def landscape(options: LandscapeRequest, you: Changing):
+    """The cost around this network's weights on the plane of the path its training took
+    (and, if asked for or there is no path, on two random directions), row by row."""
+    return begin(you, "landscape", options)
+
+
+@router.post("/experiments/sigmoid-vs-relu", response_model=ExperimentStatus, status_code=202,
+             responses=errors(400, 409, 413))
+def sigmoid_vs_relu(options: SigmoidVsReluRequest, you: Changing):
+    """Networks of 2, 4 and 6 hidden layers (``depths``), each with sigmoid and with ReLU hidden
+    layers, trained alike an epoch each in turn: their costs, and the gradient reaching layer 1."""
+    return begin(you, "sigmoid-vs-relu", options)
+
+
+def begin(you, kind, options):
+    need_data(you.lab)
+    you.experiment.start(kind, options.model_dump())
+    return you.experiment.status()
+
+
+@router.get("/experiments", response_model=ExperimentStatus)
+def experiment_status(you: You):
+    """The visitor's experiment: which, its state, place in the queue, and what it has measured."""
+    return you.experiment.status()
+
+
+@router.post("/experiments/stop", response_model=ExperimentStatus, responses=errors(409))
+def stop_experiment(you: Changing):
+    """Stop the experiment; what it measured so far stays."""
+    try:
+        you.experiment.stop()
+    except DigitnetError as e:
+        raise HTTPException(409, str(e)) from None
+    return you.experiment.status()
+
+
+@router.get("/experiments/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "experiment status events"}})
+async def experiment_events(request: Request, you: You):
+    """Server-sent events: the experiment's status as it measures, at most ten a second, until it
+    ends (or for at most a minute). An experiment with no page listening and nobody asking stops."""
+    return event_stream(request, you.experiment, EXPERIMENT_EVENTS, watched=True)
 
 
 # ---- saving -----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ background, and a queue so that only a few train at once.
 
 A visitor has one ``Training``: start, pause, step, resume, stop. The ``Queue``
 gives runs their turn: at most ``seats`` train at once, each in a thread of its
-own, and the others wait, first come first served, knowing their place. A run
+own, and the others wait, first come first served, knowing their place. The
+experiments of chapter 2 (experiments.py) take their turns in the same queue. A run
 holds its seat while it trains. Paused, it gives the seat up and keeps only what
 it needs to carry on exactly (``Trainer.state``: its parameters and the
 optimiser's memory), so the memory training takes grows with the seats, not with
@@ -260,8 +261,9 @@ class Training:
                 return self._stand(run, trainer)
             if trainer.done:
                 trainer.finish()
-            else:
+            else:  # what finish() records, so far: the page's landscape follows the path as it grows
                 trainer.net.history = trainer.history
+                trainer.net.path = trainer.trajectory.plane(trainer.net.params)
             self.lab.use(Trained(trainer.net, self.lab.dataset, accuracy=record.get("test_accuracy")
                                  if trainer.history.best_epoch is None else None))
             self.history.append({k: round(v, 6) if isinstance(v, float) else v for k, v in record.items()})

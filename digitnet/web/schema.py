@@ -7,7 +7,7 @@ choices of activation, cost and optimizer are the registries' names
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..functions import ACTIVATIONS, COSTS
 from ..optimizers import OPTIMIZERS
@@ -55,6 +55,90 @@ class Edit(BaseModel):
     off: bool = Field(False, description="cut the neuron's outgoing weights")
 
 
+# ---- teaching: one step downhill on one example --------------------------------------
+
+LR_RANGE = (1e-5, 100)  # the learning rates η a teaching step may take
+
+
+def digit(label):
+    if not 0 <= label <= 9:
+        raise ValueError(f"a label is a digit, 0 to 9, not {label}")
+    return label
+
+
+# The limits in the schema, and a message that names the label when it is out of them.
+Digit = Annotated[int, Whole, AfterValidator(digit),
+                  Field(description="the digit it should be", json_schema_extra={"minimum": 0, "maximum": 9})]
+LearningRate = Annotated[float, Field(ge=LR_RANGE[0], le=LR_RANGE[1], strict=True, allow_inf_nan=False,
+                                      description="learning rate η: every weight and bias moves by −η ∂C/∂w "
+                                                  "(default: the network's teaching_rate, see /api/model)")]
+
+
+class Lesson(BaseModel):
+    label: Digit
+    lr: LearningRate | None = None
+
+
+class TeachDrawing(Drawing, Lesson):
+    """A step on a drawing, sent as /api/predict takes it."""
+
+
+class TeachImage(Image, Lesson):
+    """A step on a 28×28 image, fed to the network as it is (as /api/look takes it)."""
+
+
+class TeachTest(BaseModel):
+    index: Annotated[int, Field(ge=0, le=9999, description="which test image"), Whole]
+    label: Digit | None = Field(None, description="the digit it should be (default: its true label)")
+    lr: LearningRate | None = None
+
+
+class TeachBatch(BaseModel):
+    images: Annotated[int, Field(ge=1, le=1000, description="random training images, a step on each in turn"),
+                      Whole] = 100
+    lr: LearningRate | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1, description="which images (default: fresh ones each time)"),
+                    Whole] | None = None
+
+
+# ---- the experiments of chapter 2, run live --------------------------------------------
+
+class MemorizeRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")  # an option of another experiment is a mistake
+
+    images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images to learn")
+    epochs: Annotated[int, Whole] = Field(300, ge=1, le=300, description="epochs of each of the two runs")
+
+
+def odd(steps):
+    if steps % 2 == 0:
+        raise ValueError(f"the surface needs an odd number of steps, so that the network is its centre; got {steps}")
+    return steps
+
+
+class LandscapeRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images the cost is taken on")
+    steps: Annotated[int, Whole, AfterValidator(odd)] = Field(25, ge=3, le=41,
+                                                               description="points along each side, odd")
+    extent: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
+                          description="how far the random slice reaches, in lengths of each neuron's weights")
+    random: bool = Field(False, description="the random slice too, also when the network has a path")
+    seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and random directions")
+
+
+class SigmoidVsReluRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    depths: list[Annotated[int, Field(ge=1, le=8), Whole]] = Field([2, 4, 6], min_length=1, max_length=3,
+                                                                   description="numbers of hidden layers to compare")
+    width: Annotated[int, Whole] = Field(16, ge=1, le=64, description="neurons in each hidden layer")
+    images: Annotated[int, Whole] = Field(20000, ge=100, le=20000, description="training images")
+    epochs: Annotated[int, Whole] = Field(15, ge=1, le=15)
+    seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and starting weights")
+
+
 class TrainRequest(BaseModel):
     model_config = ConfigDict(strict=True)
 
@@ -80,6 +164,18 @@ class Error(BaseModel):
     detail: str
 
 
+class CostOfOne(BaseModel):
+    """The cost of one example laid out as in the video (lesson.cost_of_one)."""
+    cost_kind: str = Field(description="quadratic: C = ½ Σ (a − y)²; cross-entropy: C = −ln a of the right digit")
+    label: int = Field(description="the digit it should be")
+    outputs: list[float] = Field(description="the output activations a")
+    desired: list[float] = Field(description="the desired outputs y: 1 for the right digit, 0 elsewhere")
+    squared_differences: list[float] = Field(description="(a − y)² for each output")
+    sum_of_squares: float = Field(description="Σ (a − y)², the video's cost")
+    terms: list[float | None] = Field(description="each output's part of the cost (None: infinite)")
+    cost: float | None = Field(description="C of this example, the terms added up (None: infinite)")
+
+
 class Prediction(BaseModel):
     input: list[float] = Field(description="the 784 pixels the network sees, ink = 1")
     layers: list[list[float]] = Field(description="each layer's activations after the input")
@@ -87,6 +183,8 @@ class Prediction(BaseModel):
     prediction: int
     probabilities: list[float]
     label: int | None = Field(None, description="the true digit, for a test image")
+    index: int | None = Field(None, description="which test image, for a test image")
+    cost_of_one: CostOfOne | None = Field(None, description="its cost as the digit asked for (?label=D)")
 
 
 class Neuron(BaseModel):
@@ -115,6 +213,12 @@ class Model(BaseModel):
     activation: str
     cost: str
     test_accuracy: float | None
+    average_cost: float | None = Field(description="the cost averaged over the test images (None: no data, or "
+                                                   "infinite)")
+    test_images: int = Field(description="how many test images the accuracy and average cost are taken on")
+    teaching_rate: float = Field(description="a learning rate η for teaching one example that suits this cost")
+    undo_steps: int = Field(description="teaching steps that Undo can take back")
+    taught: bool = Field(description="taught since it was trained: Reset goes back")
     has_data: bool
     edits: list[NeuronEdit] = Field(description="the hidden neurons changed by hand")
     connections: list[list[list[float]]] = Field(
@@ -130,11 +234,15 @@ class Choice(BaseModel):
 
 
 class Options(BaseModel):
-    """What the Train panel offers, from the registries the command line uses too."""
+    """What the Train panel offers, from the registries the command line uses too, and the
+    teaching and experiment panels' ranges and defaults."""
     activations: list[Choice]
     costs: list[Choice]
     optimizers: list[Choice]
     defaults: TrainRequest = Field(description="the values the Train panel starts with")
+    learning_rates: list[float] = Field(description="the least and greatest learning rate a teaching step takes")
+    batch: int = Field(description="the examples the batch button teaches")
+    experiments: dict[str, dict] = Field(description="each experiment's defaults")
 
 
 class TrainStatus(BaseModel):
@@ -152,6 +260,62 @@ class Saved(BaseModel):
     path: str
 
 
+class Scores(BaseModel):
+    test_accuracy: float | None = Field(description="the share of the test images it gets right")
+    average_cost: float | None = Field(description="its cost averaged over the test images (None: infinite)")
+
+
+class TeachSide(CostOfOne, Scores):
+    """The network on this example, and on the test images, before or after the step."""
+    probabilities: list[float]
+    prediction: int
+
+
+class Nudge(BaseModel):
+    layer: int = Field(description="the layer the weight leads into: 1 = the first after the input")
+    neuron: int
+    source: int | None = Field(alias="from", description="the neuron (or pixel) it comes from; None for a bias")
+    change: float = Field(description="how much the step moved it: −η ∂C/∂w")
+    name: str
+
+
+class Tiles(BaseModel):
+    scale: float = Field(description="the largest |∂C/∂w| of the first layer: the tiles are divided by it")
+    tiles: list[list[float]] = Field(description="one per first-layer neuron: −∂C/∂W of its 784 weights, ÷ scale")
+
+
+class TeachStep(BaseModel):
+    lr: float = Field(description="the learning rate η the step took")
+    before: TeachSide
+    after: TeachSide
+    nudges: list[Nudge] = Field(description="the 20 weights and biases the step moved most")
+    first_layer: Tiles
+    layer_shares: list[float] = Field(description="each layer's share of |∇C|², adding up to 1")
+    gradient_size: float = Field(description="|∇C|, the length of the gradient")
+    undo_steps: int
+
+
+class TeachBatchStep(BaseModel):
+    lr: float = Field(description="the learning rate η of every step")
+    before: Scores
+    after: Scores
+    costs: list[float | None] = Field(description="each example's cost just before its step")
+    undo_steps: int
+
+
+class ExperimentStatus(BaseModel):
+    kind: Literal["memorize", "landscape", "sigmoid-vs-relu"] | None
+    state: Literal["idle", "queued", "running", "done", "stopped", "error"]
+    message: str
+    version: int
+    place: int | None = Field(None, description="while queued: the place in the queue, 1 = next")
+    done: int = Field(description="epochs (or rows of a surface) measured so far")
+    total: int = Field(description="epochs (or rows) in all")
+    options: dict = Field(description="what was asked for")
+    parts: dict = Field(description="what has been measured so far, by part (run, slice), as columns")
+    result: dict | list | None = Field(description="the experiment's numbers, once done (infinite costs as None)")
+
+
 def errors(*codes):
     """OpenAPI entries for the error answers a route can give."""
     text = {400: "bad input (a body that is not UTF-8 JSON)",
@@ -167,4 +331,9 @@ def options():
         return [{"name": name, "about": entry.about} for name, entry in registry.items()]
 
     return {"activations": choices(ACTIVATIONS), "costs": choices(COSTS), "optimizers": choices(OPTIMIZERS),
-            "defaults": SUGGESTED.model_dump()}
+            "defaults": SUGGESTED.model_dump(), "learning_rates": list(LR_RANGE),
+            "batch": TeachBatch.model_fields["images"].default,
+            "experiments": {kind: request().model_dump() for kind, request in EXPERIMENTS.items()}}
+
+
+EXPERIMENTS = {"memorize": MemorizeRequest, "landscape": LandscapeRequest, "sigmoid-vs-relu": SigmoidVsReluRequest}

@@ -3,16 +3,24 @@
 
 import { drawAnswer } from "./answer.js";
 import { $, api, percent, say } from "./api.js";
+import { chooseLabel, setUpCost } from "./cost.js";
 import { drawActivations, drawInput } from "./diagram.js";
 import { clearCanvas, setUpDrawing } from "./drawing.js";
+import { fillExperiments, listen as listenToExperiment, setUpExperiments, showExperiment } from "./experiments.js";
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
 import { drawn, example, onLook, refresh } from "./predict.js";
 import { state } from "./state.js";
+import { fillTeaching, setUpTeaching } from "./teach.js";
 import { fillForm, listen, setUpTraining, showTraining } from "./training.js";
 
 function setUpExamples() {
-  $("clear").onclick = () => { clearCanvas(); drawn(); say("Draw with the mouse or a finger."); };
+  $("clear").onclick = () => {
+    clearCanvas();
+    drawn();
+    chooseLabel(null);  // a new drawing: which digit it should be is for the learner to say again
+    say("Draw with the mouse or a finger.");
+  };
   $("test-image").onclick = () => example("/api/examples/test", (a) =>
     `A test image labelled ${a.label}: the network says ${a.prediction}` +
     (a.prediction === a.label ? ", right." : `, wrong (${percent(a.probabilities[a.prediction])} sure).`));
@@ -37,18 +45,25 @@ async function start() {
   setUpDrawing(drawn);
   setUpExamples();
   setUpNeuronPanel();
+  setUpCost();
+  setUpTeaching();
   setUpTraining();
+  setUpExperiments();
   onLook((answer) => { drawInput(answer.input); drawActivations(); drawAnswer(answer); });
   try {
     const [options] = await Promise.all([api("GET", "/api/options"), loadModel(selectNeuron)]);
     state.options = options;
     fillForm(options);
+    fillTeaching(options);
+    fillExperiments(options);
     fillDigits(state.model.sizes[state.model.sizes.length - 1]);
     await refresh();
-    const status = await api("GET", "/api/train");
+    const [status, experiment] = await Promise.all([api("GET", "/api/train"), api("GET", "/api/experiments")]);
     state.epochsShown = status.history.length;
     showTraining(status);
     if (status.state === "running" || status.state === "queued" || status.busy) listen();
+    showExperiment(experiment);  // one of this visitor's from before the page was loaded, if any
+    if (experiment.state === "running" || experiment.state === "queued") listenToExperiment();
   } catch (e) {
     say(`Cannot reach the server: ${e.message}`);
   }

@@ -6,8 +6,10 @@ import { buildNet, drawActivations, drawLinks, markNeurons } from "./diagram.js"
 import { state } from "./state.js";
 
 const reshaped = [];  // what starts afresh when the network changes shape
+const described = [];  // what redraws with each new description of the network
 
 export function onReshape(startAfresh) { reshaped.push(startAfresh); }
+export function onModel(redraw) { described.push(redraw); }
 
 // ``select(layer, neuron)`` is what clicking a hidden neuron does.
 export async function loadModel(select) {
@@ -26,4 +28,5 @@ export async function loadModel(select) {
   showAccuracy(fresh.test_accuracy);
   for (const id of ["test-image", "start", "step"]) $(id).disabled = !fresh.has_data;
   if (!fresh.has_data) $("train-status").textContent = "No MNIST data on the server: start it with --data DIR to train.";
+  described.forEach((redraw) => redraw(fresh));
 }

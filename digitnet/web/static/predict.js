@@ -15,27 +15,35 @@ export function onLook(redraw) { shown.push(redraw); }
 
 export function drawn() {
   state.source = "canvas";
+  state.testIndex = null;
   if (state.timer || !state.model) return;  // before the model is known, there is nothing to ask
   const gap = Math.max(THROTTLE_MS, 1.5 * took);
   state.timer = setTimeout(() => { state.timer = null; refresh(); }, Math.max(0, gap - (performance.now() - lastSent)));
 }
 
 // Ask again for what the network makes of what it is looking at (after a change of network too).
+// With a label chosen, each answer has the cost of the example as that digit.
 export function refresh() {
+  const label = state.label === null ? "" : `?label=${state.label}`;
   return ask(() => state.source === "canvas"
-    ? ["POST", "/api/predict/bytes", canvasBytes()] : ["POST", "/api/look", { pixels: state.source }]);
+    ? ["POST", `/api/predict/bytes${label}`, canvasBytes()] : ["POST", `/api/look${label}`, { pixels: state.source }]);
 }
 
 // An example from the server (a test image, noise, a dream): the network looks at it from now on.
+// A test image comes with its label, which becomes the digit it should be.
 export async function example(path, describe) {
-  const answer = await ask(() => ["GET", path]);
+  const answer = await ask(() => ["GET", path], (answer) => {  // before it is shown
+    state.source = answer.input.map((v) => Math.round(v * 255));
+    state.testIndex = answer.index;
+    if (answer.label !== null) state.label = answer.label;
+  });
   if (!answer) return;
-  state.source = answer.input.map((v) => Math.round(v * 255));
   paintOnCanvas(answer.input);
   say(describe(answer));
+  if (answer.cost_of_one === null && state.label !== null) refresh();  // its cost as the digit chosen
 }
 
-async function ask(request) {
+async function ask(request, adopt = () => {}) {
   if (controller) {  // its answer would be for an older drawing, or an older network
     took = Math.max(took, performance.now() - lastSent);
     controller.abort();
@@ -49,6 +57,7 @@ async function ask(request) {
     const answer = await api(method, path, body, abort.signal);
     if (mine !== state.asked) return null;  // a newer question was asked meanwhile
     took = performance.now() - sent;
+    adopt(answer);
     show(answer);
     return answer;
   } catch (e) {

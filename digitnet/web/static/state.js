@@ -14,6 +14,10 @@ export const state = {
   asked: 0,          // predictions asked for so far: only the latest one's answer is shown
   training: { state: "idle", history: [], epochs: 0 },
   epochsShown: -1,   // epochs of training the page has taken its network from
+  label: null,       // the digit the learner says this is: the cost is worked out for it, and taught
+  testIndex: null,   // which test image the network looks at, while it looks at one unchanged
+  step: null,        // the last teaching step: before and after, the nudges
+  experiment: null,  // GET /api/experiments: the visitor's experiment and what it has measured
 };
 
 // The images' side (28 for MNIST): the input layer is side × side pixels.

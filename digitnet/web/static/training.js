@@ -9,6 +9,9 @@ import { refresh } from "./predict.js";
 import { state } from "./state.js";
 
 let events = null;
+const epochs = [];  // what follows the training run, epoch by epoch
+
+export function onEpoch(follow) { epochs.push(follow); }
 
 // The menus and starting values, as the package's registries and the API state them.
 export function fillForm(options) {
@@ -119,6 +122,7 @@ export async function showTraining(status) {
       await loadModel(selectNeuron);
       refresh();
       if (state.selected) selectNeuron(state.selected.layer, state.selected.neuron);
+      epochs.forEach((follow) => follow());
     }
   }
 }
