@@ -22,9 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import data_folder
+from common import ROOT, data_folder
 
-ROOT = Path(__file__).resolve().parent.parent
 STARTER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
            "print(done.returncode, time.perf_counter() - t, "

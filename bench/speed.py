@@ -42,6 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import first_run  # noqa: E402
 from common import Report, data_folder  # noqa: E402
 
 from digitnet import data  # noqa: E402
@@ -197,6 +198,8 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="time digitnet only")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--no-big", action="store_true", help="leave out the 784-800-10 row")
+    parser.add_argument("--first-run-rounds", type=int, default=3,
+                        help="rounds of first and warm `digitnet train` from an empty cache (bench/first_run.py)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.txt")))
     args = parser.parse_args(argv)
     folder = data_folder()
@@ -242,6 +245,9 @@ def main(argv=None):
     wall, summary, peak = default_train_process(folder)
     say(f"`digitnet train` (defaults) in a subprocess: {wall:.1f} s wall, peak resident memory {peak:.0f} MB")
     say(f"  {summary}")
+    say()
+    for line in first_run.measure(folder, args.first_run_rounds):  # a machine's first run, from an empty cache
+        say(line)
     report.write()
 
 
