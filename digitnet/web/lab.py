@@ -244,8 +244,11 @@ def edited(trained, edits):
 
 
 def on_test_images(net, dataset):
-    """``lesson.accuracy_and_cost`` on the test images: {"accuracy", "average_cost"}, None without data."""
-    if dataset is None:
+    """``lesson.accuracy_and_cost`` on the test images: {"accuracy", "average_cost"}, None without
+    data, or for a network that cannot read them (other input sizes, fewer outputs than digits)."""
+    fits = dataset is not None and net.sizes[0] == dataset.test_images[0].size and \
+        net.sizes[-1] > int(dataset.test_labels.max())
+    if not fits:
         return {"accuracy": None, "average_cost": None}
     return lesson.accuracy_and_cost(net, dataset.test_images, dataset.test_labels)
 
