@@ -23,10 +23,6 @@ from .version import __version__
 FORMATS = ("onnx", "json")
 OPSET = 13  # Gemm, Relu, Sigmoid, Tanh, Softmax(axis=-1), ReduceSum with axes as an input
 
-# ONNX's operator for each of the registry's activations (functions.py), by name: the one place
-# where digitnet's activations meet ONNX's.
-ONNX_OPERATORS = {"sigmoid": "Sigmoid", "relu": "Relu", "tanh": "Tanh", "softmax": "Softmax"}
-
 INPUT, PROBABILITIES, LABEL = "images", "probabilities", "label"
 
 
@@ -47,8 +43,8 @@ def export(net, path, format=None):
 
 
 def layers(net):
-    """(W, b, name of σ) for each layer, input first: W has one row per neuron."""
-    return list(zip(net.weights, net.biases, [f.name for f in net.layer_functions], strict=True))
+    """(W, b, σ's registry entry) for each layer, input first: W has one row per neuron."""
+    return list(zip(net.weights, net.biases, net.layer_functions, strict=True))
 
 
 def sums_to_one(net):
@@ -72,7 +68,7 @@ def onnx_model(net):
                     numpy_helper.from_array(np.asarray(b, np.float32), f"b{l}")]
         nodes.append(helper.make_node("Gemm", [a, f"W{l}", f"b{l}"], [f"z{l}"], transB=1, name=f"layer{l}"))
         a = f"a{l}" if l < len(net.weights) - 1 or not sums_to_one(net) else PROBABILITIES
-        nodes.append(helper.make_node(ONNX_OPERATORS[sigma], [f"z{l}"], [a], name=f"{sigma}{l}"))
+        nodes.append(helper.make_node(sigma.onnx, [f"z{l}"], [a], name=f"{sigma.name}{l}"))
     if not sums_to_one(net):  # predict_proba: the outputs divided by their sum
         weights.append(numpy_helper.from_array(np.array([1], np.int64), "last_axis"))
         nodes += [helper.make_node("ReduceSum", [a, "last_axis"], ["total"], keepdims=1, name="total"),
@@ -114,7 +110,8 @@ def json_text(net):
         "layer": "a' = activation(W a + b): W has one row per neuron of the layer, one column per input",
         "output": "the last layer's a" if sums_to_one(net) else "the last layer's a divided by its sum",
         "activations": {f.name: f.about for f in net.layer_functions},
-        "layers": [{"activation": sigma, "W": [exact(row) for row in W], "b": exact(b)} for W, b, sigma in layers(net)],
+        "layers": [{"activation": sigma.name, "W": [exact(row) for row in W], "b": exact(b)}
+                   for W, b, sigma in layers(net)],
     }, separators=(",", ":"))
 
 

@@ -25,6 +25,7 @@ class Activation(NamedTuple):
     fast_prime: Callable | None  # σ'(z) from a, one number (None: only ever an output paired with its cost)
     gain: float = 1.0    # the first weights have variance gain / (inputs of the neuron)
     rowwise: bool = False  # σ of one neuron depends on the others in its layer (softmax)
+    onnx: str = ""       # ONNX's operator for σ, for `digitnet export`
     about: str = ""
 
 
@@ -175,15 +176,15 @@ def cross_entropy_delta_fast(a, y):
 # ---- the registry ---------------------------------------------------------------------------
 
 ACTIVATIONS = {
-    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime, sigmoid_fast, sigmoid_prime_fast,
+    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime, sigmoid_fast, sigmoid_prime_fast, onnx="Sigmoid",
                           about="σ(z) = 1 / (1 + e^−z): the videos' smooth switch from 0 to 1"),
-    "relu": Activation("relu", relu, relu_prime, relu_fast, relu_prime_fast, gain=2.0,
+    "relu": Activation("relu", relu, relu_prime, relu_fast, relu_prime_fast, gain=2.0, onnx="Relu",
                        about="max(0, z): the modern choice, easier to train"),
-    "tanh": Activation("tanh", tanh, tanh_prime, rational_tanh, tanh_prime_fast,
+    "tanh": Activation("tanh", tanh, tanh_prime, rational_tanh, tanh_prime_fast, onnx="Tanh",
                        about="tanh(z): a sigmoid stretched to run from −1 to 1"),
 }
 
-SOFTMAX = Activation("softmax", softmax, None, softmax_fast, None, rowwise=True,
+SOFTMAX = Activation("softmax", softmax, None, softmax_fast, None, rowwise=True, onnx="Softmax",
                      about="e^z / Σ e^z: outputs that add up to 1, like probabilities")
 
 COSTS = {

@@ -75,3 +75,14 @@ def run_without(packages, code, *args):
 
     return subprocess.run([sys.executable, "-c", BLOCK.format(packages=set(packages)) + code, *args],
                           capture_output=True, text=True, timeout=300)
+
+
+def wait_for(client, path, done, seconds=60):
+    """GET ``path`` until ``done(answer)`` holds (a test failure after ``seconds``); the answer."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not done(status := client.get(path).json()):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.02)
+    return status

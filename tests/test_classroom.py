@@ -16,6 +16,8 @@ from digitnet.web import create_app
 from digitnet.web.lab import UNDO_BYTES, Lab, Trained
 from digitnet.web.sessions import COOKIE
 
+from .conftest import wait_for as until
+
 TINY = {"hidden": [8], "epochs": 2, "images": 600, "batch_size": 30, "lr": 0.01}
 
 
@@ -29,11 +31,7 @@ def image(mnist, i=0):
 
 
 def wait_for(client, done, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not done(status := client.get("/api/train").json()):
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
-    return status
+    return until(client, "/api/train", done, seconds)
 
 
 # ---- sessions ------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
 
+from .conftest import wait_for as until
+
 SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200, "steps": 7},
          "sigmoid-vs-relu": {"images": 500, "epochs": 2, "depths": [1, 3], "width": 8}}
 
@@ -41,11 +43,7 @@ def events(client):
 
 
 def wait_for(client, done, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not done(status := client.get("/api/experiments").json()):
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
-    return status
+    return until(client, "/api/experiments", done, seconds)
 
 
 def test_memorize_runs_live_and_gives_the_experiments_numbers(client, trained_net, mnist):
