@@ -96,10 +96,10 @@ def memorize(net, X, y, test, images=1000, epochs=300, progress=None):
 
     Returns {"real": run, "shuffled": run}, each run {"cost": [...], "train_accuracy": [...]}
     per epoch and its "test_accuracy". The images are not shifted (each epoch would show
-    new images, and there would be nothing to memorise) and none is held out.
+    new images, and there would be nothing to memorise), none is held out, and no noise is added.
     """
     options, seed = recipe_of(net)
-    options.update(epochs=epochs, shift=0)
+    options.update(epochs=epochs, shift=0, not_a_digit=0)
     rng = np.random.default_rng(seed)
     X, y = sample(X, y, images, rng)
     trainers = {name: Trainer(Network(net.sizes, net.activation.name, net.cost.name, seed, net.dtype), X, labels,

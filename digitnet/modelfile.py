@@ -1,7 +1,9 @@
 """Model files and checkpoints: an .npz of plain arrays plus a JSON header, never pickle.
 
-Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, recipe,
-history, test accuracy, digitnet version); ``W0, b0, W1, b1, ...`` hold the
+Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, whether the last
+output means "not a digit", recipe, history, test accuracy, digitnet version; a model
+saved before "not a digit" existed has no such key, and its outputs are all digits);
+``W0, b0, W1, b1, ...`` hold the
 weights and biases. A trained model also has the plane of the path training took
 (trajectory.py): ``path_directions``, its two directions, and the header's ``path``,
 the epochs and their coordinates in it. A model saved before paths were recorded has
@@ -90,7 +92,7 @@ def load(path, cls=Network):
     except Exception as e:  # zipfile, zlib and NumPy's .npy header parser fail in many ways on damaged bytes
         raise DigitnetError(f"{path}: not a digitnet model file ({one_line(e)})") from None
     try:
-        net = cls(header["sizes"], header["activation"], header["cost"])
+        net = cls(header["sizes"], header["activation"], header["cost"], not_a_digit=header.get("not_a_digit", False))
     except DigitnetError as e:
         raise DigitnetError(f"{path}: {e}") from None
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
@@ -195,6 +197,9 @@ def read_header(path, raw):
         value = header.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
             raise DigitnetError(f"{path}: the model header's {key!r} should be {what}, found {value!r:.40}")
+    if not isinstance(header.get("not_a_digit", False), bool):
+        raise DigitnetError(f"{path}: the model header's 'not_a_digit' should be true or false, "
+                            f"found {header['not_a_digit']!r:.40}")
     for record in header.get("history") or []:
         if not isinstance(record, dict) or not all(
                 isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):
@@ -223,8 +228,9 @@ def load_checkpoint(path):
     if not isinstance(facts, dict) or not isinstance(net.header.get("options"), dict):
         raise DigitnetError(f"{path}: a model file but not a checkpoint (train with --checkpoint to make one)")
     options = net.header["options"]
-    # "augment" came later than the others: checkpoints made before it had none
-    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed") if key not in options and key != "augment"]
+    # "augment" and "not_a_digit" came later than the others: checkpoints made before them had none
+    missing = [key for key in (*TRAINING_OPTIONS, "validation", "seed")
+               if key not in options and key not in ("augment", "not_a_digit")]
     if missing:
         raise DigitnetError(f"{path}: damaged checkpoint (its options lack {', '.join(missing)})")
     for key in ("data", "out"):

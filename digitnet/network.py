@@ -11,15 +11,20 @@ kernels.py runs the same training compiled, fast, and is tested against this fil
 import numpy as np
 
 from .functions import ACTIVATIONS, COSTS, one_hot
-from .validation import as_inputs, as_labels, as_rows, check_choice, check_seed, check_sizes
+from .validation import as_inputs, as_labels, as_rows, check_choice, check_not_a_digit, check_seed, check_sizes
 
 DEFAULT_SIZES = (784, 16, 16, 10)
+NOT_A_DIGIT = "not a digit"  # the name of the output that a network trained on noise as well has last
 
 
 class Network:
+    """``not_a_digit``: the last output neuron means "none of these digits" (training.Trainer's
+    ``not_a_digit`` images of noise teach it that), and the others are the digits 0, 1, ..."""
+
     def __init__(self, sizes=DEFAULT_SIZES, activation="sigmoid", cost="quadratic", seed=None,
-                 dtype=np.float32):
+                 dtype=np.float32, not_a_digit=False):
         self.sizes = check_sizes(sizes)
+        self.not_a_digit = check_not_a_digit(not_a_digit, self.sizes)
         self.activation = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
         self.cost = COSTS[check_choice("cost", cost, COSTS)]
         self.dtype = np.dtype(dtype)
@@ -38,6 +43,16 @@ class Network:
         for W, b in zip(self.weights, self.biases, strict=True):
             W[...] = rng.standard_normal(W.shape) * np.sqrt(self.activation.gain / W.shape[1])
             b[...] = 0
+
+    @property
+    def digits(self):
+        """How many of the outputs are digits: all of them, or all but "not a digit", the last."""
+        return self.sizes[-1] - self.not_a_digit
+
+    @property
+    def output_names(self):
+        """What each output neuron stands for: "0", "1", ..., and "not a digit" if it has one."""
+        return [str(d) for d in range(self.digits)] + [NOT_A_DIGIT] * self.not_a_digit
 
     @property
     def layer_functions(self):
@@ -115,7 +130,8 @@ class Network:
         return a / a.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """The digit of each example: the brightest output neuron."""
+        """The digit of each example: the brightest output neuron (``digits``, the index of
+        the last, for "not a digit" if the network has that output)."""
         return self.outputs(X).argmax(axis=1)
 
     def score(self, X, y):
@@ -138,7 +154,8 @@ class Network:
 
     @property
     def config(self):
-        return {"sizes": list(self.sizes), "activation": self.activation.name, "cost": self.cost.name}
+        return {"sizes": list(self.sizes), "activation": self.activation.name, "cost": self.cost.name,
+                "not_a_digit": self.not_a_digit}
 
     def copy(self):
         """An independent network with the same parameters (and history)."""
@@ -163,7 +180,7 @@ class Network:
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
-                f"cost={self.cost.name!r})")
+                f"cost={self.cost.name!r}{', not_a_digit=True' if self.not_a_digit else ''})")
 
 
 # ---- the parameter layout, shared with kernels.py ---------------------------------------------

@@ -18,6 +18,8 @@ from .augment import augmentation, image_side, moved, random_moves
 from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
+from .network import Network
+from .noise import training_noise
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
 from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
@@ -47,18 +49,24 @@ class Trainer:
     ``teacher``: another network (usually a wider one, trained already) whose softened
     outputs the network learns alongside the labels: distillation (Hinton, Vinyals and
     Dean 2015), see ``desired``.
+    ``not_a_digit``: that many images of noise (noise.training_noise: random pixels and
+    scribbles, the same for the same seed) join the training images, labelled with the
+    network's "not a digit" output; they are never held out for validation, which scores digits.
     ``trajectory`` holds the parameters at the start and after each epoch (thinned
     on long runs): the path that ``finish`` records in ``net.path``, as its plane.
     """
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
                  schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, shuffle=True,
-                 teacher=None):
+                 teacher=None, not_a_digit=0):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
                        batch_size=batch_size, epochs=epochs, schedule=schedule, schedules=SCHEDULES, shift=shift,
-                       validation=validation, n=len(X))
+                       validation=validation, n=len(X), not_a_digit=not_a_digit)
+        if not_a_digit and not net.not_a_digit:
+            raise DigitnetError("learning from noise needs a network with a 'not a digit' output "
+                                "(Network(..., not_a_digit=True), one output more than the digits)")
         if len(y) and y.max() >= net.sizes[-1]:
             raise DigitnetError(f"the labels go up to {y.max()}, but the network has only {net.sizes[-1]} outputs")
         if X.shape[1] != net.sizes[0]:
@@ -68,7 +76,7 @@ class Trainer:
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
                             epochs=epochs, schedule=schedule, shift=shift, augment=self.augmentation,
-                            validation=validation, seed=seed, shuffle=shuffle)
+                            validation=validation, seed=seed, shuffle=shuffle, not_a_digit=not_a_digit)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -79,6 +87,8 @@ class Trainer:
         # training examples are the rows of X not held out. Each mini-batch becomes floats
         # in [0, 1] as it is used.
         self.X, self.y, self.rows = X, y, np.flatnonzero(keep)
+        if not_a_digit:
+            self.add_noise(not_a_digit, seed)
         self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
         # Compiled if the compiled epoch is ready, or worth waiting for (a long run, or
@@ -127,6 +137,14 @@ class Trainer:
             else:
                 cost, accuracy = self.sgd(order, moves, eta)
         return self.record(eta, cost, accuracy, start)
+
+    def add_noise(self, n, seed):
+        """``n`` images of noise after the training images, each labelled "not a digit" (the
+        network's last output), and among the rows trained on. The images are copied once."""
+        noise = training_noise(n, seed, image_side(self.X.shape[1]))
+        self.rows = np.concatenate([self.rows, np.arange(len(self.X), len(self.X) + n)])
+        self.X = np.concatenate([self.X, noise])
+        self.y = np.concatenate([self.y, np.full(n, self.net.digits, self.y.dtype)])
 
     def teacher_targets(self, teacher):
         """The teacher's outputs for every training image, softened: computed once, for the
@@ -269,6 +287,18 @@ class History(list):
 
     def column(self, key):
         return [r.get(key) for r in self]
+
+
+def network_for(recipe, seed=None):
+    """The network a recipe (a dict with RECIPES' keys) trains, and the rest of its options, for
+    ``Trainer``: its layers, activation and cost, with one output more, "not a digit", after
+    the digits' when the recipe adds images of noise."""
+    options = dict(recipe)
+    *layers, digits = options.pop("layers")
+    noise = options.get("not_a_digit", 0) > 0
+    net = Network((*layers, digits + noise), options.pop("activation"), options.pop("cost"), seed=seed,
+                  not_a_digit=noise)
+    return net, options
 
 
 def train(net, X, y, progress=None, **options):

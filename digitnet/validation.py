@@ -12,6 +12,8 @@ import numpy as np
 
 from .errors import DigitnetError
 
+MAX_NOT_A_DIGIT = 1_000_000  # noise images to learn "not a digit" from: 784 MB of pixels at most
+
 
 def check_sizes(sizes):
     """Layer sizes, input first: at least two layers, each of one neuron or more."""
@@ -22,6 +24,16 @@ def check_sizes(sizes):
     if len(sizes) < 2 or min(sizes) < 1:
         raise DigitnetError(f"need at least an input and an output layer, each of 1 or more neurons; got {sizes}")
     return sizes
+
+
+def check_not_a_digit(not_a_digit, sizes):
+    """Whether the last of the output neurons means "not a digit": True or False, and only
+    with two outputs or more (the digits need one at least)."""
+    if not isinstance(not_a_digit, (bool, np.bool_)):
+        raise DigitnetError(f"not_a_digit must be True or False, got {not_a_digit!r}")
+    if not_a_digit and sizes[-1] < 2:
+        raise DigitnetError(f"a 'not a digit' output needs at least one more output for the digits; got {sizes}")
+    return bool(not_a_digit)
 
 
 def check_choice(what, name, choices):
@@ -93,11 +105,12 @@ def as_labels(y, n):
 
 
 def check_training(*, optimizer, optimizers, lr, momentum, l2, batch_size, epochs, schedule, schedules, shift,
-                   validation, n):
+                   validation, n, not_a_digit=0):
     """The options of a training run, for ``n`` training images."""
     for kind, what, values in ((Real, "a number", {"lr": lr, "momentum": momentum, "l2": l2}),
                                (Integral, "a whole number", {"batch_size": batch_size, "epochs": epochs,
-                                                                    "shift": shift, "validation": validation})):
+                                                             "shift": shift, "validation": validation,
+                                                             "not_a_digit": not_a_digit})):
         for name, value in values.items():
             if isinstance(value, bool) or not isinstance(value, kind):
                 raise DigitnetError(f"{name} must be {what}, got {value!r}")
@@ -111,6 +124,8 @@ def check_training(*, optimizer, optimizers, lr, momentum, l2, batch_size, epoch
         (epochs < 0, f"epochs must be 0 or more, got {epochs}"),
         (not 0 <= shift <= 8, f"shift must be 0 to 8 pixels, got {shift}"),
         (not 0 <= validation < n, f"the validation split must leave training images: {validation} of {n}"),
+        (not 0 <= not_a_digit <= MAX_NOT_A_DIGIT,
+         f"not_a_digit must be 0 to {MAX_NOT_A_DIGIT:,} images of noise, got {not_a_digit}"),
     ]
     for bad, message in problems:
         if bad:

@@ -7,14 +7,18 @@ import sys
 from ..errors import DigitnetError
 
 
-def positive_int(text):
+def whole_number(text, least=0):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {least} or more, got {value}")
     return value
+
+
+def positive_int(text):
+    return whole_number(text, least=1)
 
 
 def finite_float(text):
@@ -62,5 +66,5 @@ def check_fits(net, dataset):
     if net.sizes[0] != pixels:
         raise DigitnetError(f"the network takes {net.sizes[0]} inputs but the images have {pixels} pixels")
     classes = int(max(dataset.train_labels.max(), dataset.test_labels.max())) + 1
-    if net.sizes[-1] < classes:
-        raise DigitnetError(f"the network has {net.sizes[-1]} outputs but the labels go up to {classes - 1}")
+    if net.digits < classes:  # a "not a digit" output is no digit's
+        raise DigitnetError(f"the network has {net.digits} outputs for digits but the labels go up to {classes - 1}")

@@ -11,12 +11,11 @@ from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
 from ..functions import ACTIVATIONS, COSTS
 from ..modelfile import load, load_checkpoint, save, save_checkpoint
-from ..network import Network
 from ..optimizers import OPTIMIZERS, SCHEDULES
-from ..recipes import RECIPES
-from ..training import Trainer, epoch_line
+from ..recipes import NOT_A_DIGIT_IMAGES, RECIPES
+from ..training import Trainer, epoch_line, network_for
 from ..validation import check_seed
-from . import check_fits, finite_float, layer_sizes, load_data, positive_int
+from . import check_fits, finite_float, layer_sizes, load_data, positive_int, whole_number
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
@@ -55,6 +54,9 @@ def add_parser(sub):
                         + "; ".join(f"{name} ({about}; {default:g} if no size)"
                                     for name, (about, _, default) in AUGMENTATIONS.items())
                         + ". For example rotate=10,thickness=0.5,elastic=34; none for none")
+    p.add_argument("--not-a-digit", type=whole_number, nargs="?", const=NOT_A_DIGIT_IMAGES, metavar="N",
+                   help="an output more, 'not a digit', learnt from N images of noise (random pixels and "
+                        f"scribbles) added to the training images (N = {NOT_A_DIGIT_IMAGES:,} if not given)")
     p.add_argument("--teacher", metavar="MODEL",
                    help="distillation: learn also this trained model's softened outputs (a wider network's, "
                         "with the same inputs and outputs)")
@@ -79,7 +81,8 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "teacher", "validation", "seed")
+                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed")
+
 
 
 def augment_spec(text):
@@ -111,7 +114,7 @@ def run(args):
     seed = DEFAULT_SEED if args.seed is None else args.seed
     check_seed(seed)  # before the data is loaded: a bad flag fails fast
     dataset = load_data(args)
-    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=seed)
+    net, options = network_for(options, seed)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
