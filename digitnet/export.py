@@ -85,7 +85,7 @@ def onnx_model(net):
                               doc_string=describe(net))
     model.ir_version = helper.find_min_ir_version_for(opsets)  # the oldest runtimes that know opset 13 load it
     helper.set_model_props(model, {"sizes": ",".join(map(str, net.sizes)), "activation": net.activation.name,
-                                   "cost": net.cost.name})
+                                   "cost": net.cost.name, "outputs": json.dumps(net.output_names)})
     onnx.checker.check_model(model, full_check=True)
     return model
 
@@ -95,7 +95,8 @@ def describe(net):
     return (f"digitnet {sizes} network ({net.activation.name} hidden layers, {net.cost.output.name} outputs). "
             f"Input '{INPUT}': float32 [N, {net.sizes[0]}], values in [0, 1] (pixel / 255; for MNIST the "
             f"28x28 grey pixels row by row, ink white on black). Outputs '{PROBABILITIES}': float32 "
-            f"[N, {net.sizes[-1]}], and '{LABEL}': int64 [N], the index of the largest.")
+            f"[N, {net.sizes[-1]}], and '{LABEL}': int64 [N], the index of the largest"
+            + (f" ({net.digits}: not a digit)." if net.not_a_digit else "."))
 
 
 # ---- JSON ---------------------------------------------------------------------------------------
@@ -109,6 +110,7 @@ def json_text(net):
                  "row by row, ink white on black)",
         "layer": "a' = activation(W a + b): W has one row per neuron of the layer, one column per input",
         "output": "the last layer's a" if sums_to_one(net) else "the last layer's a divided by its sum",
+        "outputs": net.output_names,  # what each output stands for: "0" to "9", and "not a digit" if it has it
         "activations": {f.name: f.about for f in net.layer_functions},
         "layers": [{"activation": sigma.name, "W": [exact(row) for row in W], "b": exact(b)}
                    for W, b, sigma in layers(net)],

@@ -195,17 +195,20 @@ def noise_experiment(net, n=1000, kind="uniform", seed=0, threshold=0.9):
     """Show the network ``n`` images of noise: which digit it calls each, how sure it
     is (its output scaled to sum to 1), and the share it calls some digit with more
     than ``threshold`` confidence. A network that only ever saw digits has no way to
-    say "none of these"."""
+    say "none of these"; one with a "not a digit" output has, and ``not_a_digit_share``
+    is how often it does (None for a network without that output)."""
     if n < 1:
         raise DigitnetError(f"need at least one noise image, got n = {n}")
     if kind not in NOISE:
         raise DigitnetError(f"unknown noise {kind!r}: choose from {', '.join(NOISE)}")
     images = NOISE[kind](np.random.default_rng(seed), n, image_side(net)).astype(net.dtype)
     proba = net.predict_proba(images)
-    confidences = proba.max(axis=1)
-    return {"kind": kind, "images": images, "predictions": proba.argmax(axis=1),
-            "confidences": confidences, "confident_share": float(np.mean(confidences > threshold)),
-            "threshold": threshold}
+    predictions, confidences = proba.argmax(axis=1), proba.max(axis=1)
+    called_digit = predictions < net.digits
+    return {"kind": kind, "images": images, "predictions": predictions, "confidences": confidences,
+            "confident_share": float(np.mean(called_digit & (confidences > threshold))), "threshold": threshold,
+            "not_a_digit_share": float(np.mean(~called_digit)) if net.not_a_digit else None,
+            "outputs": net.output_names}
 
 
 # ---- scoring -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from PIL import Image
 
 from . import figures
 from .files import atomic_write
+from .network import NOT_A_DIGIT
 
 WEIGHT_CMAP = colormaps["RdBu"]  # red (negative) - white (0) - blue (positive)
 POSITIVE, NEGATIVE = "#3b8bff", "#ff4d4d"  # connection colours on the dark diagram
@@ -249,6 +250,9 @@ def mistakes_figure(images, found, n=40):
 # ---- 5. noise ----------------------------------------------------------------------------------------------
 
 
+SHORT_NAMES = {NOT_A_DIGIT: "none"}  # an output's name as a tick under its bar
+
+
 def montage(images, rows, cols, side=28, pad=1):
     """Images side by side in a rows×cols grid with a gap of ``pad`` pixels."""
     canvas = np.ones((rows * (side + pad) - pad, cols * (side + pad) - pad))
@@ -259,8 +263,10 @@ def montage(images, rows, cols, side=28, pad=1):
     return canvas
 
 
-def noise_figure(results):
-    """For each noise experiment: examples, the digits it is called, and how sure the network is."""
+def noise_figure(results, test_accuracy=None):
+    """For each noise experiment: examples, the digits it is called (or "not a digit", for a network
+    that has that output), and how sure the network is; with the network's ``test_accuracy``
+    on MNIST, if known, in the title: what saying "not a digit" costs on real digits."""
     fig = Figure(figsize=(12, 3.3 * len(results) + 0.6))
     axes = fig.subplots(len(results), 3, squeeze=False, gridspec_kw={"width_ratios": (1, 1.4, 1.4)})
     for (examples_ax, digits_ax, confidence_ax), r in zip(axes, results, strict=True):
@@ -268,17 +274,22 @@ def noise_figure(results):
         examples_ax.imshow(montage(r["images"], 3, 3, side), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         examples_ax.set_axis_off()
         examples_ax.set_title(f"{r['kind']} noise (examples)", fontsize=10)
-        counts = np.bincount(r["predictions"], minlength=10)
+        names = [SHORT_NAMES.get(name, name) for name in r["outputs"]]
+        counts = np.bincount(r["predictions"], minlength=len(names))
         digits_ax.bar(range(len(counts)), 100 * counts / n, color="#888888")
-        digits_ax.set(xticks=range(len(counts)), xlabel="digit it says", ylabel="share of images (%)",
-                      title=f"What it calls {n:,} {r['kind']}-noise images")
+        rejected = "" if r["not_a_digit_share"] is None else f"\n{r['not_a_digit_share']:.1%} called not a digit"
+        digits_ax.set(xticks=range(len(counts)), xticklabels=names, xlabel="what it says",
+                      ylabel="share of images (%)", title=f"What it calls {n:,} {r['kind']}-noise images{rejected}")
         confidence_ax.hist(r["confidences"], bins=np.linspace(0, 1, 21), color="#d62728",
                            weights=np.full(n, 100 / n))
         confidence_ax.axvline(r["threshold"], color="black", linestyle="--", linewidth=1)
         confidence_ax.set(xlim=(0, 1), xlabel="confidence (largest output, scaled to sum 1)",
                           ylabel="share of images (%)",
                           title=f"{r['confident_share']:.0%} called a digit with > {r['threshold']:.0%} confidence")
-    fig.suptitle("Noise is no digit, but the network has no way to say so", fontsize=12)
+    says = "but the network has no way to say so" if results[0]["not_a_digit_share"] is None else \
+        "and this network can say so"
+    accuracy = "" if test_accuracy is None else f" (MNIST test accuracy {test_accuracy:.2%})"
+    fig.suptitle(f"Noise is no digit, {says}{accuracy}", fontsize=12)
     fig.tight_layout()
     return fig
 

@@ -22,11 +22,15 @@ def run(args):
     check_fits(net, dataset)
     predicted = net.predict(dataset.test_images)
     n = net.sizes[-1]
-    C = confusion_matrix(dataset.test_labels, predicted, n)
+    C = confusion_matrix(dataset.test_labels, predicted, n)[:net.digits]  # no test image is "not a digit"
     print(f"accuracy {np.trace(C) / C.sum():.2%} ({np.trace(C):,} of {C.sum():,} test images)")
+    if net.not_a_digit:
+        print(f"called not a digit: {C[:, -1].sum() / C.sum():.2%} ({C[:, -1].sum():,} test images, all counted wrong)")
     print("per digit: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(per_class_accuracy(C))))
-    print("confusion matrix (rows: true digit, columns: the network's answer)")
+    print("confusion matrix (rows: true digit, columns: the network's answer" +
+          (", none: not a digit)" if net.not_a_digit else ")"))
+    columns = [str(j) for j in range(net.digits)] + ["none"] * net.not_a_digit
     width = max(5, len(str(C.max())) + 1)
-    print("     " + "".join(f"{j:>{width}}" for j in range(n)))
-    for i in range(n):
+    print("     " + "".join(f"{j:>{width}}" for j in columns))
+    for i in range(net.digits):
         print(f"{i:>4} " + "".join(f"{c:>{width}}" for c in C[i]))

@@ -14,6 +14,8 @@ def run(args):
     net = load_model(args.model)
     h = net.header
     print(f"layers      {' -> '.join(map(str, net.sizes))}")
+    if net.not_a_digit:
+        print(f"outputs     the digits 0 to {net.digits - 1}, and {net.digits}: not a digit")
     print(f"activation  {net.activation.name} (hidden), {net.cost.output.name} (output)")
     print(f"cost        {net.cost.name}")
     print(f"parameters  {net.n_parameters:,} weights and biases")

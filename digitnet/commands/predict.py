@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitnetError
+from ..network import NOT_A_DIGIT
 from . import fail, load_model
 
 SHOW_SCALE = 10  # the enlarged copy written by --show: 280x280, each pixel a 10x10 square
@@ -13,7 +14,8 @@ SHOW_SCALE = 10  # the enlarged copy written by --show: 280x280, each pixel a 10
 
 def add_parser(sub):
     p = sub.add_parser("predict", help="read the digit in image files (photos, scans, drawings)",
-                       description="Print the digit in each image, the network's confidence and its top 3. "
+                       description="Print the digit in each image (or 'not a digit', from a network trained "
+                                   "with --not-a-digit), the network's confidence and its top 3. "
                                    "Reads PNG, JPEG, BMP, GIF, TIFF and WebP of any size up to 50 megapixels; "
                                    "dark ink on light paper or light ink on dark is detected.")
     p.add_argument("model", help="a model file saved by digitnet train")
@@ -53,17 +55,27 @@ def predict_file(net, name, invert, show):
     image = to_mnist(name, invert=invert)
     p = net.predict_proba(image.reshape(1, -1))[0]
     top = np.argsort(p)[::-1][:3]
-    result = {"file": name, "digit": int(top[0]), "confidence": round(float(p[top[0]]), 4),
-              "top3": [{"digit": int(d), "probability": round(float(p[d]), 4)} for d in top]}
+    result = {"file": name, **answer(net, top[0]), "confidence": round(float(p[top[0]]), 4),
+              "top3": [{**answer(net, d), "probability": round(float(p[d]), 4)} for d in top]}
     if show is not None:
         result["seen"] = str(write_seen(image, name, show))
     return result
 
 
+def answer(net, output):
+    """Output neuron ``output`` as an answer: {"digit": d}, or for the "not a digit" output of a
+    network that has one, {"digit": None, "not_a_digit": True}."""
+    return {"digit": int(output)} if output < net.digits else {"digit": None, "not_a_digit": True}
+
+
+def said(answer):
+    return NOT_A_DIGIT if answer.get("not_a_digit") else answer["digit"]
+
+
 def describe(result):
-    top3 = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top3"])
+    top3 = ", ".join(f"{said(t)} {t['probability']:.1%}" for t in result["top3"])
     seen = f"; it saw {result['seen']}" if "seen" in result else ""
-    return f"{result['file']}: {result['digit']}  (confidence {result['confidence']:.1%}; top 3: {top3}){seen}"
+    return f"{result['file']}: {said(result)}  (confidence {result['confidence']:.1%}; top 3: {top3}){seen}"
 
 
 def prepare_show_dir(path):

@@ -186,9 +186,21 @@ def draw_noise(net, args):
 
     results = [noise_experiment(net, args.n, kind, check_seed(args.seed)) for kind in ("uniform", "scribble")]
     lines = [f"{r['kind']} noise: {r['confident_share']:.1%} of {args.n} images called some digit "
-             f"with > {r['threshold']:.0%} confidence (most often {np.bincount(r['predictions']).argmax()})"
-             for r in results]
-    return noise_figure(results), "\n".join(lines)
+             f"with > {r['threshold']:.0%} confidence (most often {most_often(r)})" + rejected(r) for r in results]
+    accuracy = net.header.get("test_accuracy")  # as digitnet train measured it; a model made in code has none
+    if accuracy is not None:
+        lines.append(f"MNIST test accuracy {accuracy:.2%}")
+    return noise_figure(results, accuracy), "\n".join(lines)
+
+
+def most_often(result):
+    """What the network called the noise most often: a digit, or "not a digit"."""
+    return result["outputs"][np.bincount(result["predictions"]).argmax()]
+
+
+def rejected(result):
+    share = result["not_a_digit_share"]
+    return "" if share is None else f"; {share:.1%} called not a digit"
 
 
 def draw_dream(net, args):
