@@ -207,6 +207,7 @@ class Lab:
             "layers": [rounded(a[0]) for a in activations[1:]],
             "zs": [rounded(z[0]) for z in zs],
             "prediction": int(output.argmax()),
+            "answer": net.output_names[int(output.argmax())],
             "probabilities": rounded(probabilities(output)),
             "cost_of_one": None if label is None else laid_out(lesson.cost_of_one(net, image, label)),
         }
@@ -215,6 +216,7 @@ class Lab:
         net, edits = self.net, self.edits
         return {
             **net.config,
+            "outputs": net.output_names,
             "test_accuracy": self.accuracy,
             "average_cost": for_the_page(self.scores)["average_cost"],
             "teaching_rate": lesson.TEACHING_RATE[net.cost.name],

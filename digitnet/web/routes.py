@@ -24,6 +24,7 @@ from .lab import TooFar
 from .runs import Busy, Training
 from .schema import (
     DRAWN,
+    NOT_A_DIGIT_LABEL,
     SIDE,
     Drawing,
     Edit,
@@ -69,8 +70,10 @@ You = Annotated[Visitor, Depends(visitor)]
 Changing = Annotated[Visitor, Depends(changing)]
 Layer = Annotated[int, PathParam(ge=0, le=64, description="hidden layer, 0 = the first")]
 Index = Annotated[int, PathParam(ge=0, le=1 << 16, description="neuron in that layer")]
-Wanted = Annotated[int | None, Query(ge=0, le=9, description="the digit it should be: the answer then has the "
-                                                            "cost of this example as that digit, laid out")]
+Wanted = Annotated[int | None, Query(ge=0, le=NOT_A_DIGIT_LABEL,
+                                     description="the digit it should be (10: not a digit, for a network with that "
+                                                 "output): the answer then has the cost of this example as that, "
+                                                 "laid out")]
 
 
 @router.get("/model", response_model=Model)
@@ -190,7 +193,8 @@ def test_pixels(lab, i):
 
 @router.get("/examples/noise", response_model=Prediction)
 def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None):
-    """Random pixels, and the network's (often confident) answer."""
+    """Random pixels, and the network's answer: often a confident digit, unless it has learnt to say
+    "not a digit"."""
     return you.lab.look(np.random.default_rng(seed).random(SIDE * SIDE))
 
 

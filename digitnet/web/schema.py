@@ -60,15 +60,21 @@ class Edit(BaseModel):
 LR_RANGE = (1e-5, 100)  # the learning rates η a teaching step may take
 
 
+# A label is a digit, or "not a digit" for a network with that output, after the ten digits.
+NOT_A_DIGIT_LABEL = 10
+
+
 def digit(label):
-    if not 0 <= label <= 9:
-        raise ValueError(f"a label is a digit, 0 to 9, not {label}")
+    if not 0 <= label <= NOT_A_DIGIT_LABEL:
+        raise ValueError(f"a label is a digit, 0 to 9, or {NOT_A_DIGIT_LABEL} for not a digit, not {label}")
     return label
 
 
 # The limits in the schema, and a message that names the label when it is out of them.
 Digit = Annotated[int, Whole, AfterValidator(digit),
-                  Field(description="the digit it should be", json_schema_extra={"minimum": 0, "maximum": 9})]
+                  Field(description=f"the digit it should be ({NOT_A_DIGIT_LABEL}: not a digit, for a network "
+                                    "with that output)",
+                        json_schema_extra={"minimum": 0, "maximum": NOT_A_DIGIT_LABEL})]
 LearningRate = Annotated[float, Field(ge=LR_RANGE[0], le=LR_RANGE[1], strict=True, allow_inf_nan=False,
                                       description="learning rate η: every weight and bias moves by −η ∂C/∂w "
                                                   "(default: the network's teaching_rate, see /api/model)")]
@@ -180,7 +186,8 @@ class Prediction(BaseModel):
     input: list[float] = Field(description="the 784 pixels the network sees, ink = 1")
     layers: list[list[float]] = Field(description="each layer's activations after the input")
     zs: list[list[float]] = Field(description="each layer's weighted sums z = W a + b")
-    prediction: int
+    prediction: int = Field(description="the brightest output")
+    answer: str = Field(description="what that output stands for: the digit, or \"not a digit\"")
     probabilities: list[float]
     label: int | None = Field(None, description="the true digit, for a test image")
     index: int | None = Field(None, description="which test image, for a test image")
@@ -212,6 +219,8 @@ class Model(BaseModel):
     sizes: list[int]
     activation: str
     cost: str
+    not_a_digit: bool = Field(description="whether the last output means \"not a digit\"")
+    outputs: list[str] = Field(description="what each output stands for: \"0\" to \"9\", and \"not a digit\"")
     test_accuracy: float | None
     average_cost: float | None = Field(description="the cost averaged over the test images (None: no data, or "
                                                    "infinite)")

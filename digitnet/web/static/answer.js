@@ -1,6 +1,7 @@
 // The answer: the digit, how sure, and a bar for each output.
 
 import { $, isBlank, percent } from "./api.js";
+import { notADigit, tag } from "./state.js";
 
 export function buildBars(outputs) {
   const bars = $("bars");
@@ -9,7 +10,7 @@ export function buildBars(outputs) {
     const row = document.createElement("div");
     row.className = "bar";
     row.dataset.digit = d;
-    row.innerHTML = `<span>${d}</span><span class="track"><span class="fill"></span></span><span class="pct"></span>`;
+    row.innerHTML = `<span>${tag(d)}</span><span class="track"><span class="fill"></span></span><span class="pct"></span>`;
     bars.appendChild(row);
   }
 }
@@ -17,8 +18,9 @@ export function buildBars(outputs) {
 export function drawAnswer(look) {
   const p = look.probabilities;
   const blank = isBlank(look);
-  $("digit").textContent = blank ? "?" : look.prediction;
-  $("confidence").textContent = blank ? "draw a digit" : `${percent(p[look.prediction])} sure`;
+  $("digit").textContent = blank ? "?" : tag(look.prediction);
+  $("confidence").textContent = blank ? "draw a digit"
+    : `${percent(p[look.prediction])} sure${notADigit(look.prediction) ? " it is not a digit" : ""}`;
   document.querySelectorAll(".bar").forEach((row, d) => {
     row.querySelector(".fill").style.width = percent(p[d] || 0, 1).replace(" ", "");
     row.querySelector(".pct").textContent = percent(p[d] || 0);

@@ -10,7 +10,7 @@ import { fillExperiments, listen as listenToExperiment, setUpExperiments, showEx
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
 import { drawn, example, onLook, refresh } from "./predict.js";
-import { state } from "./state.js";
+import { digitCount, named, notADigit, state } from "./state.js";
 import { fillTeaching, setUpTeaching } from "./teach.js";
 import { fillForm, listen, setUpTraining, showTraining } from "./training.js";
 
@@ -22,14 +22,16 @@ function setUpExamples() {
     say("Draw with the mouse or a finger.");
   };
   $("test-image").onclick = () => example("/api/examples/test", (a) =>
-    `A test image labelled ${a.label}: the network says ${a.prediction}` +
+    `A test image labelled ${a.label}: the network says ${named(a.prediction)}` +
     (a.prediction === a.label ? ", right." : `, wrong (${percent(a.probabilities[a.prediction])} sure).`));
   $("noise").onclick = () => example(`/api/examples/noise?seed=${Math.floor(Math.random() * 1e9)}`, (a) =>
-    `Pure noise, yet the network says ${a.prediction}, ${percent(a.probabilities[a.prediction])} sure.`);
+    notADigit(a.prediction)
+      ? `Pure noise, and the network says it is not a digit, ${percent(a.probabilities[a.prediction])} sure.`
+      : `Pure noise, yet the network says ${a.prediction}, ${percent(a.probabilities[a.prediction])} sure.`);
   $("dream").onclick = () => {
     const digit = $("dream-digit").value;
     example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}`, (a) =>
-      `The image that makes the network shout "${digit}": it says ${a.prediction}, ` +
+      `The image that makes the network shout "${digit}": it says ${named(a.prediction)}, ` +
       `${percent(a.probabilities[a.prediction])} sure. Not much like a ${digit} to us.`);
   };
 }
@@ -56,7 +58,7 @@ async function start() {
     fillForm(options);
     fillTeaching(options);
     fillExperiments(options);
-    fillDigits(state.model.sizes[state.model.sizes.length - 1]);
+    fillDigits(digitCount());
     await refresh();
     const [status, experiment] = await Promise.all([api("GET", "/api/train"), api("GET", "/api/experiments")]);
     state.epochsShown = status.history.length;

@@ -5,7 +5,7 @@
 import { $ } from "./api.js";
 import { onModel, onReshape } from "./model.js";
 import { onLook, refresh } from "./predict.js";
-import { state } from "./state.js";
+import { state, tag } from "./state.js";
 
 const picked = [];  // what changes with the digit chosen
 
@@ -27,7 +27,8 @@ function buildLabels(outputs) {
   $("labels").replaceChildren(...Array.from({ length: outputs }, (_, d) => {
     const b = document.createElement("button");
     b.type = "button";
-    b.textContent = b.dataset.digit = d;
+    b.dataset.digit = d;
+    b.textContent = tag(d);
     b.onclick = () => chooseLabel(d);
     return b;
   }));
@@ -53,7 +54,7 @@ function drawCost() {
     row.classList.toggle("right", d === laid.label);
     // Quadratic: each output's squared difference (their sum, halved, is the cost); cross-entropy: −ln a of the right digit.
     const part = quadratic ? number(laid.squared_differences[d]) : d === laid.label ? number(laid.terms[d]) : "";
-    row.innerHTML = `<td>${d}</td><td><span class="meter" style="--v:${a.toFixed(3)}"></span>${number(a)}</td>` +
+    row.innerHTML = `<td>${tag(d)}</td><td><span class="meter" style="--v:${a.toFixed(3)}"></span>${number(a)}</td>` +
       `<td>${laid.desired[d]}</td><td>${part}</td>`;
     return row;
   }));

@@ -10,7 +10,7 @@ import { loadModel, onModel, onReshape } from "./model.js";
 import { selectNeuron } from "./neuron.js";
 import { onLook, refresh } from "./predict.js";
 import { curve, frame, scale, setUpPlot } from "./plots.js";
-import { side, state } from "./state.js";
+import { named, notADigit, side, state, tag } from "./state.js";
 
 let costShown = null;  // the rate starts at the network's teaching rate, and again when its cost changes
 
@@ -95,7 +95,7 @@ function labelButton() {
   const b = $("teach"), look = state.look;
   const itsOwn = state.testIndex !== null && look && look.label === state.label;
   b.textContent = state.label === null ? "Pick the digit it should be"
-    : `This is a ${state.label}${itsOwn ? " (its label)" : ""}`;
+    : `This is ${notADigit(state.label) ? "not a digit" : `a ${state.label}`}${itsOwn ? " (its label)" : ""}`;
   b.disabled = state.label === null || !state.model;
 }
 
@@ -120,7 +120,7 @@ function showStep(step) {
   $("batch-chart").hidden = true;
   for (const td of $("before-after").querySelectorAll("td")) {
     const s = step[td.dataset.side], is = td.dataset.is;
-    td.textContent = is === "answer" ? `${s.prediction} (${percent(s.probabilities[s.prediction])})`
+    td.textContent = is === "answer" ? `${named(s.prediction)} (${percent(s.probabilities[s.prediction])})`
       : is === "test_accuracy" ? accuracy(s.test_accuracy) : cost(s[is]);
   }
   drawOutputs(step);
@@ -134,7 +134,7 @@ function drawOutputs({ before, after }) {
     const row = document.createElement("div");
     row.className = "pair";
     row.classList.toggle("right", d === before.label);
-    row.innerHTML = `<span>${d}</span>` + [before, after].map((s) =>
+    row.innerHTML = `<span>${tag(d)}</span>` + [before, after].map((s) =>
       `<span class="track"><span class="fill" style="width:${(100 * s.outputs[d]).toFixed(1)}%"></span></span>`)
       .join("");
     return row;
