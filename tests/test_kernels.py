@@ -136,6 +136,7 @@ OPTIONS = [
     dict(optimizer="sgd", lr=0.1, momentum=0.5, batch_size=32, shift=1, augment="rotate=15,scale=0.2,thickness=0.7"),
     dict(optimizer="adam", lr=0.003, batch_size=128, augment="elastic=34,sigma=4,rotate=5", sizes=(784, 100, 10)),
     dict(optimizer="adam", lr=0.005, batch_size=64, shift=1, teacher=(784, 40, 10)),
+    dict(optimizer="adam", lr=0.005, batch_size=128, shift=1, not_a_digit=600, sizes=(784, 16, 16, 11)),
 ]
 
 
@@ -153,7 +154,7 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     results = []
     for setting in ("wait", "0"):
         monkeypatch.setenv("DIGITNET_COMPILED", setting)
-        net = Network(sizes, activation, cost, seed=4)
+        net = Network(sizes, activation, cost, seed=4, not_a_digit="not_a_digit" in options)
         trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, **options)
         assert trainer.compiled == (setting == "wait")
         trainer.run()

@@ -262,15 +262,16 @@ def test_the_teaching_routes_are_in_the_schema_and_bounded(client):
     parts = schema["components"]["schemas"]
     drawn = parts["TeachDrawing"]["properties"]
     assert drawn["pixels"]["minItems"] == drawn["pixels"]["maxItems"] == 112 * 112
-    assert (drawn["label"]["minimum"], drawn["label"]["maximum"]) == (0, 9)
+    assert (drawn["label"]["minimum"], drawn["label"]["maximum"]) == (0, 10)  # 10: not a digit, for a network with it
     lr = drawn["lr"]["anyOf"][0]
     assert lr["minimum"] > 0 and lr["maximum"] == 100
     assert parts["TeachBatch"]["properties"]["images"]["maximum"] == 1000
     assert "from" in parts["Nudge"]["properties"]
 
 
-BAD = [({"label": 10}, "0 to 9, not 10"), ({"label": -1}, "0 to 9, not -1"), ({"label": 3.5}, "whole number"),
-       ({"label": "3"}, "whole number"), ({"label": True}, "whole number"), ({"label": None}, "whole number"),
+BAD = [({"label": 11}, "10 for not a digit, not 11"), ({"label": -1}, "10 for not a digit, not -1"),
+       ({"label": 3.5}, "whole number"), ({"label": "3"}, "whole number"), ({"label": True}, "whole number"),
+       ({"label": None}, "whole number"),
        ({"lr": 0}, "greater than or equal"), ({"lr": -1}, "greater than or equal"), ({"lr": 1000}, "less than"),
        ({"lr": "0.1"}, "number"), ({"pixels": [0] * 784}, "at least"), ({"pixels": [300] * 112 * 112}, "less than")]
 
