@@ -14,7 +14,7 @@ class Network(network.Network):
         """Learn from images X (n×784 or n×28×28; uint8 pixels or floats in [0, 1]) and
         labels y by stochastic gradient descent; options as for ``training.Trainer``
         (optimizer, lr, momentum, l2, batch_size, epochs, schedule, shift, augment, validation, seed,
-        teacher)."""
+        teacher, and not_a_digit: images of noise to learn a "not a digit" output from)."""
         train(self, X, y, **options)
         return self
 
