@@ -295,8 +295,8 @@ def test_bad_test_image_and_batch_requests_get_a_422(client, path, body):
 def test_a_label_the_network_has_no_output_for_gets_a_422(mnist):
     small = TestClient(create_app(Network((784, 8, 5), "relu", "cross-entropy", seed=0), mnist))
     answer = small.post("/api/teach/test", json={"index": 0, "label": 7})
-    assert answer.status_code == 422 and answer.json()["detail"] == (
-        "a label is one of the network's 5 outputs, 0 to 4, not 7")
+    assert answer.status_code == 422 and answer.json()["detail"] == [  # the schema's form of a 422
+        {"loc": ["label"], "msg": "a label is one of the network's 5 outputs, 0 to 4, not 7", "type": "value_error"}]
     assert small.get("/api/examples/test?index=0&label=7").status_code == 422
 
 

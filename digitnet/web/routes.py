@@ -14,6 +14,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
 from .. import figures, modelfile
@@ -117,10 +118,13 @@ def seen(drawing):
 
 
 def wanted(lab, label):
-    """``label``, if the network has an output for it (a 422 if not)."""
+    """``label``, if the network has an output for it; if not, a 422 of the schema's form, as for
+    any label out of bounds (10, "not a digit", is in them, and not every network has it)."""
     outputs = lab.net.sizes[-1]
     if label is not None and label >= outputs:
-        raise HTTPException(422, f"a label is one of the network's {outputs} outputs, 0 to {outputs - 1}, not {label}")
+        raise RequestValidationError([{"loc": ["label"], "type": "value_error",
+                                       "msg": f"a label is one of the network's {outputs} outputs, 0 to {outputs - 1}, "
+                                              f"not {label}"}])
     return label
 
 
