@@ -206,7 +206,8 @@ def noise_experiment(net, n=1000, kind="uniform", seed=0, threshold=0.9):
     predictions, confidences = proba.argmax(axis=1), proba.max(axis=1)
     called_digit = predictions < net.digits
     return {"kind": kind, "images": images, "predictions": predictions, "confidences": confidences,
-            "confident_share": float(np.mean(called_digit & (confidences > threshold))), "threshold": threshold,
+            "called_digit": called_digit, "threshold": threshold,
+            "confident_share": float(np.mean(called_digit & (confidences > threshold))),
             "not_a_digit_share": float(np.mean(~called_digit)) if net.not_a_digit else None,
             "outputs": net.output_names}
 

@@ -280,8 +280,14 @@ def noise_figure(results, test_accuracy=None):
         rejected = "" if r["not_a_digit_share"] is None else f"\n{r['not_a_digit_share']:.1%} called not a digit"
         digits_ax.set(xticks=range(len(counts)), xticklabels=names, xlabel="what it says",
                       ylabel="share of images (%)", title=f"What it calls {n:,} {r['kind']}-noise images{rejected}")
-        confidence_ax.hist(r["confidences"], bins=np.linspace(0, 1, 21), color="#d62728",
-                           weights=np.full(n, 100 / n))
+        # Red: images called a digit; grey (only for a network with that output): called "not a digit".
+        called = r["called_digit"]
+        confidence_ax.hist([r["confidences"][called], r["confidences"][~called]], bins=np.linspace(0, 1, 21),
+                           weights=[np.full(called.sum(), 100 / n), np.full((~called).sum(), 100 / n)],
+                           color=["#d62728", "#888888"], label=["called a digit", "called not a digit"],
+                           stacked=True)
+        if r["not_a_digit_share"] is not None:
+            confidence_ax.legend(fontsize=8, loc="upper left")
         confidence_ax.axvline(r["threshold"], color="black", linestyle="--", linewidth=1)
         confidence_ax.set(xlim=(0, 1), xlabel="confidence (largest output, scaled to sum 1)",
                           ylabel="share of images (%)",

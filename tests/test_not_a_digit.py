@@ -173,6 +173,10 @@ def test_show_noise_draws_and_counts_the_rejections(net, model, tmp_path, capsys
     assert lines[1].endswith(f"; {shares[1]:.1%} called not a digit")
     assert lines[2] == f"MNIST test accuracy {net.header['test_accuracy']:.2%}"
     assert Image.open(out).size[0] > 600
+    # "most often" names the digit most noise is taken for, not the "not a digit" answer
+    scribbles = noise_experiment(net, 300, "scribble")
+    digits = scribbles["predictions"][scribbles["called_digit"]]
+    assert f"(most often {np.bincount(digits).argmax()})" in lines[1]
 
 
 def test_export_names_the_outputs(net, model, tmp_path):

@@ -194,8 +194,9 @@ def draw_noise(net, args):
 
 
 def most_often(result):
-    """What the network called the noise most often: a digit, or "not a digit"."""
-    return result["outputs"][np.bincount(result["predictions"]).argmax()]
+    """The digit the network called the noise most often ("none" if it called none a digit)."""
+    digits = result["predictions"][result["called_digit"]]
+    return result["outputs"][np.bincount(digits).argmax()] if len(digits) else "none"
 
 
 def rejected(result):
