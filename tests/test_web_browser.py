@@ -22,15 +22,30 @@ DARK = "rgb(11,22,38)"  # an unlit neuron
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}")
 
 
+@pytest.fixture(scope="module")
+def not_a_digit_net(mnist):
+    """A 784-16-16-11 network that has learnt, briefly, to call noise "not a digit"."""
+    net = Network((784, 16, 16, 11), "relu", "cross-entropy", seed=0, not_a_digit=True)
+    return net.fit(mnist.train_images[:20000], mnist.train_labels[:20000], optimizer="adam", lr=0.005,
+                   batch_size=128, epochs=8, not_a_digit=2000, seed=0)
+
+
 @pytest.fixture
-def server(trained_net, mnist, tmp_path):
+def served(request, trained_net):
+    """The network the server starts with: the trained default, or, for a test parametrized
+    indirectly, the fixture of that name's."""
+    return request.getfixturevalue(request.param) if hasattr(request, "param") else trained_net
+
+
+@pytest.fixture
+def server(served, mnist, tmp_path):
     """The app under uvicorn on a free port of 127.0.0.1, in a thread, stopped afterwards."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
+    app = create_app(served, mnist, save_path=tmp_path / "web.npz")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -227,6 +242,25 @@ def test_experiment_buttons(page, mnist):
     page.click("#dream")
     page.wait_for_function("document.getElementById('caption').textContent.includes('shout \"6\"')")
     assert page.evaluate("digitnet.look.prediction") == 6
+
+
+@pytest.mark.parametrize("served", ["not_a_digit_net"], indirect=True)
+def test_a_network_that_can_say_not_a_digit_says_so(page, output_dir):
+    labels = page.eval_on_selector_all("#net .label", "ts => ts.map(t => t.textContent)")
+    assert labels == [*"0123456789", "none"]
+    assert page.eval_on_selector_all(".bar > span:first-child", "s => s.map(e => e.textContent)")[-1] == "none"
+    assert page.locator("#labels button").last.text_content() == "none"
+    page.click("#noise")
+    page.wait_for_function("document.getElementById('caption').textContent.startsWith('Pure noise')")
+    assert page.evaluate("digitnet.look.prediction") == 10
+    assert "the network says it is not a digit" in page.locator("#caption").text_content()
+    assert page.locator("#digit").text_content() == "none"
+    assert page.locator("#confidence").text_content().endswith("sure it is not a digit")
+    page.locator("#labels button").last.click()
+    assert page.locator("#teach").text_content().startswith("This is not a digit")
+    page.screenshot(path=output_dir / "web-not-a-digit.png", full_page=True)
+    page.click("#clear")
+    assert answer_after_drawing(page, ONE)["prediction"] == 1  # a digit is still a digit
 
 
 def test_training_live_the_curve_grows(page, output_dir):

@@ -2,7 +2,7 @@
 
 import { $, greyPicture, isBlank } from "./api.js";
 import { colour, mix, rgb } from "./colours.js";
-import { side, state, tag } from "./state.js";
+import { notADigit, side, state, tag } from "./state.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const net = $("net");
@@ -44,7 +44,7 @@ export function buildNet(sizes, select) {
       if (output) {
         el("circle", { cx: x, cy: y, r, class: "neuron output", "data-layer": l, "data-neuron": i, fill: unlit },
           neurons);
-        el("text", { class: "label", x: x + r + 10, y, "data-digit": i }, net).textContent = tag(i);
+        el("text", { class: notADigit(i) ? "label word" : "label", x: x + r + 10, y, "data-digit": i }, net).textContent = tag(i);
         continue;
       }
       // A wider invisible circle under each hidden neuron makes it easy to tap on a phone.

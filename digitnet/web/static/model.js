@@ -16,6 +16,7 @@ export async function loadModel(select) {
   const fresh = await api("GET", "/api/model");
   const newShape = !state.model || fresh.sizes.join() !== state.model.sizes.join();
   state.model = fresh;
+  document.body.classList.toggle("not-a-digit", Boolean(fresh.not_a_digit));  // its labels need room
   if (newShape) {
     buildNet(fresh.sizes, select);
     buildBars(fresh.sizes[fresh.sizes.length - 1]);
