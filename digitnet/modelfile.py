@@ -171,7 +171,8 @@ NUMBER = (int, float)
 HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (str, "text"),
                 "recipe": (str, "text"), "data": (str, "a folder name"), "out": (str, "a file name"),
                 "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
-                "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping")}
+                "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping"),
+                "not_a_digit": (bool, "true or false")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 
@@ -195,11 +196,9 @@ def read_header(path, raw):
                             f"({MAX_PARAMETERS:,})")
     for key, (kind, what) in HEADER_TYPES.items():
         value = header.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        # JSON's true and false are Python's bool, which is an int too: a number must not be one
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
             raise DigitnetError(f"{path}: the model header's {key!r} should be {what}, found {value!r:.40}")
-    if not isinstance(header.get("not_a_digit", False), bool):
-        raise DigitnetError(f"{path}: the model header's 'not_a_digit' should be true or false, "
-                            f"found {header['not_a_digit']!r:.40}")
     for record in header.get("history") or []:
         if not isinstance(record, dict) or not all(
                 isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):

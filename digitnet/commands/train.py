@@ -84,7 +84,6 @@ TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_
                   "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed")
 
 
-
 def augment_spec(text):
     """--augment's value, checked (and written back in augment.describe's form)."""
     try:

@@ -20,15 +20,13 @@ export const state = {
   experiment: null,  // GET /api/experiments: the visitor's experiment and what it has measured
 };
 
-// Whether output d is "not a digit": the last output of a network trained on noise as well.
-export function notADigit(d) {
-  return Boolean(state.model && state.model.not_a_digit) && d === state.model.sizes.at(-1) - 1;
-}
-// What output d stands for, in a sentence ("3", "not a digit"), and under a bar or a neuron ("3", "none").
-export function named(d) { return notADigit(d) ? "not a digit" : String(d); }
-export function tag(d) { return notADigit(d) ? "none" : String(d); }
+// What output d stands for, as the server names it ("3", "not a digit"), and under a bar or a neuron
+// ("3", "none"); "not a digit" is the last output of a network trained on noise as well.
+export function named(d) { return state.model.outputs[d]; }
+export function notADigit(d) { return Boolean(state.model?.not_a_digit) && d === state.model.outputs.length - 1; }
+export function tag(d) { return notADigit(d) ? "none" : named(d); }
 // How many outputs are digits (the dreams, the Train panel's networks).
-export function digitCount() { return state.model.sizes.at(-1) - (state.model.not_a_digit ? 1 : 0); }
+export function digitCount() { return state.model.outputs.length - (state.model.not_a_digit ? 1 : 0); }
 
 // The images' side (28 for MNIST): the input layer is side × side pixels.
 export function side() { return Math.round(Math.sqrt(state.model.sizes[0])); }
