@@ -40,3 +40,21 @@ export function greyPicture(values, side) {
   c2.putImageData(image, 0, 0);
   return c;
 }
+
+// A listener to the server's event stream at ``url``: each message goes to ``show``. The stream
+// ends when the work does (or after a minute); rather than let the browser reconnect on its own,
+// it listens again only while ``goingOn()``.
+export function stream(url, show, goingOn) {
+  let events = null;
+  const listen = () => {
+    if (events) events.close();
+    events = new EventSource(url);
+    events.onmessage = (e) => show(JSON.parse(e.data));
+    events.onerror = () => {
+      events.close();
+      events = null;
+      if (goingOn()) setTimeout(listen, 500);
+    };
+  };
+  return listen;
+}

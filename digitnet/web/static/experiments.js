@@ -2,7 +2,7 @@
 // memorising real and shuffled labels, the ball rolling down the cost surface, sigmoid against
 // ReLU. One at a time; their measurements stream in as they are made, and each panel draws them.
 
-import { $, api, percent } from "./api.js";
+import { $, api, percent, stream } from "./api.js";
 import { blend, colour, rgb } from "./colours.js";
 import { onModel } from "./model.js";
 import { boxes, curve, frame, label, scale, setUpPlot } from "./plots.js";
@@ -11,7 +11,6 @@ import { onEpoch } from "./training.js";
 
 const KINDS = ["memorize", "landscape", "sigmoid-vs-relu"];
 const latest = {};     // kind: the last status of that kind, which its panel shows
-let events = null;
 let followAgain = false;  // a training epoch came while the landscape was being worked out
 let rolling = null;       // the ball's animation
 let rollFrom = 0;         // the epoch the ball starts from: 0, or where it stopped when following training
@@ -44,16 +43,8 @@ async function stop() {
   }
 }
 
-export function listen() {
-  if (events) events.close();
-  events = new EventSource("/api/experiments/events");
-  events.onmessage = (e) => showExperiment(JSON.parse(e.data));
-  events.onerror = () => {  // the stream ends with the experiment (or after a minute): listen again only if it goes on
-    events.close();
-    events = null;
-    if (state.experiment && going(state.experiment)) setTimeout(listen, 500);
-  };
-}
+export const listen = stream("/api/experiments/events", (status) => showExperiment(status),
+  () => Boolean(state.experiment) && going(state.experiment));
 
 export function showExperiment(status) {
   state.experiment = status;

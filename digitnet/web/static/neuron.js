@@ -77,6 +77,14 @@ async function sendEdit() {
   }
 }
 
+// After the network changed (a reset, a teaching step, an epoch): the page's network, its answer
+// and the chosen neuron anew.
+export async function changed() {
+  await loadModel(selectNeuron);
+  await refresh();
+  if (state.selected) await selectNeuron(state.selected.layer, state.selected.neuron);
+}
+
 export function setUpNeuronPanel() {
   $("bias-shift").addEventListener("input", edited);
   $("weight-scale").addEventListener("input", edited);
@@ -84,9 +92,7 @@ export function setUpNeuronPanel() {
   $("reset").onclick = async () => {
     try {
       await api("POST", "/api/reset");
-      await loadModel(selectNeuron);
-      if (state.selected) await selectNeuron(state.selected.layer, state.selected.neuron);
-      refresh();
+      await changed();
     } catch (e) {
       say(e.message);
     }

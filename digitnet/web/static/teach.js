@@ -6,9 +6,9 @@ import { $, api, percent } from "./api.js";
 import { blend, rgb } from "./colours.js";
 import { onLabel } from "./cost.js";
 import { canvasBytes } from "./drawing.js";
-import { loadModel, onModel, onReshape } from "./model.js";
-import { selectNeuron } from "./neuron.js";
-import { onLook, refresh } from "./predict.js";
+import { onModel, onReshape } from "./model.js";
+import { changed } from "./neuron.js";
+import { onLook } from "./predict.js";
 import { curve, frame, scale, setUpPlot } from "./plots.js";
 import { named, notADigit, side, state, tag } from "./state.js";
 
@@ -26,13 +26,6 @@ function lesson() {
   if (state.source === "canvas") return ["/api/teach", { ...asked, pixels: Array.from(canvasBytes()) }];
   if (state.testIndex !== null) return ["/api/teach/test", { ...asked, index: state.testIndex }];
   return ["/api/teach/image", { ...asked, pixels: state.source }];
-}
-
-// After the network changed: the page's network, its answer and the chosen neuron anew.
-async function changed() {
-  await loadModel(selectNeuron);
-  await refresh();
-  if (state.selected) selectNeuron(state.selected.layer, state.selected.neuron);
 }
 
 async function act(work) {

@@ -1,14 +1,12 @@
 // The Train panel: its choices from the server, starting, pausing and stepping a run, its
 // place in the queue, the curves, and saving.
 
-import { $, api, percent } from "./api.js";
+import { $, api, percent, stream } from "./api.js";
 import { colour } from "./colours.js";
-import { loadModel } from "./model.js";
-import { selectNeuron } from "./neuron.js";
-import { refresh } from "./predict.js";
+import { changed } from "./neuron.js";
+import { setUpPlot } from "./plots.js";
 import { state } from "./state.js";
 
-let events = null;
 const epochs = [];  // what follows the training run, epoch by epoch
 
 export function onEpoch(follow) { epochs.push(follow); }
@@ -41,19 +39,10 @@ function trainOptions() {
   };
 }
 
-export function listen() {
-  if (events) events.close();
-  events = new EventSource("/api/train/events");
-  events.onmessage = (e) => showTraining(JSON.parse(e.data));
-  // The stream ends when training stops running (or after a minute); rather than let the
-  // browser reconnect on its own, listen again only while there is more to hear.
-  events.onerror = () => {
-    events.close();
-    events = null;
-    const t = state.training;
-    if (t.state === "running" || t.state === "queued" || t.busy) setTimeout(listen, 500);
-  };
-}
+export const listen = stream("/api/train/events", (status) => showTraining(status), () => {
+  const t = state.training;
+  return t.state === "running" || t.state === "queued" || t.busy;
+});
 
 async function control(action, body) {
   try {
@@ -119,9 +108,7 @@ export async function showTraining(status) {
     const fresh = state.epochsShown !== -1;
     state.epochsShown = h.length;
     if (fresh && h.length) { // the page now uses the newly trained network, with no hand edits
-      await loadModel(selectNeuron);
-      refresh();
-      if (state.selected) selectNeuron(state.selected.layer, state.selected.neuron);
+      await changed();
       epochs.forEach((follow) => follow());
     }
   }
@@ -129,13 +116,7 @@ export async function showTraining(status) {
 
 function drawChart(status) {
   // Draw at the canvas's on-screen size, so the text stays sharp and small at any width.
-  const c = $("chart"), g = c.getContext("2d"), dpr = window.devicePixelRatio || 1;
-  const w = c.clientWidth || 600, h = c.clientHeight || 200, pad = { l: 48, r: 48, t: 24, b: 26 };
-  c.width = Math.round(w * dpr);
-  c.height = Math.round(h * dpr);
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
-  g.font = "12px system-ui, sans-serif";
+  const { g, w, h } = setUpPlot($("chart")), pad = { l: 48, r: 48, t: 24, b: 26 };
   g.fillStyle = colour("dim");
   const hist = status.history, n = Math.max(status.epochs, hist.length, 1);
   const maxCost = Math.max(1e-9, ...hist.map((r) => r.cost));
@@ -167,5 +148,5 @@ function drawChart(status) {
     g.fillText(name, legendX, 14);
     legendX += g.measureText(name).width + 18;
   });
-  c.dataset.points = hist.length; // for tests and curious people: how many epochs are drawn
+  $("chart").dataset.points = hist.length; // for tests and curious people: how many epochs are drawn
 }
