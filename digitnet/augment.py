@@ -65,11 +65,11 @@ def describe(chosen):
     return ",".join(f"{name}={size:g}" for name, size in chosen.items()) or "none"
 
 
-def image_side(n_pixels):
-    """The side of a square image of ``n_pixels``; an error if it is not square."""
+def image_side(n_pixels, needs="moving images (--shift, --augment)"):
+    """The side of a square image of ``n_pixels``; an error, saying what ``needs`` it, if it is not square."""
     side = math.isqrt(n_pixels)
     if side * side != n_pixels:
-        raise DigitnetError(f"moving images (--shift, --augment) needs square images, not {n_pixels} pixels")
+        raise DigitnetError(f"{needs} needs square images, not {n_pixels} pixels")
     return side
 
 

@@ -14,6 +14,7 @@ foreground when needed (every run compiled), ``0`` never to compile.
 This module does not import numba: a run that trains with NumPy never loads it.
 """
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -63,9 +64,15 @@ def cache_folder():
     kernels.py: the package may be read-only, and pip removes only the files it installed).
     numba checks only kernels.py for changes, so the folder is named after it, the registry
     it compiles (functions.py) and numba's version: an edit to any compiles afresh."""
+    return cache_dir("numba", loops_version())
+
+
+@functools.cache  # read once: the loops a process has loaded do not change while it runs
+def loops_version():
+    """A short hash of kernels.py, functions.py and numba's version."""
     here = Path(__file__).parent
     sources = b"".join((here / name).read_bytes() for name in ("kernels.py", "functions.py"))
-    return cache_dir("numba", hashlib.sha256(sources + str(numba_version()).encode()).hexdigest()[:16])
+    return hashlib.sha256(sources + str(numba_version()).encode()).hexdigest()[:16]
 
 
 def key(net, optimizer):

@@ -95,11 +95,12 @@ def memorize(net, X, y, test, images=1000, epochs=300, progress=None):
     in turn. ``test`` is (images, labels) for the test accuracy at the end.
 
     Returns {"real": run, "shuffled": run}, each run {"cost": [...], "train_accuracy": [...]}
-    per epoch and its "test_accuracy". The images are not shifted (each epoch would show
-    new images, and there would be nothing to memorise), none is held out, and no noise is added.
+    per epoch and its "test_accuracy". The images are neither shifted nor distorted (each
+    epoch would show new images, and there would be nothing to memorise), none is held out,
+    and no noise is added.
     """
     options, seed = recipe_of(net)
-    options.update(epochs=epochs, shift=0, not_a_digit=0)
+    options.update(epochs=epochs, shift=0, augment=None, not_a_digit=0)
     rng = np.random.default_rng(seed)
     X, y = sample(X, y, images, rng)
     trainers = {name: Trainer(Network(net.sizes, net.activation.name, net.cost.name, seed, net.dtype), X, labels,

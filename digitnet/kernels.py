@@ -45,16 +45,22 @@ SGD, ADAM = 0, 1
 F32 = np.float32
 
 
-def compiled(function):
-    """``function`` compiled by numba, its machine code cached in ``cache_folder()``; where
-    that cannot be written, compiled afresh each run rather than cached anywhere else."""
+@functools.cache
+def writable_cache():
+    """``cache_folder()``, made if need be, or None if it cannot be written."""
     folder = cache_folder()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        writable = os.access(folder, os.W_OK)
+        return folder if os.access(folder, os.W_OK) else None
     except OSError:
-        writable = False
-    if not writable:
+        return None
+
+
+def compiled(function):
+    """``function`` compiled by numba, its machine code cached in ``cache_folder()``; where
+    that cannot be written, compiled afresh each run rather than cached anywhere else."""
+    folder = writable_cache()
+    if folder is None:
         return numba.njit(cache=False, **FLAGS)(function)
     previous, numba.config.CACHE_DIR = numba.config.CACHE_DIR, str(folder)  # read as the cache is set up
     try:

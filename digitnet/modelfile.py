@@ -190,7 +190,7 @@ def read_header(path, raw):
             not all(type(n) is int and 0 < n <= 1 << 16 for n in header["sizes"]):
         raise DigitnetError(f"{path}: the model header has bad layer sizes")
     sizes = header["sizes"]
-    n = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    n = parameter_count(sizes)
     if n > MAX_PARAMETERS:
         raise DigitnetError(f"{path}: the model header claims {n:,} weights and biases, more than digitnet loads "
                             f"({MAX_PARAMETERS:,})")

@@ -328,8 +328,8 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
     side = figures.image_side(net)
     fig = Figure(figsize=(14, 6.2))
     image_ax = fig.add_axes((0.01, 0.35, 0.13, 0.3))
-    image_ax.imshow(np.reshape(net.inputs(np.reshape(x, (1, -1))), (side, side)), cmap="gray_r")
-    proba = net.predict_proba(np.reshape(x, (1, -1)))[0]
+    image_ax.imshow(figures.as_row(net, x).reshape(side, side), cmap="gray_r")
+    proba = net.predict_proba(figures.as_row(net, x))[0]
     image_ax.set(xticks=[], yticks=[])
     image_ax.set_title(f"training image: a {label}\nthe network says {proba.argmax()} ({proba.max():.0%})",
                        fontsize=10)
@@ -357,7 +357,7 @@ def cost_figure(net, x, laid_out, average=None, title=None):
     digits = np.arange(len(a))
     fig = Figure(figsize=(11, 4.8))
     image_ax = fig.add_axes((0.02, 0.25, 0.2, 0.5))
-    image_ax.imshow(np.reshape(net.inputs(np.reshape(x, (1, -1))), (side, side)), cmap="gray")
+    image_ax.imshow(figures.as_row(net, x).reshape(side, side), cmap="gray")
     image_ax.set(xticks=[], yticks=[])
     image_ax.set_title(title or f"it should be a {laid_out['label']}", fontsize=10)
     outputs_ax = fig.add_axes((0.3, 0.18, 0.3, 0.66))

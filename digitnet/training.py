@@ -141,7 +141,7 @@ class Trainer:
     def add_noise(self, n, seed):
         """``n`` images of noise after the training images, each labelled "not a digit" (the
         network's last output), and among the rows trained on. The images are copied once."""
-        noise = training_noise(n, seed, image_side(self.X.shape[1]))
+        noise = training_noise(n, seed, image_side(self.X.shape[1], needs="learning from noise (--not-a-digit)"))
         self.rows = np.concatenate([self.rows, np.arange(len(self.X), len(self.X) + n)])
         self.X = np.concatenate([self.X, noise])
         self.y = np.concatenate([self.y, np.full(n, self.net.digits, self.y.dtype)])

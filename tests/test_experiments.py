@@ -74,6 +74,21 @@ def test_the_two_runs_take_their_epochs_in_turn(memorised):
     assert seen[:4] == [("real", 1), ("shuffled", 1), ("real", 2), ("shuffled", 2)] and len(seen) == 200
 
 
+def test_memorising_moves_no_image_whatever_the_recipe(mnist, monkeypatch):
+    net = Network(seed=0)
+    net.header = {"recipe": "wide"}  # trained with images shifted, turned and enlarged
+    asked = []
+
+    def trainer(net, X, y, **options):  # note what the run is asked for, and go no further
+        asked.append(options)
+        raise StopIteration
+
+    monkeypatch.setattr(experiments, "Trainer", trainer)
+    with pytest.raises(StopIteration):
+        experiments.memorize(net, mnist.train_images, mnist.train_labels, (mnist.test_images, mnist.test_labels))
+    assert asked[0]["shift"] == 0 and asked[0]["augment"] is None and asked[0]["not_a_digit"] == 0
+
+
 def test_more_images_than_there_are_is_an_error(mnist):
     with pytest.raises(DigitnetError, match="60,001 training images"):
         experiments.memorize(Network(seed=0), mnist.train_images, mnist.train_labels,

@@ -77,6 +77,12 @@ def test_bad_noise_options_are_one_line_errors(mnist, sizes, count, problem):
         Trainer(net, mnist.train_images[:100], mnist.train_labels[:100], not_a_digit=count)
 
 
+def test_noise_for_images_that_are_not_square_is_a_one_line_error():
+    net = Network((10, 3), not_a_digit=True)
+    with pytest.raises(DigitnetError, match=r"learning from noise \(--not-a-digit\) needs square images, not 10"):
+        Trainer(net, np.zeros((20, 10), np.uint8), np.zeros(20, int), not_a_digit=5)
+
+
 def test_a_not_a_digit_output_needs_a_digit_beside_it():
     with pytest.raises(DigitnetError, match="at least one more output"):
         Network((784, 1), not_a_digit=True)

@@ -80,7 +80,7 @@ Wanted = Annotated[int | None, Query(ge=0, le=NOT_A_DIGIT_LABEL,
 @router.get("/model", response_model=Model)
 def model(request: Request, you: You):
     """The network's shape, test accuracy, hand edits and strongest connections."""
-    return {**you.lab.describe(), "save_to": save_to(request)}
+    return described(you, request)
 
 
 @router.get("/options", response_model=Options)
@@ -162,7 +162,7 @@ def edit_neuron(layer: Layer, neuron: Index, edit: Edit, you: Changing):
 def reset(request: Request, you: Changing):
     """Undo every hand edit."""
     you.lab.reset()
-    return {**you.lab.describe(), "save_to": save_to(request)}
+    return described(you, request)
 
 
 # ---- experiments ------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def undo(request: Request, you: Changing):
     """Take back the last teaching step."""
     if not you.lab.undo():
         raise HTTPException(409, "there is no teaching step to undo")
-    return {**you.lab.describe(), "save_to": save_to(request)}
+    return described(you, request)
 
 
 @router.post("/teach/reset", response_model=Model, responses=errors(409))
@@ -270,7 +270,7 @@ def start_over(request: Request, you: Changing):
     """Back to the network as it was before the first teaching step."""
     if not you.lab.start_over():
         raise HTTPException(409, "the network has not been taught: there is nothing to reset")
-    return {**you.lab.describe(), "save_to": save_to(request)}
+    return described(you, request)
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -401,6 +401,11 @@ async def experiment_events(request: Request, you: You):
 
 
 # ---- saving -----------------------------------------------------------------------------------
+
+def described(you, request):
+    """The visitor's network as /api/model describes it, with where Save writes."""
+    return {**you.lab.describe(), "save_to": save_to(request)}
+
 
 def save_to(request):
     """The server's model file, for a visitor at the server's own computer; None for the others."""

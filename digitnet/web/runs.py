@@ -19,6 +19,7 @@ import numpy as np
 
 from ..api import Network
 from ..errors import DigitnetError
+from ..experiments import sample
 from ..training import Trainer
 from .lab import Trained
 
@@ -97,8 +98,7 @@ class Run:
         net = Network(self.sizes, self.activation, self.cost, seed=self.seed)
         X, y = dataset.train_images, dataset.train_labels
         if self.images < len(X):  # else all of them: no copy
-            chosen = np.random.default_rng(self.seed).permutation(len(X))[:self.images]
-            X, y = X[chosen], y[chosen]
+            X, y = sample(X, y, self.images, np.random.default_rng(self.seed))
         trainer = Trainer(net, X, y, seed=self.seed, test=(dataset.test_images, dataset.test_labels),
                           **self.options)
         if self.saved is not None:
