@@ -27,7 +27,6 @@ from digitnet import Network
 from digitnet.data import load
 from digitnet.images import to_mnist
 
-DRAWN = 112  # the page sends its canvas at 112×112
 DRAWINGS = 40  # test digits drawn 4x larger, as if on the page's canvas
 OFF = range(8)  # the first-layer neurons the editor switches off
 TRAINING = {"hidden": [12], "epochs": 2, "images": 2000, "batch_size": 50, "lr": 0.01}

@@ -2,6 +2,7 @@
 ``digitnet train`` with its defaults, trained once for the whole run."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ os.environ.setdefault("DIGITNET_COMPILED", "wait")
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 OUTPUT = ROOT / "test-output"  # screenshots and pictures for a person to look at
+OLD_MODEL = ROOT / "tests" / "data" / "model-0.2.0.npz"  # saved by digitnet 0.2.0: 784-8-10, no path, digits only
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +41,23 @@ def trained_net(default_model):
     from digitnet import Network
 
     return Network.load(default_model)
+
+
+@pytest.fixture(scope="session")
+def not_a_digit_model(tmp_path_factory, mnist):
+    """A model trained by `digitnet train --not-a-digit` (its 6,000 images of noise), briefly."""
+    from digitnet.cli import main
+
+    path = tmp_path_factory.mktemp("not-a-digit") / "model.npz"
+    assert main(["train", "--data", str(MNIST), "--out", str(path), "--not-a-digit", "--epochs", "10"]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def not_a_digit_net(not_a_digit_model):
+    from digitnet import Network
+
+    return Network.load(not_a_digit_model)
 
 
 @pytest.fixture
@@ -77,12 +96,21 @@ def run_without(packages, code, *args):
                           capture_output=True, text=True, timeout=300)
 
 
+def eventually(condition, seconds=60, pause=0.02, why=lambda: "timed out"):
+    """Wait until ``condition()`` holds: a test failure, saying ``why()``, after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, why()
+        time.sleep(pause)
+
+
 def wait_for(client, path, done, seconds=60):
     """GET ``path`` until ``done(answer)`` holds (a test failure after ``seconds``); the answer."""
-    import time
+    answer = {}
 
-    deadline = time.monotonic() + seconds
-    while not done(status := client.get(path).json()):
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
-    return status
+    def done_yet():
+        answer["last"] = client.get(path).json()
+        return done(answer["last"])
+
+    eventually(done_yet, seconds, why=lambda: answer["last"])
+    return answer["last"]

@@ -12,6 +12,8 @@ from digitnet import compiler
 from digitnet.network import Network
 from digitnet.training import Trainer
 
+from .conftest import eventually
+
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
@@ -28,13 +30,6 @@ def train(mnist, **options):
     return trainer, net.params.copy()
 
 
-def wait_for(condition, seconds=300):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_first_run_trains_with_numpy_then_later_runs_are_compiled(mnist, empty_cache, monkeypatch):
     first, first_params = train(mnist)
     assert not first.compiled and first.compiling  # it trained with NumPy, then started the compile
@@ -44,8 +39,8 @@ def test_first_run_trains_with_numpy_then_later_runs_are_compiled(mnist, empty_c
     np.testing.assert_array_equal(first_params, numpy_params)  # the very same network as NumPy's
 
     monkeypatch.setenv("DIGITNET_COMPILED", "1")
-    wait_for(lambda: compiler.ready(first.net, "sgd"))
-    wait_for(lambda: not list(empty_cache.rglob("compiling-*")))
+    eventually(lambda: compiler.ready(first.net, "sgd"), 300, pause=0.2)
+    eventually(lambda: not list(empty_cache.rglob("compiling-*")), 300, pause=0.2)
     later, later_params = train(mnist)
     assert later.compiled and not later.compiling
     np.testing.assert_allclose(later_params, first_params, atol=2e-3 * np.abs(first_params).max())
@@ -66,7 +61,7 @@ def test_a_stale_lock_is_taken_over_and_compiled_0_never_compiles(mnist, empty_c
     assert not trainer.compiled and not trainer.compiling and lock.exists()  # turned off: nothing started
     monkeypatch.setenv("DIGITNET_COMPILED", "1")
     assert compiler.compile_later(net, "adam")  # a lock that old belonged to a process that died
-    wait_for(lambda: compiler.ready(net, "adam"))
+    eventually(lambda: compiler.ready(net, "adam"), 300, pause=0.2)
 
 
 def test_a_long_first_run_waits_for_the_compiler(mnist, empty_cache, monkeypatch):

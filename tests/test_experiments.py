@@ -13,9 +13,8 @@ from digitnet.cli import main
 from digitnet.commands.show import as_json
 from digitnet.errors import DigitnetError
 
-from .conftest import MNIST
+from .conftest import MNIST, OLD_MODEL
 from .test_figures import assert_png
-from .test_trajectory import OLD_MODEL
 
 # ---- the model's recipe ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from digitnet.lesson import (
     teach,
     teach_many,
 )
-from digitnet.network import Network, flatten
+from digitnet.network import Network, flatten, parameter_views
 
 
 @pytest.fixture(params=["quadratic", "cross-entropy"])
@@ -92,10 +92,10 @@ def test_the_nudges_are_the_largest_changes_named_as_in_the_video(mnist):
     sizes = [abs(n["change"]) for n in nudges]
     assert sizes == sorted(sizes, reverse=True)
     assert sizes[0] == pytest.approx(np.abs(step["change"]).max())
+    weights_before, biases_before = parameter_views(net.sizes, step["params_before"])
     for nudge in nudges:  # each name points at the parameter that changed by that much
         W, b = net.weights[nudge["layer"] - 1], net.biases[nudge["layer"] - 1]
-        before_W, before_b = (p[nudge["layer"] - 1] for p in
-                              __import__("digitnet.network").network.parameter_views(net.sizes, step["params_before"]))
+        before_W, before_b = weights_before[nudge["layer"] - 1], biases_before[nudge["layer"] - 1]
         if nudge["from"] is None:
             assert b[nudge["neuron"]] - before_b[nudge["neuron"]] == pytest.approx(nudge["change"], abs=1e-7)
             assert nudge["name"].startswith("bias of layer")

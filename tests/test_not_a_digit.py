@@ -3,7 +3,6 @@ file that says what the output means, and everything that shows an answer naming
 
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,22 +18,17 @@ from digitnet.recipes import NOT_A_DIGIT_IMAGES, RECIPES
 from digitnet.training import Trainer, network_for
 from digitnet.web import create_app
 
-from .conftest import MNIST
-
-OLD_MODEL = Path(__file__).parent / "data" / "model-0.2.0.npz"  # saved before "not a digit" existed
+from .conftest import MNIST, OLD_MODEL
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """A model trained by `digitnet train --not-a-digit` (its 6,000 images of noise), briefly."""
-    path = tmp_path_factory.mktemp("not-a-digit") / "model.npz"
-    assert main(["train", "--data", str(MNIST), "--out", str(path), "--not-a-digit", "--epochs", "10"]) == 0
-    return path
+@pytest.fixture
+def model(not_a_digit_model):
+    return not_a_digit_model
 
 
-@pytest.fixture(scope="module")
-def net(model):
-    return Network.load(model)
+@pytest.fixture
+def net(not_a_digit_net):
+    return not_a_digit_net
 
 
 # ---- training ------------------------------------------------------------------------------------
@@ -174,13 +168,12 @@ def test_show_noise_draws_and_counts_the_rejections(net, model, tmp_path, capsys
     out = tmp_path / "noise.png"
     assert main(["show", "noise", str(model), "--n", "300", "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    shares = [noise_experiment(net, 300, kind)["not_a_digit_share"] for kind in ("uniform", "scribble")]
-    assert lines[0].endswith(f"; {shares[0]:.1%} called not a digit")
-    assert lines[1].endswith(f"; {shares[1]:.1%} called not a digit")
+    uniform, scribbles = (noise_experiment(net, 300, kind) for kind in ("uniform", "scribble"))
+    assert lines[0].endswith(f"; {uniform['not_a_digit_share']:.1%} called not a digit")
+    assert lines[1].endswith(f"; {scribbles['not_a_digit_share']:.1%} called not a digit")
     assert lines[2] == f"MNIST test accuracy {net.header['test_accuracy']:.2%}"
     assert Image.open(out).size[0] > 600
     # "most often" names the digit most noise is taken for, not the "not a digit" answer
-    scribbles = noise_experiment(net, 300, "scribble")
     digits = scribbles["predictions"][scribbles["called_digit"]]
     assert f"(most often {np.bincount(digits).argmax()})" in lines[1]
 

@@ -2,7 +2,6 @@
 and what a model file keeps of it (a model saved before paths were recorded still loads)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ from digitnet.errors import DigitnetError
 from digitnet.training import Trainer
 from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory, principal_directions
 
+from .conftest import OLD_MODEL
 from .test_modelfile import arrays_of, trained_like_net, write_npz
-
-OLD_MODEL = Path(__file__).parent / "data" / "model-0.2.0.npz"  # saved by digitnet 0.2.0: 784-8-10, no path
 
 
 def test_a_long_run_keeps_every_other_snapshot_then_every_fourth():

@@ -14,6 +14,8 @@ from digitnet.web import create_app
 from digitnet.web.schema import MAX_BODY
 from digitnet.web.server import STATIC
 
+from .conftest import eventually, wait_for
+
 
 @pytest.fixture
 def save_path(tmp_path):
@@ -437,7 +439,6 @@ def test_stop_forgets_the_run(client):
 
 def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(trained_net, mnist, monkeypatch):
     import threading
-    import time
 
     from digitnet.training import Trainer
 
@@ -451,11 +452,9 @@ def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(t
 
     monkeypatch.setattr(Trainer, "run_epoch", held)
     client.post("/api/train", json=TINY)
-    while not client.get("/api/train").json()["busy"]:
-        threading.Event().wait(0.01)
+    wait_for(client, "/api/train", lambda s: s["busy"])
     client.post("/api/train", json=TINY | {"hidden": [6]})  # the first run is forgotten mid-epoch
-    while not client.get("/api/train").json()["busy"]:
-        threading.Event().wait(0.01)
+    wait_for(client, "/api/train", lambda s: s["busy"])
     # Both earlier runs are still in their epochs: a third start must wait its turn.
     busy = client.post("/api/train", json=TINY | {"hidden": [4]})
     assert busy.status_code == 409 and "try again" in busy.json()["detail"]
@@ -465,10 +464,8 @@ def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(t
     final = events(client)[-1]
     assert final["state"] == "done" and len(final["history"]) == 2
     assert client.get("/api/model").json()["sizes"] == [784, 4, 10]  # earlier runs' epochs were never used
-    deadline = time.monotonic() + 10
-    while "digitnet-training" in [t.name for t in threading.enumerate()]:
-        assert time.monotonic() < deadline, "training threads linger"
-        time.sleep(0.05)
+    eventually(lambda: "digitnet-training" not in [t.name for t in threading.enumerate()], 10,
+               why=lambda: "training threads linger")
 
 
 @pytest.mark.parametrize("change", [{"hidden": []}, {"hidden": [0]}, {"hidden": [8] * 5}, {"hidden": [500]},

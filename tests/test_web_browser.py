@@ -22,14 +22,6 @@ DARK = "rgb(11,22,38)"  # an unlit neuron
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}")
 
 
-@pytest.fixture(scope="module")
-def not_a_digit_net(mnist):
-    """A 784-16-16-11 network that has learnt, briefly, to call noise "not a digit"."""
-    net = Network((784, 16, 16, 11), "relu", "cross-entropy", seed=0, not_a_digit=True)
-    return net.fit(mnist.train_images[:20000], mnist.train_labels[:20000], optimizer="adam", lr=0.005,
-                   batch_size=128, epochs=8, not_a_digit=2000, seed=0)
-
-
 @pytest.fixture
 def served(request, trained_net):
     """The network the server starts with: the trained default, or, for a test parametrized
@@ -123,8 +115,7 @@ def answer_after_drawing(page, points):
     """Draw, then wait for the prediction of the finished stroke, and return it."""
     page.evaluate("window.before = digitnet.look")
     draw(page, points)
-    page.wait_for_function("digitnet.look !== window.before && settled() && digitnet.look.input.some(v => v > 0)"
-                           .replace("settled()", SETTLED))
+    page.wait_for_function(f"digitnet.look !== window.before && {SETTLED} && digitnet.look.input.some(v => v > 0)")
     page.wait_for_timeout(300)  # let a last throttled request land
     page.wait_for_function(SETTLED)
     return page.evaluate("digitnet.look")

@@ -16,6 +16,7 @@ from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
 
+from .conftest import eventually
 from .conftest import wait_for as until
 
 SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200, "steps": 7},
@@ -161,10 +162,7 @@ def test_an_experiment_nobody_watches_stops(client, app, monkeypatch):
     monkeypatch.setattr(live, "UNWATCHED", 0.2)
     client.post("/api/experiments/memorize", json={"epochs": 300})
     experiment = app.state.classroom.visitors[client.cookies[COOKIE]].experiment
-    deadline = time.monotonic() + 30
-    while experiment.going():  # nobody asks, no page listens
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: not experiment.going(), 30)  # nobody asks, no page listens
     status = client.get("/api/experiments").json()
     assert status["state"] == "stopped" and status["message"] == "stopped: nobody was watching"
     assert status["done"] < status["total"]
@@ -177,8 +175,7 @@ def test_the_landscape_of_a_network_training_live_has_its_path_so_far(client):
     client.post("/api/train", json={"hidden": [8], "epochs": 3, "images": 600, "batch_size": 30, "paused": True})
     for epochs in (1, 2):
         client.post("/api/train/step")
-        while client.get("/api/train").json()["epoch"] < epochs or client.get("/api/train").json()["busy"]:
-            time.sleep(0.02)
+        until(client, "/api/train", lambda s, epochs=epochs: s["epoch"] >= epochs and not s["busy"])
         client.post("/api/experiments/landscape", json=SMALL["landscape"])
         final = events(client)[-1]
         assert final["result"]["path"]["epochs"] == list(range(epochs + 1))
