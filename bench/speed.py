@@ -31,7 +31,6 @@ bench/results.txt.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -171,24 +170,14 @@ def time_evaluation(net, mnist, repeats=30):
 
 
 def default_train_process(folder):
-    """`digitnet train` with its defaults in a subprocess: its wall time, last line
-    of output and peak resident memory in MB. A small Python process starts it and
-    reads ru_maxrss of its finished child: a child forked straight from this
-    process (with PyTorch loaded) would be charged this process's pages too."""
+    """`digitnet train` with its defaults in a subprocess (first_run.timed: a small process
+    starts it and reads its peak memory, which a child of this process, with PyTorch loaded,
+    would be charged for too): its wall time, summary line and peak resident memory in MB."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "digitnet", "train", "--data", str(folder),
-                   "--out", str(Path(tmp) / "model.npz")]
-        starter = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-                   "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-                   "print(done.returncode, time.perf_counter() - t, "
-                   "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
-                   "print(done.stdout); print(done.stderr, file=sys.stderr)")
-        done = subprocess.run([sys.executable, "-c", starter, *command], capture_output=True, text=True)
-    status, wall, peak = done.stdout.split("\n", 1)[0].split()
-    if status != "0":
-        raise SystemExit(f"digitnet train failed:\n{done.stderr}")
-    summary = next(line for line in done.stdout.splitlines() if line.startswith("test accuracy"))
-    return float(wall), summary, float(peak)
+        command = [sys.executable, "-m", "digitnet", "train", "--data", folder, "--out", Path(tmp) / "model.npz"]
+        wall, peak, output = first_run.timed(command, os.environ)
+    summary = next(line for line in output.splitlines() if line.startswith("test accuracy"))
+    return wall, summary, peak
 
 
 def main(argv=None):

@@ -309,3 +309,13 @@ def test_locate_downloads_into_the_cache(tmp_path, mirror, monkeypatch):
     monkeypatch.setenv("DIGITNET_CACHE", str(tmp_path / "cache"))
     assert data.locate() == tmp_path / "cache" / "mnist"
     assert data.has_dataset(tmp_path / "cache" / "mnist")
+
+
+def test_the_other_hands_check_set_is_what_the_readme_says(trained_net):
+    """tests/data's 1,710 digits written otherwise (bench/other_hands.py): MNIST's form, every
+    digit about as often, and harder for the 16-16 network than MNIST's own test digits."""
+    folder = Path(__file__).parent / "data"
+    images, labels = (data.read_idx(folder / f"other-hands-{part}.idx.gz") for part in ("images", "labels"))
+    assert images.shape == (1710, 28, 28) and images.dtype == np.uint8 and labels.shape == (1710,)
+    assert set(np.bincount(labels, minlength=10)) == {171}
+    assert 0.8 < trained_net.score(images.reshape(len(images), -1), labels) < 0.96
