@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from digitnet import Network
+from digitnet.lesson import cost_of_one
 from digitnet.web import create_app
 from digitnet.web.schema import MAX_BODY
 from digitnet.web.server import STATIC
@@ -371,7 +372,12 @@ def test_noise_gets_an_answer_all_the_same(client, trained_net):
     x = np.array(one["input"])
     assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.2
     assert one["prediction"] == trained_net.predict(x[None])[0]
+    assert one["cost_of_one"] is None
+    as_a_seven = client.get("/api/examples/noise", params={"seed": 4, "label": 7}).json()["cost_of_one"]
+    assert as_a_seven["label"] == 7
+    assert as_a_seven["cost"] == pytest.approx(cost_of_one(trained_net, x, 7)["cost"], rel=1e-3)
     assert client.get("/api/examples/noise", params={"seed": -1}).status_code == 422
+    assert client.get("/api/examples/noise", params={"label": 10}).status_code == 422  # no such output here
 
 
 def test_a_dream_is_what_the_figures_module_dreams(client, trained_net):
@@ -380,7 +386,10 @@ def test_a_dream_is_what_the_figures_module_dreams(client, trained_net):
     answer = client.get("/api/examples/dream/4", params={"steps": 30, "seed": 2}).json()
     assert answer["input"] == pytest.approx(np.ravel(dream(trained_net, 4, steps=30, seed=2)), abs=1e-4)
     assert answer["prediction"] == trained_net.predict(np.array([answer["input"]]))[0]
-    for bad in ("/api/examples/dream/10", "/api/examples/dream/3?steps=0", "/api/examples/dream/x"):
+    labelled = client.get("/api/examples/dream/4", params={"steps": 30, "seed": 2, "label": 4}).json()
+    assert labelled["input"] == answer["input"] and labelled["cost_of_one"]["label"] == 4
+    for bad in ("/api/examples/dream/10", "/api/examples/dream/3?steps=0", "/api/examples/dream/x",
+                "/api/examples/dream/3?label=-1"):
         assert client.get(bad).status_code == 422
 
 

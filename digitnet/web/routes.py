@@ -196,19 +196,20 @@ def test_pixels(lab, i):
 
 
 @router.get("/examples/noise", response_model=Prediction)
-def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None):
+def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, label: Wanted = None):
     """Random pixels, and the network's answer: often a confident digit, unless it has learnt to say
-    "not a digit"."""
-    return you.lab.look(np.random.default_rng(seed).random(SIDE * SIDE))
+    "not a digit"; with a ``label``, its cost as that."""
+    return you.lab.look(np.random.default_rng(seed).random(SIDE * SIDE), wanted(you.lab, label))
 
 
 @router.get("/examples/dream/{digit}", response_model=Prediction)
 def dream(you: You, digit: Annotated[int, PathParam(ge=0, le=9)],
           steps: Annotated[int, Query(ge=1, le=1000)] = 200,
-          seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0):
-    """The image the network finds most like ``digit``, by gradient ascent on the input."""
+          seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0, label: Wanted = None):
+    """The image the network finds most like ``digit``, by gradient ascent on the input; with a
+    ``label``, its cost as that."""
     image = figures.dream(you.lab.net, digit, steps=steps, seed=seed)
-    return you.lab.look(np.asarray(image))
+    return you.lab.look(np.asarray(image), wanted(you.lab, label))
 
 
 # ---- teaching: one step downhill on one example ---------------------------------------------------

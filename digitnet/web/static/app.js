@@ -9,7 +9,7 @@ import { clearCanvas, setUpDrawing } from "./drawing.js";
 import { fillExperiments, listen as listenToExperiment, setUpExperiments, showExperiment } from "./experiments.js";
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
-import { drawn, example, onLook, refresh } from "./predict.js";
+import { asLabel, drawn, example, onLook, refresh } from "./predict.js";
 import { digitCount, named, notADigit, state } from "./state.js";
 import { fillTeaching, setUpTeaching } from "./teach.js";
 import { fillForm, listen, setUpTraining, showTraining } from "./training.js";
@@ -24,13 +24,13 @@ function setUpExamples() {
   $("test-image").onclick = () => example("/api/examples/test", (a) =>
     `A test image labelled ${a.label}: the network says ${named(a.prediction)}` +
     (a.prediction === a.label ? ", right." : `, wrong (${percent(a.probabilities[a.prediction])} sure).`));
-  $("noise").onclick = () => example(`/api/examples/noise?seed=${Math.floor(Math.random() * 1e9)}`, (a) =>
+  $("noise").onclick = () => example(`/api/examples/noise?seed=${Math.floor(Math.random() * 1e9)}${asLabel()}`, (a) =>
     notADigit(a.prediction)
       ? `Pure noise, and the network says it is not a digit, ${percent(a.probabilities[a.prediction])} sure.`
       : `Pure noise, yet the network says ${a.prediction}, ${percent(a.probabilities[a.prediction])} sure.`);
   $("dream").onclick = () => {
     const digit = $("dream-digit").value;
-    example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}`, (a) =>
+    example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}${asLabel()}`, (a) =>
       `The image that makes the network shout "${digit}": it says ${named(a.prediction)}, ` +
       `${percent(a.probabilities[a.prediction])} sure. Not much like a ${digit} to us.`);
   };

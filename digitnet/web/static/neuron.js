@@ -81,8 +81,8 @@ async function sendEdit() {
 // and the chosen neuron anew.
 export async function changed() {
   await loadModel(selectNeuron);
+  if (state.selected) await selectNeuron(state.selected.layer, state.selected.neuron);  // its sliders first
   await refresh();
-  if (state.selected) await selectNeuron(state.selected.layer, state.selected.neuron);
 }
 
 export function setUpNeuronPanel() {

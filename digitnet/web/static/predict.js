@@ -22,15 +22,19 @@ export function drawn() {
 }
 
 // Ask again for what the network makes of what it is looking at (after a change of network too).
-// With a label chosen, each answer has the cost of the example as that digit.
+// With a label chosen, each answer has the cost of the example as that digit: a query's
+// "&label=D", or nothing.
+export function asLabel() { return state.label === null ? "" : `&label=${state.label}`; }
+
 export function refresh() {
-  const label = state.label === null ? "" : `?label=${state.label}`;
+  const label = asLabel().replace("&", "?");
   return ask(() => state.source === "canvas"
     ? ["POST", `/api/predict/bytes${label}`, canvasBytes()] : ["POST", `/api/look${label}`, { pixels: state.source }]);
 }
 
 // An example from the server (a test image, noise, a dream): the network looks at it from now on.
-// A test image comes with its label, which becomes the digit it should be.
+// A test image comes with its label, which becomes the digit it should be; noise and dreams are
+// asked for with the label chosen (asLabel), so each answer has its cost already.
 export async function example(path, describe) {
   const answer = await ask(() => ["GET", path], (answer) => {  // before it is shown
     state.source = answer.input.map((v) => Math.round(v * 255));
@@ -40,7 +44,6 @@ export async function example(path, describe) {
   if (!answer) return;
   paintOnCanvas(answer.input);
   say(describe(answer));
-  if (answer.cost_of_one === null && state.label !== null) refresh();  // its cost as the digit chosen
 }
 
 async function ask(request, adopt = () => {}) {
