@@ -62,8 +62,11 @@ def side_by_side(trainers, progress=None):
 
 
 def strict(value):
-    """``value`` (dicts, lists and numbers) with every infinite or NaN number replaced by None:
-    strict JSON has no infinity, and far from the trained weights a cost can overflow to it."""
+    """``value`` (dicts, lists, arrays and numbers) as plain lists and numbers, with every infinite
+    or NaN number replaced by None: strict JSON has no infinity, and far from the trained weights
+    a cost can overflow to it."""
+    if isinstance(value, np.ndarray):
+        return strict(value.tolist())
     if isinstance(value, dict):
         return {key: strict(v) for key, v in value.items()}
     if isinstance(value, (list, tuple)):

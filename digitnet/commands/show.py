@@ -117,7 +117,7 @@ def run(args):
 
 
 def as_json(numbers):
-    """An experiment's numbers as strict JSON: a cost that overflowed to infinity becomes null."""
+    """Numbers (an experiment's, a cost laid out) as strict JSON: a cost that overflowed to infinity becomes null."""
     return json.dumps(strict(numbers), allow_nan=False)
 
 
@@ -236,8 +236,7 @@ def draw_cost(net, args):
     laid_out = cost_of_one(net, x, wanted)
     average = average_cost(net, images, labels)
     if args.json:
-        numbers = {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in laid_out.items()}
-        return None, json.dumps({**numbers, "image": args.image, "true_label": label, "average_cost": average})
+        return None, as_json({**laid_out, "image": args.image, "true_label": label, "average_cost": average})
     title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
     return cost_figure(net, x, laid_out, average, title), None
 

@@ -275,9 +275,8 @@ def probabilities(output):
 def laid_out(cost):
     """``lesson.cost_of_one``'s numbers for JSON, with its answer: an infinite cost (the right
     digit given probability 0) becomes None."""
-    numbers = {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in cost.items()}
     outputs = cost["outputs"]
-    return strict({**numbers, "probabilities": probabilities(outputs).tolist(), "prediction": int(outputs.argmax())})
+    return strict({**cost, "probabilities": probabilities(outputs), "prediction": int(outputs.argmax())})
 
 
 def nudges(step):
