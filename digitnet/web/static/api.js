@@ -24,6 +24,8 @@ export async function api(method, path, body, signal) {
 export function say(text) { $("caption").textContent = text; }
 
 export function percent(p, digits = 0) { return `${(100 * p).toFixed(digits)} %`; }
+// A cost, or ∞ for the null the server sends for an infinite one (strict JSON has no infinity).
+export function cost(c, digits = 3) { return c === null ? "∞" : c.toFixed(digits); }
 
 export function isBlank(answer) { return answer.input.every((v) => v === 0); }
 

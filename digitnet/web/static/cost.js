@@ -2,7 +2,7 @@
 // each output's part, their sum; and the network's cost, the average over the test images.
 // The learner says which digit it should be; every number comes with the prediction.
 
-import { $ } from "./api.js";
+import { $, cost } from "./api.js";
 import { onModel, onReshape } from "./model.js";
 import { onLook, refresh } from "./predict.js";
 import { state, tag } from "./state.js";
@@ -35,7 +35,7 @@ function buildLabels(outputs) {
   markLabel();
 }
 
-const number = (v, digits = 4) => (v === null ? "∞" : v.toFixed(digits));
+const number = (v) => cost(v, 4);  // four decimals: an output near 0 or 1 still shows a change
 
 function drawCost() {
   markLabel();  // a test image brings its own label

@@ -2,7 +2,7 @@
 // memorising real and shuffled labels, the ball rolling down the cost surface, sigmoid against
 // ReLU. One at a time; their measurements stream in as they are made, and each panel draws them.
 
-import { $, api, percent, stream } from "./api.js";
+import { $, api, cost, percent, stream } from "./api.js";
 import { blend, colour, rgb } from "./colours.js";
 import { onModel } from "./model.js";
 import { boxes, curve, frame, label, scale, setUpPlot } from "./plots.js";
@@ -89,7 +89,6 @@ const SUMMARY = {
     `hidden layers ${percent(n.test_accuracy, 1)}`).join(", ")}.`,
 };
 
-const cost = (c) => (c === null ? "∞" : c.toFixed(3));
 
 // ---- memorising: the two cost curves side by side --------------------------------------------
 
@@ -173,10 +172,9 @@ function drawSurface(g, box, slice, title, path, at) {
   mark(g, ...points[0], 4, "minus");
   label(g, "start", points[0][0] + 8, points[0][1] - 6, "text");
   mark(g, ...points.at(-1), 4, "gold");
-  const k = Math.min(Math.floor(at), points.length - 1), f = at - k, next = points[Math.min(k + 1, points.length - 1)];
-  const ball = [points[k][0] + f * (next[0] - points[k][0]), points[k][1] + f * (next[1] - points[k][1])];
+  const ball = along(points, at);
   mark(g, ...ball, 8, "lit", "gold");
-  label(g, `epoch ${path.epochs[k]}`, ball[0] + 12, ball[1] + 4, "text");
+  label(g, `epoch ${path.epochs[Math.min(Math.floor(at), points.length - 1)]}`, ball[0] + 12, ball[1] + 4, "text");
 }
 
 // The ball's height: the cost at each epoch's point of the path, in the plane drawn.
@@ -189,8 +187,13 @@ function drawHeight(g, box, path, at) {
     bottom: "0" });
   const points = path.epochs.map((e, k) => [x(e), y(Math.min(costs[k], most))]);
   curve(g, points, "plus", { dots: true });
+  mark(g, ...along(points, at), 7, "lit", "gold");
+}
+
+// Where the ball is at ``at`` (1.5: halfway from the second point of the path to the third).
+function along(points, at) {
   const k = Math.min(Math.floor(at), points.length - 1), f = at - k, next = points[Math.min(k + 1, points.length - 1)];
-  mark(g, points[k][0] + f * (next[0] - points[k][0]), points[k][1] + f * (next[1] - points[k][1]), 7, "lit", "gold");
+  return [points[k][0] + f * (next[0] - points[k][0]), points[k][1] + f * (next[1] - points[k][1])];
 }
 
 function mark(g, x, y, r, fill, stroke = "bg") {

@@ -2,7 +2,7 @@
 // digit the learner chose, with a learning rate; before and after side by side; the nudges
 // the step made; Undo, Reset; and a step on each of a hundred random training images.
 
-import { $, api, percent } from "./api.js";
+import { $, api, cost, percent } from "./api.js";
 import { blend, rgb } from "./colours.js";
 import { onLabel } from "./cost.js";
 import { canvasBytes } from "./drawing.js";
@@ -75,7 +75,6 @@ function batch() {
 }
 
 const accuracy = (p) => (p === null ? "–" : percent(p, 2));
-const cost = (c) => (c === null ? "∞" : c.toFixed(3));
 
 function forgetStep() {
   state.step = null;
