@@ -250,23 +250,44 @@ static i64 brightest(const float *a, i64 n)
 
 /* ---- reading and distorting the images -------------------------------------------------------- */
 
+/* Where example e's moved image starts in kernels.padded's layout: a move by (dx, dy) is another start. */
+static inline const uint8_t *start(const Plan *p, i64 e)
+{
+    i64 stride = p->pixels + 2 * p->shift * p->side;  /* bytes from one image to the next */
+    return p->images + p->shift + p->order[e] * stride + (p->shift + p->dy[e]) * p->side + p->dx[e];
+}
+
 /* Rows of x = images order[first..first+m) moved by (−dx, −dy) as augment.shifted moves them, as floats
  * in [0, 1]. In kernels.padded's layout the run of side² bytes from the moved start is the moved image,
  * but for the pixels that came round from the row above or below, in the |dx| columns at one edge:
- * they lie outside the image, so they are set to 0. */
+ * they lie outside the image, so they are set to 0. Four images at a time: they lie anywhere in
+ * memory, and reading four at once lets the processor wait for all four together. */
 VECTOR static void read_images(const Plan *p, i64 first, i64 m, float *x)
 {
-    i64 n = p->pixels, stride = n + 2 * p->shift * p->side;
-    for (i64 i = 0; i < m; i++) {
-        i64 e = first + i, dx = p->dx[e];
-        const uint8_t *run = p->images + p->shift + p->order[e] * stride + (p->shift + p->dy[e]) * p->side + dx;
-        float *out = x + i * n;
+    const float scale = 1.0f / 255;
+    i64 n = p->pixels, i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const uint8_t *r0 = start(p, first + i), *r1 = start(p, first + i + 1);
+        const uint8_t *r2 = start(p, first + i + 2), *r3 = start(p, first + i + 3);
+        float *x0 = x + i * n, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n;
+        for (i64 q = 0; q < n; q++) {
+            x0[q] = r0[q] * scale;
+            x1[q] = r1[q] * scale;
+            x2[q] = r2[q] * scale;
+            x3[q] = r3[q] * scale;
+        }
+    }
+    for (; i < m; i++) {
+        const uint8_t *r = start(p, first + i);
         for (i64 q = 0; q < n; q++)
-            out[q] = run[q] * (1.0f / 255);
+            x[i * n + q] = r[q] * scale;
+    }
+    for (i = 0; i < m; i++) {
+        i64 dx = p->dx[first + i];
         if (dx != 0) {
             i64 from = dx > 0 ? p->side - dx : 0, width = dx > 0 ? dx : -dx;
             for (i64 r = 0; r < p->side; r++)
-                memset(out + r * p->side + from, 0, (size_t)width * sizeof(float));
+                memset(x + i * n + r * p->side + from, 0, (size_t)width * sizeof(float));
         }
     }
 }
