@@ -358,8 +358,8 @@ static void warp(float *x, float angle, float scale, const float *field, i64 sid
 }
 
 /* Rows of x thickened and warped in place as augment.moved does after shifting, for the plan's
- * examples first..first+m; ``frame``: room for (side + 3)² values; ``where`` and ``shares``: side and 2 · side. */
-static void distort(const Plan *p, i64 first, i64 m, float *x, float *frame, i64 *where, float *shares)
+ * examples first..first+m; ``frame``: room for (side + 3)² values; ``where`` and ``fractions``: side and 2 · side. */
+static void distort(const Plan *p, i64 first, i64 m, float *x, float *frame, i64 *where, float *fractions)
 {
     i64 n = p->side * p->side;
     for (i64 i = 0; i < m; i++) {
@@ -369,7 +369,7 @@ static void distort(const Plan *p, i64 first, i64 m, float *x, float *frame, i64
             thicken(image, thickness, p->side, frame);
         const float *field = p->n_fields ? p->fields + p->field[first + i] * 2 * n : NULL;
         if (field || angle != 0 || scale != 1)
-            warp(image, angle, scale, field, p->side, frame, where, shares, shares + p->side);
+            warp(image, angle, scale, field, p->side, frame, where, fractions, fractions + p->side);
     }
 }
 
@@ -492,7 +492,7 @@ static void in_columns(const Net *net, Optimiser *opt, float *scratch, int back)
  * layer l from batch_size · starts[l]; the gradient, laid out as the parameters. */
 typedef struct {
     i64 *starts;          /* L + 2: 0, then the running sum of the layer sizes */
-    float *activations, *deltas, *gradient, *scratch, *frame, *shares;
+    float *activations, *deltas, *gradient, *scratch, *frame, *fractions;
     i64 *where;
     Inked inked;
 } Work;
@@ -591,7 +591,7 @@ static i64 parameters(const Net *net)
 
 static void release(Work *w)
 {
-    void *all[] = {w->starts, w->activations, w->deltas, w->gradient, w->scratch, w->frame, w->shares, w->where,
+    void *all[] = {w->starts, w->activations, w->deltas, w->gradient, w->scratch, w->frame, w->fractions, w->where,
                    w->inked.index, w->inked.value, w->inked.counts, w->inked.pixels, w->inked.runs,
                    w->inked.examples, w->inked.values, w->inked.per_pixel, w->inked.filled};
     for (size_t k = 0; k < sizeof all / sizeof *all; k++)
@@ -614,9 +614,9 @@ static int prepare(Work *w, const Net *net, i64 batch_size, i64 side, int inked)
     w->gradient = malloc((size_t)params * sizeof(float));
     w->scratch = malloc((size_t)(net->places[1] * net->places[2]) * sizeof(float));
     w->frame = malloc((size_t)((side + 3) * (side + 3)) * sizeof(float));
-    w->shares = malloc((size_t)(2 * side + 1) * sizeof(float));
+    w->fractions = malloc((size_t)(2 * side + 1) * sizeof(float));
     w->where = malloc((size_t)(side + 1) * sizeof(i64));
-    int ok = w->activations && w->deltas && w->gradient && w->scratch && w->frame && w->shares && w->where;
+    int ok = w->activations && w->deltas && w->gradient && w->scratch && w->frame && w->fractions && w->where;
     if (inked) {
         Inked *s = &w->inked;
         s->index = malloc(rows * sizeof(i64));
@@ -654,7 +654,7 @@ int dn_epoch(const Net *net, Optimiser *opt, const Plan *plan, Score *score)
         float *x = w->activations;
         read_images(plan, k, m, x);
         if (plan->warps)
-            distort(plan, k, m, x, w->frame, w->where, w->shares);
+            distort(plan, k, m, x, w->frame, w->where, w->fractions);
         if (inked)
             list_inked(x, m, net->sizes[0], &w->inked);
         forward(net, w, batch_size, m, inked);
@@ -709,13 +709,13 @@ int dn_distort(const Plan *plan, float *x)
 {
     i64 side = plan->side;
     float *frame = malloc((size_t)((side + 3) * (side + 3)) * sizeof(float));
-    float *shares = malloc((size_t)(2 * side) * sizeof(float));
+    float *fractions = malloc((size_t)(2 * side) * sizeof(float));
     i64 *where = malloc((size_t)side * sizeof(i64));
-    int ok = frame && shares && where;
+    int ok = frame && fractions && where;
     if (ok)
-        distort(plan, 0, plan->examples, x, frame, where, shares);
+        distort(plan, 0, plan->examples, x, frame, where, fractions);
     free(frame);
-    free(shares);
+    free(fractions);
     free(where);
     return ok;
 }
