@@ -118,6 +118,14 @@ COSTS = {
 }
 
 
+def registry():
+    """The registry as plain data, for engines in other languages (the browser's, web/static/functions.js,
+    has each form by these names): which σ each cost's outputs take, each activation's starting gain."""
+    return {"activations": {name: {"gain": a.gain, "rowwise": a.rowwise, "about": a.about}
+                            for name, a in {**ACTIVATIONS, SOFTMAX.name: SOFTMAX}.items()},
+            "costs": {name: {"output": c.output.name, "about": c.about} for name, c in COSTS.items()}}
+
+
 def one_hot(labels, n=10, dtype=np.float32):
     """The desired output y for each label: 1 for the right digit, 0 elsewhere."""
     y = np.zeros((len(labels), n), dtype=dtype)
