@@ -43,7 +43,7 @@ def add_parser(sub):
     p.add_argument("--cluster", metavar="tcp://HOST:PORT",
                    help="train on the workers of this Dask scheduler instead (pip install 'digitnet[cluster]'); "
                         "each needs digitnet installed, not the data")
-    p.set_defaults(run=run, options=lists.options)
+    p.set_defaults(run=run, list_options=lists.options)
 
 
 class Lists:
@@ -62,12 +62,9 @@ class Lists:
         if flag in SPACED:
             self.parser.add_argument(*flags, dest=dest, nargs="*", metavar=metavar, help=how.get("help"))
         else:
-            self.parser.add_argument(*flags, dest=dest, nargs=how.get("nargs"), const=text(how.get("const")),
+            const = str(how["const"]) if "const" in how else None  # --not-a-digit alone: train's number of images
+            self.parser.add_argument(*flags, dest=dest, nargs=how.get("nargs"), const=const,
                                      metavar=f"{metavar}[,...]", help=how.get("help"))
-
-
-def text(value):
-    return None if value is None else str(value)
 
 
 class Reader(argparse.ArgumentParser):
@@ -88,7 +85,7 @@ class Reader(argparse.ArgumentParser):
 def values(args):
     """{dest: [values]} for each training option given, each value read and checked as train reads it."""
     reader, found = Reader(), {}
-    for flag, dest in args.options:
+    for flag, dest in args.list_options:
         given = getattr(args, dest)
         if given is None:
             continue
@@ -107,6 +104,7 @@ def values(args):
 def plan(found, folder, images):
     """A cell for every combination of the values ``found`` (seeds last, so that one setting's seeds
     come together): the options digitnet train would use, with the same flags."""
+    found = dict(found)
     seeds = found.pop("seed", [DEFAULT_SEED])
     cells = {}
     for combination in itertools.product(*found.values(), seeds):
@@ -151,7 +149,7 @@ def run(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = sweep.Results(out / "results.csv")
-    folder = data.locate(args.data)
+    folder = data.locate(args.data).resolve()  # the same folder the same text, from any working folder
     cells = plan(found, folder, args.images)
     todo = [cell for cell in cells if cell not in results]
     names = varied(cells)
