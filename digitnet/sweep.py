@@ -139,8 +139,9 @@ def run_locally(cells, folder, images, workers, dataset=None):
 def stop(pool):
     """Cancel the cells not started and end the pool at once: the cells it is training are
     lost either way, and before Python 3.14 shutdown() can only wait for them to finish."""
+    processes = list((pool._processes or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((pool._processes or {}).values()):
+    for process in processes:
         process.terminate()
 
 

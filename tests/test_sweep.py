@@ -225,6 +225,27 @@ def test_after_kill_9_the_same_command_trains_only_the_missing_cells(tmp_path):
     assert after[:len(kept)] == kept  # the rows from before, seconds and all: not trained again
 
 
+def test_ctrl_c_stops_the_sweep_and_its_processes_keeping_the_rows_done(tmp_path):
+    flags = ["sweep", "--layers", "784,16,10", "--seeds", "0,1,2,3,4,5", "--epochs", 6, "--images", 10000,
+             "--validation", 1000, "--workers", 2, "--out", tmp_path]
+    # a session of its own, as a terminal's job, and Ctrl-C's SIGINT not ignored, as it is for a job started with &
+    sweeping = subprocess.Popen([sys.executable, "-m", "digitnet", *map(str, flags)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env={**os.environ, "DIGITNET_DATA": str(MNIST)},
+                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        eventually(lambda: (tmp_path / "results.csv").exists() or sweeping.poll() is not None, 300, pause=0.01)
+        pool = psutil.Process(sweeping.pid).children(recursive=True)
+        os.killpg(sweeping.pid, signal.SIGINT)  # what Ctrl-C does: every process of the terminal's job
+        _, stderr = sweeping.communicate(timeout=120)
+    finally:
+        sweeping.kill()
+    assert sweeping.returncode == 130
+    said = [line for line in stderr.replace("\r", "\n").splitlines() if line.strip() and not line.startswith("sweep:")]
+    assert said == ["digitnet: interrupted"]
+    assert 1 <= len(rows(tmp_path)) < 6
+    assert pool and not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in pool)
+
+
 # ---- bad input -----------------------------------------------------------------------------------------
 
 
