@@ -8,7 +8,7 @@ from .commands import fail
 from .errors import DigitnetError
 from .version import __version__
 
-COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve", "export")
+COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve", "export", "sweep")
 
 
 def build_parser():

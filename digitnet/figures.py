@@ -260,3 +260,38 @@ def diagram(net, x, connections=(160, 120, 100)):
     edges = [strongest_connections(W, connections[min(l, len(connections) - 1)])
              for l, W in enumerate(net.weights)]
     return {"activations": activations, "edges": edges}
+
+
+# ---- a sweep: how accuracy grows with the network's size ---------------------------------------
+
+
+def sweep_lines(rows, varied=()):
+    """What a sweep's picture shows: test accuracy against the number of parameters, a line for
+    each depth (number of hidden layers) and each combination of the other settings ``varied``.
+
+    ``rows`` are a sweep's results (sweep.Results: dicts of text or numbers, with layers as
+    "784,16,16,10", parameters, test_accuracy, training_seconds, and each of ``varied``); rows
+    without a test accuracy (the training diverged) are left out. Each line is a dict: depth,
+    setting (the varied values other than the layers), and for each of its networks, fewest
+    parameters first: layers, parameters, and over the seeds the mean, least and greatest
+    accuracy (``low``, ``high``), each seed's (``each``, a list of arrays) and the mean seconds.
+    """
+    groups = {}
+    for row in rows:
+        if row["test_accuracy"] in ("", None):
+            continue
+        layers = str(row["layers"])
+        depth = len(layers.split(",")) - 2
+        setting = tuple((name, str(row[name])) for name in varied if name != "layers")
+        seeds = groups.setdefault((depth, setting), {}).setdefault(layers, [])
+        seeds.append((int(row["parameters"]), float(row["test_accuracy"]), float(row["training_seconds"])))
+    lines = []
+    for (depth, setting), networks in sorted(groups.items()):
+        networks = sorted(networks.items(), key=lambda item: item[1][0][0])
+        each = [np.array([accuracy for _, accuracy, _ in seeds]) for _, seeds in networks]
+        lines.append({"depth": depth, "setting": dict(setting), "layers": [layers for layers, _ in networks],
+                      "parameters": np.array([seeds[0][0] for _, seeds in networks]),
+                      "mean": np.array([a.mean() for a in each]), "low": np.array([a.min() for a in each]),
+                      "high": np.array([a.max() for a in each]), "each": each,
+                      "seconds": np.array([np.mean([s for _, _, s in seeds]) for _, seeds in networks])})
+    return lines

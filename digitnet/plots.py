@@ -15,6 +15,7 @@ from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import LogNorm, Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
+from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
 from . import figures
@@ -487,5 +488,40 @@ def sigmoid_vs_relu_figure(runs):
     fig.suptitle("Sigmoid (dashed, red) against ReLU (solid, blue) hidden layers, deeper and deeper (darker)\n"
                  "each sigmoid layer the error passes back through multiplies it by σ'(z), at most ¼: "
                  "in a deep sigmoid network the first layers hardly learn", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# ---- a sweep: how big must it be? --------------------------------------------------------------------------
+
+
+def sweep_figure(lines, title="How big must it be? Test accuracy against the number of weights and biases"):
+    """A sweep's ``figures.sweep_lines``: for each depth, the mean test accuracy over the seeds
+    against the parameter count (log axis), a bar from the worst seed to the best and a dot
+    for each seed, each network labelled with its hidden layers."""
+    fig = Figure(figsize=(9, 5.5))
+    ax = fig.subplots()
+    for k, line in enumerate(lines):
+        colour = f"C{k % 10}"
+        x, mean = line["parameters"], 100 * line["mean"]
+        label = f"{line['depth']} hidden layer{'' if line['depth'] == 1 else 's'}"
+        label += "".join(f", {name} {value}" for name, value in line["setting"].items())
+        ax.errorbar(x, mean, yerr=[mean - 100 * line["low"], 100 * line["high"] - mean], fmt="o-", color=colour,
+                    capsize=3, markersize=5, label=label)
+        for parameters, each in zip(x, line["each"], strict=True):
+            ax.plot(np.full(len(each), parameters), 100 * each, ".", color=colour, alpha=0.5, markersize=4)
+        for parameters, accuracy, layers in zip(x, mean, line["layers"], strict=True):
+            ax.annotate("-".join(layers.split(",")[1:-1]), (parameters, accuracy), textcoords="offset points",
+                        xytext=(5, 5 if k % 2 else -11), fontsize=7, color=colour)  # lines in turn above and below
+    ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:,.0f}" if f"{value:.0e}"[0] in "125" else "")  # 2,000 not 2×10³
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set(xlabel="parameters (weights and biases), log scale", ylabel="test accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    if lines:
+        ax.legend(loc="lower right")
+    fig.suptitle(f"{title}\nmean over the seeds, bars from the worst seed to the best, dots each seed; "
+                 "labels: the hidden layers", fontsize=10)
     fig.tight_layout()
     return fig

@@ -34,6 +34,19 @@ def add_parser(sub):
         epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
                "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
         formatter_class=Formatter)
+    add_training_options(p)
+    p.add_argument("--out", help="where to save the trained model (default model.npz)")
+    p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
+                                                 "else the cache, downloading MNIST once)")
+    p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
+    p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
+                                                    "(and its data folder and --out unless given)")
+    p.set_defaults(run=run)
+
+
+def add_training_options(p):
+    """The options that say what to train and how: train's, and sweep's (each as a list of values)."""
+    d = RECIPES["default"]
     p.add_argument("--recipe", choices=RECIPES, default="default",
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
@@ -66,13 +79,6 @@ def add_parser(sub):
     p.add_argument("--engine", choices=ENGINES,
                    help="what runs the epochs: " + "; ".join(f"{name}, {about}" for name, about in ENGINES.items())
                         + " (default compiled)")
-    p.add_argument("--out", help="where to save the trained model (default model.npz)")
-    p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
-                                                 "else the cache, downloading MNIST once)")
-    p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
-    p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
-                                                    "(and its data folder and --out unless given)")
-    p.set_defaults(run=run)
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
