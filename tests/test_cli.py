@@ -1,6 +1,8 @@
 """The command line: help everywhere, and every kind of bad input gets one line and exit 2."""
 
+import argparse
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import pytest
 
 from digitnet.cli import COMMANDS, build_parser, main
 
-from .conftest import MNIST
+from .conftest import MNIST, OLD_MODEL
 
 
 def run(*args):
@@ -55,8 +57,79 @@ def test_train_rejects_bad_values(flags, words, tmp_path):
                                    ["--augment", "rotate=90"]])
 def test_train_rejects_malformed_flags(flags):
     result = run("train", *flags)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "error: argument" in result.stderr
+    assert_one_line_error(result, "error: argument", "(see digitnet train --help)")
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--epochs", "0"], ["--epochs", "1 or more"]),
+    (["--epoch", "1"], ["unrecognized arguments: --epoch 1", "did you mean --epochs?"]),  # no abbreviations
+    (["--layer", "784,30,10"], ["unrecognized arguments: --layer", "--layers"]),
+])
+def test_slips_are_refused_and_nothing_is_saved_or_replaced(flags, words, tmp_path):
+    out = tmp_path / "model.npz"
+    out.write_bytes(b"the model of an earlier run")
+    assert_one_line_error(run("train", "--data", str(MNIST), "--out", str(out), *flags), *words)
+    assert out.read_bytes() == b"the model of an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_abbreviations_are_refused_in_every_command(tmp_path):
+    assert_one_line_error(run("show", "weights", str(OLD_MODEL), "--lay", "1", "--out", str(tmp_path / "w.png")),
+                          "--lay", "did you mean --layer?", "(see digitnet show weights --help)")
+    assert_one_line_error(run("serve", "--po", "8001"), "--po", "(see digitnet serve --help)")
+    assert not (tmp_path / "w.png").exists()
+
+
+def test_a_missing_command_or_argument_is_one_line():
+    assert_one_line_error(run(), "COMMAND", "(see digitnet --help)")
+    assert_one_line_error(run("trian"), "invalid choice: 'trian'")
+    assert_one_line_error(run("show", "weights"), "model", "(see digitnet show weights --help)")
+
+
+def parsers(parser):
+    """``parser`` and every subcommand's parser below it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from parsers(sub)
+
+
+def test_every_help_shows_the_defaults():
+    checked = 0
+    for parser in parsers(build_parser()):
+        text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            default = action.default
+            if default is None or default is False or default == argparse.SUPPRESS or not action.help:
+                continue
+            said = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+            in_words = f"{default:g}" if isinstance(default, float) else said
+            assert f"(default: {said})" in text or in_words in action.help, (parser.prog, action.dest)
+            checked += 1
+    assert checked > 30
+    assert "--port PORT port to listen on (default: 8000)" in " ".join(
+        build_parser()._actions[-1].choices["serve"].format_help().split())
+
+
+def closed_pipe_run(*args):
+    """Run digitnet with its stdout a pipe whose reader has gone, as in `digitnet ... | head -0`."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run([sys.executable, "-m", "digitnet", *args], stdout=writer, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(writer)
+
+
+# A command's output: status 141, as if SIGPIPE had ended it, as it ends other Unix commands; argparse
+# writes --help and --version itself, ignoring write errors, and exits 0.
+@pytest.mark.parametrize("args, status", [(["info", str(OLD_MODEL)], 128 + 13), (["show", "--help"], 0),
+                                          (["--version"], 0)])
+def test_a_closed_pipe_ends_quietly(args, status):
+    result = closed_pipe_run(*args)
+    assert result.stderr == "" and result.returncode == status
 
 
 def corrupt_copy(tmp_path, name, mutate):

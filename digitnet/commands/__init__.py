@@ -2,9 +2,56 @@
 adds sets ``run``, the function that carries the command out."""
 
 import argparse
+import difflib
 import sys
 
 from ..errors import DigitnetError
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help, except where there is none to show (None, or an
+    on/off flag's False) or the help says it in words already."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse as digitnet's commands use it: whole flag names only (an abbreviation such as
+    --epoch could be taken for another flag), defaults shown in --help, and a mistake said in
+    one line, with where to read more, instead of a usage block. Subcommands' parsers are
+    made by this class too (add_subparsers uses the parser's own class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
+        self.set_defaults(parser=self)  # the deepest subcommand's parser wins: it names the right --help
+
+    def parse_args(self, args=None, namespace=None):
+        known, unknown = self.parse_known_args(args, namespace)
+        if unknown:  # said by the subcommand's parser, which knows its own flags
+            known.parser.unrecognized(unknown)
+        return known
+
+    def error(self, message):
+        usage_error(message, self.prog)
+
+    def unrecognized(self, words):
+        """The one-line error for arguments no parser took, with the flag meant if one is close."""
+        flags = [o for action in self._actions for o in action.option_strings]
+        unknown = [w.split("=", 1)[0] for w in words if w.startswith("--")]
+        meant = [m for w in unknown for m in difflib.get_close_matches(w, flags, n=1)]
+        hint = f"; did you mean {' '.join(meant)}?" if meant else ""
+        self.error(f"unrecognized arguments: {' '.join(words)}{hint}")
+
+
+def usage_error(message, prog):
+    """A mistake on the command line: one line, exit status 2, as argparse's own."""
+    print(f"digitnet: error: {message} (see {prog} --help)", file=sys.stderr)
+    sys.exit(2)
 
 
 def whole_number(text, least=0):

@@ -1,24 +1,22 @@
 """digitnet serve: the interactive web page, on this computer only by default, or
 for a whole class with ``--host 0.0.0.0``."""
 
-import argparse
 import ipaddress
 import os
 import socket
 from pathlib import Path
 
 from ..errors import DigitnetError
-from . import load_data, load_model, positive_int
+from . import Parser, load_data, load_model, positive_int
 
 
 def add_parser(sub):
     p = sub.add_parser("serve", help="the interactive web page: draw, look inside, tweak, retrain",
                        description="Serve the web page. With no MODEL: ./model.npz if it exists, else a "
-                                   "network trained first with the default recipe.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                   "network trained first with the default recipe.")
     p.add_argument("model", nargs="?", metavar="MODEL", help="a model file saved by digitnet train")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 opens it to the network)")
-    p.add_argument("--port", type=positive_int, default=8000)
+    p.add_argument("--port", type=positive_int, default=8000, help="port to listen on")
     p.add_argument("--save-to", default="model-web.npz",
                    help="where Save writes the model for a visitor at this computer (others download it)")
     p.add_argument("--max-sessions", type=positive_int, default=200,
@@ -122,7 +120,7 @@ def train_default(args):
 
     print("no model.npz here: training the default network first "
           "(or run `digitnet train` once and serve its model.npz)", flush=True)
-    parser = argparse.ArgumentParser(prog="digitnet")
+    parser = Parser(prog="digitnet")
     train.add_parser(parser.add_subparsers())
     train.run(parser.parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
     return load_model("model.npz")

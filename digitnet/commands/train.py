@@ -33,17 +33,16 @@ def add_parser(sub):
                     f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs); "
                     f"--recipe wide has one hidden layer of {w['layers'][1]} and passes 98.5%.",
         epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
-               "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
-        formatter_class=Formatter)
+               "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.")
     p.add_argument("--recipe", choices=RECIPES, default="default",
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
                                                       f"{','.join(map(str, d['layers']))})")
     p.add_argument("--activation", choices=ACTIVATIONS, help="hidden layers' activation")
     p.add_argument("--cost", choices=COSTS, help="; ".join(f"{c.name}: {c.about}" for c in COSTS.values()))
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="how each step follows the gradient")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training images")
+    p.add_argument("--batch-size", type=positive_int, help="examples in each step of gradient descent")
     p.add_argument("--lr", type=finite_float, help="learning rate η")
     p.add_argument("--momentum", type=finite_float, help="momentum μ for sgd")
     p.add_argument("--l2", type=finite_float, help="L2 weight decay λ")
@@ -71,13 +70,6 @@ def add_parser(sub):
     p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
                                                     "(and its data folder and --out unless given)")
     p.set_defaults(run=run)
-
-
-class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except for options whose value comes from the recipe (None here)."""
-
-    def _get_help_string(self, action):
-        return action.help if action.default is None else super()._get_help_string(action)
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
