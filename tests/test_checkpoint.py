@@ -116,12 +116,26 @@ def test_ctrl_c_saves_and_says_how_to_resume(small_data, uninterrupted, tmp_path
     assert_same_weights(out, uninterrupted)
 
 
+def test_an_existing_checkpoint_is_carried_on_not_replaced(small_data, tmp_path, capsys):
+    checkpoint, out = tmp_path / "run.ckpt.npz", tmp_path / "m.npz"
+    args = train_args(small_data, out, "--checkpoint", str(checkpoint)) + ["--epochs", "1"]
+    assert main(args) == 0
+    before = checkpoint.read_bytes(), out.read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2  # the same command again
+    err = capsys.readouterr().err
+    assert f"digitnet train --resume {checkpoint}" in err and "--overwrite" in err
+    assert (checkpoint.read_bytes(), out.read_bytes()) == before
+    assert main(args + ["--overwrite"]) == 0
+    assert load_checkpoint(checkpoint)[1]["checkpoint"]["epoch"] == 1
+
+
 def test_divergence_keeps_existing_files(small_data, tmp_path, capsys):
     out, checkpoint = tmp_path / "model.npz", tmp_path / "run.ckpt.npz"
     out.write_bytes(b"an older model")
     checkpoint.write_bytes(b"an older checkpoint")
     status = main(["train", "--data", str(small_data), "--epochs", "3", "--validation", "500", "--lr", "1e6",
-                   "--out", str(out), "--checkpoint", str(checkpoint)])
+                   "--out", str(out), "--checkpoint", str(checkpoint), "--overwrite"])
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("digitnet: error: training diverged") and "smaller learning rate" in err

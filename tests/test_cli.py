@@ -61,6 +61,9 @@ def test_train_rejects_malformed_flags(flags):
 
 
 @pytest.mark.parametrize("flags, words", [
+    (["--layers", "784,16,16"], ["16 outputs", "must be 10"]),  # the output layer forgotten
+    (["--layers", "784,16,11"], ["11 outputs", "must be 10", "--not-a-digit"]),
+    (["--layers", "784,16,12", "--not-a-digit"], ["12 outputs", "10", "11"]),
     (["--epochs", "0"], ["--epochs", "1 or more"]),
     (["--epoch", "1"], ["unrecognized arguments: --epoch 1", "did you mean --epochs?"]),  # no abbreviations
     (["--layer", "784,30,10"], ["unrecognized arguments: --layer", "--layers"]),
@@ -71,6 +74,14 @@ def test_slips_are_refused_and_nothing_is_saved_or_replaced(flags, words, tmp_pa
     assert_one_line_error(run("train", "--data", str(MNIST), "--out", str(out), *flags), *words)
     assert out.read_bytes() == b"the model of an earlier run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+@pytest.mark.parametrize("layers", ["784,16,10", "784,16,11"])
+def test_with_not_a_digit_the_last_layer_may_count_it_or_not(layers):
+    from digitnet.commands.train import with_output_layer
+
+    options = with_output_layer({"layers": [int(n) for n in layers.split(",")], "not_a_digit": 6000}, 10)
+    assert options["layers"] == [784, 16, 10]  # as the recipes write it: the digits; "not a digit" is added
 
 
 def test_abbreviations_are_refused_in_every_command(tmp_path):

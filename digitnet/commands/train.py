@@ -5,6 +5,7 @@ import contextlib
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .. import compiler
 from ..augment import AUGMENTATIONS, augmentation, describe
@@ -69,6 +70,8 @@ def add_parser(sub):
     p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
     p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
                                                     "(and its data folder and --out unless given)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again over an existing --checkpoint file (which --resume would carry on from)")
     p.set_defaults(run=run)
 
 
@@ -100,11 +103,15 @@ def print_epoch(record, epochs):
 def run(args):
     if args.resume:
         return resume(args)
+    out = args.out or "model.npz"
+    check_checkpoint_is_new(args.checkpoint, args.overwrite)  # before anything slow: a slip fails at once
+    check_can_write(out)
     options = recipe_options(args)
     validation = DEFAULT_VALIDATION if args.validation is None else args.validation
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    check_seed(seed)  # before the data is loaded: a bad flag fails fast
+    check_seed(seed)
     dataset = load_data(args)
+    options = with_output_layer(options, classes(dataset))
     net, options = network_for(options, seed)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
@@ -114,8 +121,8 @@ def run(args):
     if args.teacher:
         options["teacher"] = args.teacher
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
-              "data": args.data, "out": args.out or "model.npz"}
-    return train(trainer, dataset, record, args.out or "model.npz", args.checkpoint)
+              "data": args.data, "out": out}
+    return train(trainer, dataset, record, out, args.checkpoint)
 
 
 def resume(args):
@@ -123,6 +130,8 @@ def resume(args):
     given = [f"--{flag.replace('_', '-')}" for flag in TRAINING_FLAGS if getattr(args, flag) is not None]
     if given or args.recipe != "default":
         raise DigitnetError(f"--resume takes every setting from the checkpoint; drop {' '.join(given) or '--recipe'}")
+    if args.checkpoint and not same_file(args.checkpoint, args.resume):
+        check_checkpoint_is_new(args.checkpoint, args.overwrite)
     net, header, arrays = load_checkpoint(args.resume)
     record = {key: header.get(key) for key in ("recipe", "options", "data", "out")}
     options = dict(record["options"])
@@ -130,6 +139,7 @@ def resume(args):
     teacher = options.pop("teacher", None)
     args.data = args.data or record["data"]
     out = args.out or record["out"] or "model.npz"
+    check_can_write(out)
     dataset = load_data(args)
     check_fits(net, dataset)
     try:
@@ -142,6 +152,49 @@ def resume(args):
         raise DigitnetError(f"{args.resume}: damaged checkpoint ({e})") from None
     print(f"resuming {net} after epoch {trainer.epoch} of {options['epochs']} from {args.resume}", flush=True)
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
+
+
+def check_checkpoint_is_new(path, overwrite):
+    """A run that starts at epoch 1 must not replace a checkpoint, which holds a run's every epoch
+    so far, unless asked to."""
+    if path and Path(path).exists() and not overwrite:
+        raise DigitnetError(f"{path} exists already: carry on from it with digitnet train --resume {path}, "
+                            "or start again over it with --overwrite")
+
+
+def same_file(a, b):
+    return Path(a).exists() and Path(b).exists() and Path(a).samefile(b)
+
+
+def check_can_write(out):
+    """Where the model goes must be a file in a folder that exists: found out now, not after training."""
+    out = Path(out)
+    if out.is_dir():
+        raise DigitnetError(f"--out {out} is a folder: name the model file, e.g. {out / 'model.npz'}")
+    if not out.parent.is_dir():
+        raise DigitnetError(f"--out {out}: no such folder {out.parent}")
+
+
+def classes(dataset):
+    """How many classes the labels name: the digits' 10 (or as many as the data set names)."""
+    return 10
+
+
+def with_output_layer(options, n):
+    """The options, once the last layer is known to have one output per class (``n``). With
+    --not-a-digit, the output it adds may be left out (the recipes' layers are the digits') or counted."""
+    *layers, last = options["layers"]
+    noise = options.get("not_a_digit", 0) > 0
+    if noise and last == n + 1:
+        return {**options, "layers": [*layers, n]}  # "not a digit" counted in: recorded as the recipes write it
+    if last == n:
+        return options
+    if noise:
+        raise DigitnetError(f"--layers ends in {last} outputs, but with --not-a-digit the last layer must be {n} "
+                            f"(one per class, 0 to {n - 1}; 'not a digit' is added) or {n + 1} (counting it)")
+    hint = "; the output after them, 'not a digit', comes with --not-a-digit" if last == n + 1 else ""
+    raise DigitnetError(f"--layers ends in {last} outputs, but the labels have {n} classes (0 to {n - 1}): "
+                        f"the last layer must be {n}, one output per class{hint}")
 
 
 def teacher_of(path):
