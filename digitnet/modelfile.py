@@ -172,7 +172,7 @@ HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (
                 "recipe": (str, "text"), "data": (str, "a folder name"), "out": (str, "a file name"),
                 "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
                 "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping"),
-                "not_a_digit": (bool, "true or false")}
+                "not_a_digit": (bool, "true or false"), "stopped_after": (int, "a whole number")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 

@@ -28,6 +28,9 @@ def run(args):
     if history:
         print(f"training    {len(history)} epochs, {sum(history.column('seconds')):.1f} s"
               + (f", kept epoch {history.best_epoch}" if history.best_epoch else ""))
+        if h.get("stopped_after") is not None:
+            epochs = (h.get("options") or {}).get("epochs", "?")
+            print(f"stopped     by Ctrl-C after epoch {h['stopped_after']} of {epochs}")
         last = history[-1]
         print(f"last epoch  cost {last['cost']:.4f}, train accuracy {last['train_accuracy']:.2%}"
               + (f", validation {last['validation_accuracy']:.2%}" if "validation_accuracy" in last else ""))

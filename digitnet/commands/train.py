@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import shutil
 import signal
 import sys
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 from .. import compiler
 from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
+from ..files import atomic_write
 from ..functions import ACTIVATIONS, COSTS
 from ..modelfile import load, load_checkpoint, save, save_checkpoint
 from ..optimizers import OPTIMIZERS, SCHEDULES
@@ -33,8 +35,9 @@ def add_parser(sub):
                     f"the videos' network exactly ({v['activation']}, {v['cost']} "
                     f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs); "
                     f"--recipe wide has one hidden layer of {w['layers'][1]} and passes 98.5%.",
-        epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
-               "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.")
+        epilog="Ctrl-C stops after the current epoch and saves the best network so far to --out. Long runs: "
+               "--checkpoint FILE saves everything after every epoch, and --resume FILE carries on from it to "
+               "exactly the weights an uninterrupted run gives.")
     p.add_argument("--recipe", choices=RECIPES, default="default",
                    help="a set of the options below; flags given alongside override it")
     p.add_argument("--layers", type=layer_sizes, help=f"layer sizes, input first (default "
@@ -218,23 +221,37 @@ def prepare(trainer):
 
 
 def train(trainer, dataset, record, out, checkpoint):
-    """Run the epochs left (saving a checkpoint after each if asked), then score and save."""
+    """Run the epochs left (saving a checkpoint after each if asked), then score and save. Ctrl-C
+    stops after the current epoch and saves the best network so far, as the whole run would."""
     epochs = trainer.options["epochs"]
-    prepare(trainer)
-    with stop_after_epoch(enabled=checkpoint is not None) as stop:
+    with stop_after_epoch(trainer) as stop:
         try:
-            while not trainer.done:
+            prepare(trainer)
+            while not trainer.done and not stop.is_set():
                 print_epoch(trainer.run_epoch(), epochs)
                 if checkpoint:
                     save_checkpoint(trainer, checkpoint, **record)
-                if stop.is_set():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if not checkpoint or trainer.epoch == 0:
+        except KeyboardInterrupt:  # a second Ctrl-C, or one before this run's first epoch ended
+            if not checkpoint or not stop.is_set():
                 raise
-            print(f"stopped after epoch {trainer.epoch}, saved in {checkpoint}; carry on with: "
+            print(f"stopped at once; {checkpoint} holds the last epoch it saved: carry on with: "
                   f"digitnet train --resume {checkpoint}", file=sys.stderr, flush=True)
             return 130
+    finish(trainer, dataset, record, out)
+    if trainer.done:
+        return 0
+    kept = f"the best network so far is in {out}"
+    print(f"stopped after epoch {trainer.epoch} of {epochs}: " + (
+        f"{kept}, and the whole run in {checkpoint}; carry on with: digitnet train --resume {checkpoint}"
+        if checkpoint else f"{kept}; to be able to carry on after a stop, add --checkpoint FILE next time"),
+        file=sys.stderr, flush=True)
+    return 130
+
+
+def finish(trainer, dataset, record, out):
+    """Keep the best epoch, score it on the test images and save it, with the epoch reached if
+    the run was stopped early."""
+    stopped = {} if trainer.done else {"stopped_after": trainer.epoch}
     history = trainer.finish()
     net = trainer.net
     accuracy = net.score(dataset.test_images, dataset.test_labels)
@@ -242,25 +259,49 @@ def train(trainer, dataset, record, out, checkpoint):
     best = f" (kept epoch {history.best_epoch}, best on validation)" if history.best_epoch else ""
     print(f"test accuracy {accuracy:.2%} on {len(dataset.test_images):,} unseen images, "
           f"after {seconds:.1f} s of training{best}")
-    save(net, out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
-             training_seconds=seconds)
-    print(f"saved {out}")
+    save_model(net, out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
+               training_seconds=seconds, **stopped)
+
+
+def save_model(net, out, **record):
+    """Save ``net`` to ``out``. A file already there is kept beside it (OUT.previous.npz, one
+    generation), so that a rerun cannot lose a model; and the user is told, with its accuracy."""
+    out = Path(out)
+    replaced = about(out) if out.exists() else None
+    if replaced is not None:
+        kept = out.with_name(f"{out.stem}.previous{out.suffix}")
+        with open(out, "rb") as old:
+            atomic_write(kept, lambda f: shutil.copyfileobj(old, f))
+    save(net, out, **record)
+    print(f"saved {out}" + ("" if replaced is None else f", replacing {replaced}, kept as {kept}"))
+
+
+def about(path):
+    """A few words on the model file at ``path``: how well it did, as its header records."""
+    try:
+        accuracy = load(path).header.get("test_accuracy")
+    except DigitnetError:
+        return "a file that is not a digitnet model"
+    return "a model of unrecorded accuracy" if accuracy is None else f"a model of {accuracy:.2%} on the test images"
 
 
 @contextlib.contextmanager
-def stop_after_epoch(enabled):
-    """While checkpointing, the first Ctrl-C asks to stop once the current epoch is
-    done and saved (set the returned Event); a second one stops at once."""
+def stop_after_epoch(trainer):
+    """Ctrl-C asks to stop once the current epoch is done (and checkpointed), setting the Event
+    this yields; a second Ctrl-C, or one before this run's first epoch is done (loading,
+    compiling: nothing would be kept by waiting), stops at once."""
     stop = threading.Event()
-    if not enabled or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield stop
         return
+    first = trainer.epoch
 
     def interrupted(signum, frame):
-        if stop.is_set():
+        if stop.is_set() or trainer.epoch == first:
             raise KeyboardInterrupt
         stop.set()
-        print("\nstopping after this epoch (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+        print("\nstopping after this epoch, to save the best network so far "
+              "(Ctrl-C again to stop at once, saving nothing more)", file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
