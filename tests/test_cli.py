@@ -11,7 +11,8 @@ import pytest
 
 from digitnet.cli import COMMANDS, build_parser, main
 
-from .conftest import MNIST, OLD_MODEL
+from .conftest import MNIST, OLD_MODEL, eventually
+from .test_load import live_server
 
 
 def run(*args):
@@ -214,3 +215,17 @@ def test_the_registry_gives_the_choices_of_activation_and_cost(capsys):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["train", flag, "nonesuch"])
         assert "nonesuch" in capsys.readouterr().err
+
+
+def test_serve_open_opens_the_page_in_the_browser(tmp_path, monkeypatch):
+    """As jupyter does: Python's webbrowser runs $BROWSER, here a script that notes the address it is given."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport pathlib, sys\n"
+                       f"pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    with live_server(OLD_MODEL, tmp_path, data=False, args=["--open"]) as (url, _):
+        eventually(opened.exists, why=lambda: (tmp_path / "server.log").read_text())
+        assert opened.read_text() == url + "/"
+        assert f"open {url}/ in a browser" in (tmp_path / "server.log").read_text()  # printed all the same
