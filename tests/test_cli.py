@@ -229,3 +229,45 @@ def test_serve_open_opens_the_page_in_the_browser(tmp_path, monkeypatch):
         eventually(opened.exists, why=lambda: (tmp_path / "server.log").read_text())
         assert opened.read_text() == url + "/"
         assert f"open {url}/ in a browser" in (tmp_path / "server.log").read_text()  # printed all the same
+
+
+def on_a_terminal(*args):
+    """Run digitnet with its stderr a terminal (a pseudo-terminal of 24 rows of 100 columns);
+    (exit status, what the terminal showed, stdout)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    terminal, its_end = pty.openpty()
+    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stderr=its_end, stdout=subprocess.PIPE,
+                               text=True)
+    os.close(its_end)
+    shown = []
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the process has gone: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown.append(chunk)
+    os.close(terminal)
+    stdout = process.stdout.read()
+    return process.wait(), b"".join(shown).decode(), stdout
+
+
+@pytest.mark.parametrize("kind, options, stages", [
+    ("noise", ["--n", "50"], ["reading the model", "showing it noise", "writing"]),
+    ("memorize", ["--images", "100", "--epochs", "5"],
+     ["reading the images", "training with real and shuffled labels (epochs)", "/10 ", "writing"]),
+])
+def test_show_reports_its_progress_on_a_terminal_only(kind, options, stages, default_model, tmp_path):
+    args = ["show", kind, str(default_model), "--out", str(tmp_path / "x.png"), *options]
+    status, shown, stdout = on_a_terminal(*args)
+    assert status == 0 and "wrote" in stdout
+    for stage in stages:  # each stage is shown as it starts (how far a stage has got, at most ten times a second)
+        assert stage in shown, (stage, shown)
+    piped = run(*args)
+    assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no bar
