@@ -80,8 +80,10 @@ def test_slips_are_refused_and_nothing_is_saved_or_replaced(flags, words, tmp_pa
 @pytest.mark.parametrize("layers", ["784,16,10", "784,16,11"])
 def test_with_not_a_digit_the_last_layer_may_count_it_or_not(layers):
     from digitnet.commands.train import with_output_layer
+    from digitnet.data import Dataset
 
-    options = with_output_layer({"layers": [int(n) for n in layers.split(",")], "not_a_digit": 6000}, 10)
+    digits = Dataset(*[None] * 4)
+    options = with_output_layer({"layers": [int(n) for n in layers.split(",")], "not_a_digit": 6000}, digits)
     assert options["layers"] == [784, 16, 10]  # as the recipes write it: the digits; "not a digit" is added
 
 

@@ -104,14 +104,23 @@ def load_model(path):
 def load_data(args):
     from .. import data
 
-    return data.load(getattr(args, "data", None))
+    return data.load(getattr(args, "data", None), getattr(args, "classes", None))
+
+
+def class_names(text):
+    """--classes' value: names separated by commas, in label order."""
+    return [name.strip() for name in text.split(",")]
 
 
 def check_fits(net, dataset):
-    """The network's input and output layers must match the data's images and labels."""
+    """The network's input and output layers must match the data's images and labels (and the
+    classes it learnt, the data's, when both name them)."""
     pixels = dataset.test_images[0].size
     if net.sizes[0] != pixels:
         raise DigitnetError(f"the network takes {net.sizes[0]} inputs but the images have {pixels} pixels")
     classes = int(max(dataset.train_labels.max(), dataset.test_labels.max())) + 1
     if net.digits < classes:  # a "not a digit" output is no digit's
         raise DigitnetError(f"the network has {net.digits} outputs for digits but the labels go up to {classes - 1}")
+    if net.classes and dataset.classes and net.classes != dataset.classes:
+        raise DigitnetError(f"the network learnt the classes {', '.join(net.classes)}, not the data's: "
+                            f"{', '.join(dataset.classes)}")

@@ -14,7 +14,9 @@ def run(args):
     net = load_model(args.model)
     h = net.header
     print(f"layers      {' -> '.join(map(str, net.sizes))}")
-    if net.not_a_digit:
+    if net.classes:
+        print(f"classes     {', '.join(net.classes)}" + (f", and {net.digits}: not a digit" if net.not_a_digit else ""))
+    elif net.not_a_digit:
         print(f"outputs     the digits 0 to {net.digits - 1}, and {net.digits}: not a digit")
     print(f"activation  {net.activation.name} (hidden), {net.cost.output.name} (output)")
     print(f"cost        {net.cost.name}")

@@ -186,7 +186,7 @@ def draw_activations(net, args, progress):
             raise DigitnetError("reading image files is not available in this version") from None
         return activations_figure(net, to_mnist(args.file), title=args.file), None
     x, label = pick(*test_set(net, args, progress), args.image, "test")
-    return activations_figure(net, x, title=f"test image {args.image} (a {label})"), None
+    return activations_figure(net, x, title=f"test image {args.image} (a {net.output_names[label]})"), None
 
 
 def draw_training(net, args, progress):
@@ -203,10 +203,11 @@ def draw_training(net, args, progress):
 def draw_confusion(net, args, progress):
     from ..evaluate import confusion_matrix
     from ..plots import confusion_figure
+    from ..plots import labels as names_of
 
     images, labels = test_set(net, args, progress)
     progress.stage("scoring the test images")
-    return confusion_figure(confusion_matrix(labels, net.predict(images), net.sizes[-1])), None
+    return confusion_figure(confusion_matrix(labels, net.predict(images), net.sizes[-1]), names_of(net)), None
 
 
 def draw_mistakes(net, args, progress):
@@ -216,7 +217,8 @@ def draw_mistakes(net, args, progress):
     images, labels = test_set(net, args, progress)
     progress.stage("scoring the test images")
     found = mistakes(net, images, labels)
-    return mistakes_figure(images, found, args.n), f"{len(found['indices'])} of {len(labels)} test images misclassified"
+    figure = mistakes_figure(images, found, args.n, net.output_names if net.classes else None)
+    return figure, f"{len(found['indices'])} of {len(labels)} test images misclassified"
 
 
 def draw_noise(net, args, progress):
@@ -278,6 +280,7 @@ def draw_gradient(net, args, progress):
 def draw_cost(net, args, progress):
     from ..lesson import average_cost, cost_of_one
     from ..plots import cost_figure
+    from ..plots import labels as names_of
 
     images, labels = test_set(net, args, progress)
     x, label = pick(images, labels, args.image, "test")
@@ -287,7 +290,8 @@ def draw_cost(net, args, progress):
     average = average_cost(net, images, labels)
     if args.json:
         return None, as_json({**laid_out, "image": args.image, "true_label": label, "average_cost": average})
-    title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
+    name = names_of(net)
+    title = f"test image {args.image}, a {name[label]}" + (f"\nasked to be a {name[wanted]}" if wanted != label else "")
     return cost_figure(net, x, laid_out, average, title), None
 
 

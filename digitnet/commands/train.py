@@ -18,7 +18,7 @@ from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import NOT_A_DIGIT_IMAGES, RECIPES
 from ..training import Trainer, epoch_line, network_for
 from ..validation import check_seed
-from . import check_fits, finite_float, layer_sizes, load_data, positive_int, whole_number
+from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int, whole_number
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
@@ -70,6 +70,9 @@ def add_parser(sub):
     p.add_argument("--out", help="where to save the trained model (default model.npz)")
     p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
+    p.add_argument("--classes", type=class_names, metavar="NAME,NAME,...",
+                   help="the classes' names, in label order, which the model keeps (default: the data folder's "
+                        "classes.txt, one name a line; Fashion-MNIST's are known; else the digits)")
     p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
     p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
                                                     "(and its data folder and --out unless given)")
@@ -79,7 +82,7 @@ def add_parser(sub):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed")
+                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "classes")
 
 
 def augment_spec(text):
@@ -114,8 +117,8 @@ def run(args):
     seed = DEFAULT_SEED if args.seed is None else args.seed
     check_seed(seed)
     dataset = load_data(args)
-    options = with_output_layer(options, classes(dataset))
-    net, options = network_for(options, seed)
+    options = with_output_layer(options, dataset)
+    net, options = network_for(options, seed, dataset.classes)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
@@ -178,14 +181,11 @@ def check_can_write(out):
         raise DigitnetError(f"--out {out}: no such folder {out.parent}")
 
 
-def classes(dataset):
-    """How many classes the labels name: the digits' 10 (or as many as the data set names)."""
-    return 10
-
-
-def with_output_layer(options, n):
-    """The options, once the last layer is known to have one output per class (``n``). With
+def with_output_layer(options, dataset):
+    """The options, once the last layer is known to have one output per class of ``dataset``. With
     --not-a-digit, the output it adds may be left out (the recipes' layers are the digits') or counted."""
+    n, names = dataset.class_count, dataset.classes
+    which = f"{names[0]} to {names[-1]}" if names else f"0 to {n - 1}"
     *layers, last = options["layers"]
     noise = options.get("not_a_digit", 0) > 0
     if noise and last == n + 1:
@@ -194,9 +194,9 @@ def with_output_layer(options, n):
         return options
     if noise:
         raise DigitnetError(f"--layers ends in {last} outputs, but with --not-a-digit the last layer must be {n} "
-                            f"(one per class, 0 to {n - 1}; 'not a digit' is added) or {n + 1} (counting it)")
+                            f"(one per class, {which}; 'not a digit' is added) or {n + 1} (counting it)")
     hint = "; the output after them, 'not a digit', comes with --not-a-digit" if last == n + 1 else ""
-    raise DigitnetError(f"--layers ends in {last} outputs, but the labels have {n} classes (0 to {n - 1}): "
+    raise DigitnetError(f"--layers ends in {last} outputs, but the labels have {n} classes ({which}): "
                         f"the last layer must be {n}, one output per class{hint}")
 
 
