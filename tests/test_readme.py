@@ -3,6 +3,7 @@ in a folder holding the `model.npz` that `digitnet train` makes, with MNIST from
 ../shared/data/mnist, and print what their comments say: here, and in a fresh venv where
 the wheel is installed with the extra the section's `pip install` names, and nothing else."""
 
+import importlib.util
 import re
 import shlex
 
@@ -121,3 +122,31 @@ def test_each_extra_brings_what_its_readme_example_needs(section, wheel, default
                 assert re.findall(r"digitnet\[(\w+)\]", line) == [extra], line  # what was installed above
             else:
                 run(*words, cwd=work)
+
+
+def figures_script():
+    """bench/figures.py, which draws the README's pictures."""
+    spec = importlib.util.spec_from_file_location("figures_bench", ROOT / "bench" / "figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_picture_in_the_readme_is_drawn_by_bench_figures_or_says_where_it_comes_from():
+    script, readme = figures_script(), (ROOT / "README.md").read_text()
+    shown = re.findall(r"!\[[^\]]*\]\(docs/([^)]+)\)", readme)
+    assert len(shown) >= 10 and all((ROOT / "docs" / name).is_file() for name in shown)
+    assert set(shown) == set(script.FIGURES) | set(script.NOT_MADE)  # and nothing drawn that it does not show
+    assert not set(script.FIGURES) & set(script.NOT_MADE)
+    for name in script.FIGURES:  # the command the README shows beside it is the one that draws it
+        assert f"digitnet {' '.join(script.command(name))}" in readme, name
+
+
+def test_bench_figures_draws_the_readmes_pictures(default_model, tmp_path):
+    from PIL import Image
+
+    drawn = ["weights.png", "noise.png", "handwritten-3-seen.png"]
+    figures_script().main([*drawn, "--model", str(default_model), "--out", str(tmp_path)])
+    for name in drawn:
+        with Image.open(tmp_path / name) as new, Image.open(ROOT / "docs" / name) as shown:
+            assert new.size == shown.size, name
