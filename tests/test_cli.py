@@ -273,3 +273,13 @@ def test_show_reports_its_progress_on_a_terminal_only(kind, options, stages, def
         assert stage in shown, (stage, shown)
     piped = run(*args)
     assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no bar
+
+
+def test_evaluate_says_a_dash_not_nan_for_outputs_no_test_image_has(tmp_path):
+    """A model with more outputs than classes (train refuses to make one now; older versions did)."""
+    from digitnet import Network
+
+    Network((784, 8, 12), "relu", "cross-entropy", seed=0).save(tmp_path / "twelve.npz")
+    result = run("evaluate", str(tmp_path / "twelve.npz"), "--data", str(MNIST))
+    assert result.returncode == 0 and "nan" not in result.stdout
+    assert "  10: –  11: –\n" in result.stdout

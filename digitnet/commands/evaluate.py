@@ -28,7 +28,7 @@ def run(args):
     if net.not_a_digit:
         print(f"called not a digit: {C[:, -1].sum() / C.sum():.2%} ({C[:, -1].sum():,} test images, all counted wrong)")
     print(f"per {'class' if net.classes else 'digit'}: "
-          + "  ".join(f"{name}: {a:.1%}" for name, a in zip(names[:net.digits], per_class_accuracy(C), strict=True)))
+          + "  ".join(f"{name}: {share(a)}" for name, a in zip(names[:net.digits], per_class_accuracy(C), strict=True)))
     print(f"confusion matrix (rows: true {'class' if net.classes else 'digit'}, columns: the network's answer" +
           (", none: not a digit)" if net.not_a_digit else ")"))
     columns = [str(j) for j in range(net.digits)] + ["none"] * net.not_a_digit
@@ -37,6 +37,12 @@ def run(args):
     print(" " * (label + 1) + "".join(f"{j:>{width}}" for j in columns))
     for i in range(net.digits):
         print(f"{row_label(net, i):<{label}} " + "".join(f"{c:>{width}}" for c in C[i]))
+
+
+def share(accuracy):
+    """A class's accuracy, or a dash for a class no test image has (the outputs of an old model with
+    more outputs than classes), rather than nan%."""
+    return "–" if np.isnan(accuracy) else f"{accuracy:.1%}"
 
 
 def row_label(net, i):
