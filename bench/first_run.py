@@ -1,16 +1,13 @@
-"""The first `digitnet train` on a machine against a warm one, from an empty cache.
+"""The first `digitnet train` on a machine against the next one, from an empty cache.
 
     python bench/first_run.py             # three rounds, about a minute
     python bench/first_run.py --rounds 5
 
 Each round gives `digitnet train` (its defaults) an empty cache folder (DIGITNET_CACHE)
-and times it: that first run trains with NumPy and then has the compiled loops made,
-in a process of their own, for later runs. The round waits for them, then times a
-second, warm run, which trains compiled. It also times making the compiled loops in
-the foreground, as that background process does, with its peak memory. Wall times and
-peak resident memory come from a small starter process that reads its finished
-child's resource usage. The two kinds of run take turns, so that both meet the same
-load on a shared machine; medians are printed.
+and times it, checks that no digitnet process is left 2 s after it returned, waits, and
+times a second run with the same cache. The two must save the same network to the bit.
+Wall times and peak resident memory come from a small starter process that reads its
+finished child's resource usage; medians are printed.
 """
 
 import argparse
@@ -22,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from common import ROOT, data_folder
 
 STARTER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -41,61 +39,71 @@ def timed(command, env):
     return float(wall), float(peak), done.stdout
 
 
-def wait_until_compiled(cache, timeout=300):
-    """The background compile is done when it marks the loops ready."""
-    deadline = time.monotonic() + timeout
-    while not list(Path(cache).glob("numba/*/ready-*")):
-        if time.monotonic() > deadline:
-            raise SystemExit("the compiled loops were not ready after five minutes")
-        time.sleep(0.2)
-    while list(Path(cache).glob("numba/*/compiling-*")):  # and has let go of its lock
-        time.sleep(0.1)
+def left_running(folder):
+    """Processes whose command line names ``folder``: what a run left behind."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) in line:
+            found.append(line)
+    return found
 
 
-def one_round(folder, tmp):
-    train = [sys.executable, "-m", "digitnet", "train", "--data", folder, "--out", Path(tmp) / "model.npz"]
-    cache = Path(tmp) / "cache"
-    env = {**os.environ, "DIGITNET_CACHE": str(cache)}
-    env.pop("DIGITNET_COMPILED", None)
-    first = timed(train, env)
-    wait_until_compiled(cache)
-    warm = timed(train, env)
-    compile_env = {**env, "DIGITNET_CACHE": str(Path(tmp) / "compile-cache")}
-    making = timed([sys.executable, "-c", "from digitnet import kernels; "
-                    "kernels.compile_now('relu', 'cross-entropy', 'adam')"], compile_env)
-    return first, warm, making
+def same_bits(a, b):
+    """Whether two model files hold the same weights and biases, to the bit."""
+    with np.load(a) as first, np.load(b) as second:
+        weights = [k for k in first.files if k != "header"]  # the header records each epoch's seconds too
+        return first.files == second.files and all(np.array_equal(first[k], second[k]) for k in weights)
 
 
-def measure(folder, rounds=3):
-    """Lines of text: the medians over ``rounds`` of first and warm runs and of compiling."""
-    firsts, warms, makings = [], [], []
+def one_round(folder, tmp, pause):
+    tmp = Path(tmp)
+    env = {**os.environ, "DIGITNET_CACHE": str(tmp / "cache")}
+
+    def train(out):
+        return timed([sys.executable, "-m", "digitnet", "train", "--data", folder, "--out", tmp / out], env)
+
+    first = train("first.npz")
+    time.sleep(2)
+    leftovers = left_running(tmp)
+    time.sleep(pause)
+    second = train("second.npz")
+    return first, second, leftovers, same_bits(tmp / "first.npz", tmp / "second.npz")
+
+
+def measure(folder, rounds=3, pause=5):
+    """Lines of text: the medians over ``rounds`` of first and second runs, and what they left."""
+    firsts, seconds, leftovers, same = [], [], [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            first, warm, making = one_round(folder, tmp)
+            first, second, left, identical = one_round(folder, tmp, pause)
         firsts.append(first)
-        warms.append(warm)
-        makings.append(making)
-    first_wall, warm_wall = statistics.median(f[0] for f in firsts), statistics.median(w[0] for w in warms)
+        seconds.append(second)
+        leftovers += left
+        same.append(identical)
+    first_wall, second_wall = statistics.median(f[0] for f in firsts), statistics.median(s[0] for s in seconds)
     accuracy = [line for line in firsts[0][2].splitlines() if line.startswith("test accuracy")][0]
-    warm_accuracy = [line for line in warms[0][2].splitlines() if line.startswith("test accuracy")][0]
     return [
-        f"first `digitnet train` from an empty cache (NumPy, then compiling for later runs): {first_wall:.2f} s "
-        f"wall, peak resident memory {max(f[1] for f in firsts):.0f} MB",
+        f"first `digitnet train` from an empty cache: {first_wall:.2f} s wall, peak resident memory "
+        f"{max(f[1] for f in firsts):.0f} MB",
         f"  {accuracy}",
-        f"warm `digitnet train` (compiled, from the cache): {warm_wall:.2f} s wall, peak resident memory "
-        f"{max(w[1] for w in warms):.0f} MB",
-        f"  {warm_accuracy}",
-        f"first / warm: {first_wall / warm_wall:.2f}x (medians of {rounds} rounds, taking turns)",
-        f"compiling the loops for the default recipe, in their own process: "
-        f"{statistics.median(m[0] for m in makings):.1f} s, peak resident memory {max(m[1] for m in makings):.0f} MB",
+        f"the same command {pause} s later: {second_wall:.2f} s wall, peak resident memory "
+        f"{max(s[1] for s in seconds):.0f} MB",
+        f"first / later: {first_wall / second_wall:.2f}x (medians of {rounds} rounds); the same network to the "
+        f"bit: {'yes' if all(same) else 'NO'} ({sum(same)} of {rounds}); digitnet processes left 2 s after "
+        f"the first returned: {len(leftovers)}",
     ]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=5, help="seconds between the first run and the second")
     args = parser.parse_args(argv)
-    for line in measure(data_folder(), args.rounds):
+    for line in measure(data_folder(), args.rounds, args.pause):
         print(line, flush=True)
 
 

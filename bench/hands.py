@@ -13,7 +13,6 @@ bench/hands.txt.
 """
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -42,8 +41,7 @@ def other_hands():
 
 
 def trained(mnist, recipe, augment, seed, compiled=True, epochs=None):
-    os.environ["DIGITNET_COMPILED"] = "wait" if compiled else "0"
-    options = dict(RECIPES[recipe], augment=augment)
+    options = dict(RECIPES[recipe], augment=augment, engine="compiled" if compiled else "numpy")
     if epochs is not None:
         options["epochs"] = epochs
     net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=seed)

@@ -13,12 +13,10 @@ NetworkClassifier() with the default recipe as it is (a cosine schedule for η a
 moved by up to a pixel): what ``digitnet train`` does.
 
 Each runs in its own usual way: scikit-learn's NumPy with as many BLAS threads as it
-likes, digitnet compiled (its loops are compiled or loaded from the cache before the
-timing starts). The table is printed and written to bench/results-mlp.txt.
+likes, digitnet with its compiled epoch (kernels.c, built when digitnet is installed). The table is printed and written to bench/results-mlp.txt.
 """
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -28,8 +26,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-os.environ.setdefault("DIGITNET_COMPILED", "wait")  # compiled, compiling first if need be (not timed)
 
 import sklearn  # noqa: E402
 from common import Report, data_folder  # noqa: E402

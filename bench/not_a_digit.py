@@ -15,7 +15,6 @@ confidence. The table is also written to bench/not_a_digit.txt.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -49,7 +48,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(Path(__file__).with_name("not_a_digit.txt")))
     args = parser.parse_args(argv)
-    os.environ.setdefault("DIGITNET_COMPILED", "wait")
     mnist = data.load(data_folder())
     report = Report(args.out)
     say = report.say

@@ -13,7 +13,6 @@ The table is printed and written to bench/papers.txt.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -81,7 +80,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(Path(__file__).with_name("papers.txt")))
     args = parser.parse_args(argv)
-    os.environ["DIGITNET_COMPILED"] = "wait"
     chosen = [int(r) for r in args.rows.split(",")] if args.rows else range(1, len(ROWS) + 1)
     mnist = data.load(data_folder())
     report = Report(args.out)

@@ -18,8 +18,8 @@ import threading
 def one_blas_thread():
     """Run the block with OpenBLAS limited to one thread, then restore its setting.
 
-    Only the OpenBLAS libraries of NumPy and SciPy (whose BLAS the compiled kernels
-    call) are touched, and only for the block, so a user's other work keeps its
+    Only the OpenBLAS libraries of NumPy and SciPy (whose sgemm the compiled epoch
+    calls) are touched, and only for the block, so a user's other work keeps its
     threads. Without OpenBLAS this does nothing.
     Blocks may overlap (nested, or in several threads): the last one out restores.
     """

@@ -40,7 +40,7 @@ def command(argv):
         return status
     except DigitnetError as e:
         return fail(str(e))
-    except KeyboardInterrupt:  # also while loading or compiling, before any epoch: nothing is lost
+    except KeyboardInterrupt:  # also while importing or loading, before any epoch: nothing is lost
         print("\ndigitnet: interrupted", file=sys.stderr)
         return 130
     except MemoryError:

@@ -1,6 +1,6 @@
 """Where digitnet keeps files, and how it writes them.
 
-Caches (MNIST's download, numba's compiled loops) live in the user's cache
+Caches (MNIST's download) live in the user's cache
 folder, never inside the installed package: the install may be read-only, and
 files the installer does not own would stay behind after ``pip uninstall``.
 Everything digitnet writes is written atomically.

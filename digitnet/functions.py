@@ -1,16 +1,16 @@
 """Activations and costs: the one registry the rest of digitnet takes them from.
 
 Each entry states every fact about its function once: the array form the reference
-network uses (network.py), its derivative, and the form for a single float32 number
-that kernels.py compiles into its loops. The command line's choices, the web API's
-schema and the page's menus are this registry's names; adding an activation is one
-entry here (and its tests).
+network uses (network.py) and its derivative; kernels.c has the same for a single
+float32 number, found there by the entry's name, and the tests hold the two together.
+The command line's choices, the web API's schema and the page's menus are this
+registry's names; adding an activation is one entry here, its form in kernels.c, and
+its tests.
 
 Derivatives are written in terms of the activation a = σ(z) rather than z: the
 forward pass keeps every layer's a, so backpropagation never needs z again.
 """
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -21,8 +21,6 @@ class Activation(NamedTuple):
     name: str
     f: Callable          # a = σ(z), element by element of an array
     prime: Callable      # σ'(z), from a = σ(z)
-    fast: Callable       # σ(z) of one float32 number; for a row-wise σ (softmax), of one row, in place
-    fast_prime: Callable | None  # σ'(z) from a, one number (None: only ever an output paired with its cost)
     gain: float = 1.0    # the first weights have variance gain / (inputs of the neuron)
     rowwise: bool = False  # σ of one neuron depends on the others in its layer (softmax)
     onnx: str = ""       # ONNX's operator for σ, for `digitnet export`
@@ -34,8 +32,6 @@ class Cost(NamedTuple):
     output: Activation   # the output layer's σ it is paired with
     terms: Callable      # each output's share of one example's cost, from a and the desired y (arrays)
     delta: Callable      # δ = ∂C/∂z of the output layer, from a and y (arrays)
-    fast_term: Callable  # one output's share of the cost, from a and y (single numbers)
-    fast_delta: Callable  # δ of one output, from a and y (single numbers)
     about: str = ""
 
     def fn(self, a, y):
@@ -100,105 +96,34 @@ def cross_entropy_delta(a, y):
     return a - y
 
 
-# ---- the same for one float32 number, as kernels.py compiles them ------------------------
-# Constants are float32: a Python number would turn the compiled arithmetic into float64.
-
-HALF, ONE, ZERO = np.float32(0.5), np.float32(1), np.float32(0)
-
-
-def rational_tanh(x):
-    """tanh as a ratio of two polynomials (Eigen's; within 4e-7 of tanh): plain arithmetic,
-    which the compiler turns into vector instructions, where the C library's tanhf is
-    called one number at a time."""
-    x = min(max(x, np.float32(-9)), np.float32(9))  # beyond ±9, float32 tanh is ±1
-    x2 = x * x
-    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
-    p = x2 * p + np.float32(-8.60467152213735e-11)
-    p = x2 * p + np.float32(5.12229709037114e-08)
-    p = x2 * p + np.float32(1.48572235717979e-05)
-    p = x2 * p + np.float32(6.37261928875436e-04)
-    p = x2 * p + np.float32(4.89352455891786e-03)
-    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
-    q = x2 * q + np.float32(2.26843463243900e-03)
-    q = x2 * q + np.float32(4.89352518554385e-03)
-    return x * p / q
-
-
-def sigmoid_fast(z):
-    return HALF + HALF * rational_tanh(HALF * z)
-
-
-def sigmoid_prime_fast(a):
-    return a * (ONE - a)
-
-
-def relu_fast(z):
-    return max(z, ZERO)
-
-
-def relu_prime_fast(a):
-    return ONE if a > ZERO else ZERO
-
-
-def tanh_prime_fast(a):
-    return ONE - a * a
-
-
-def softmax_fast(z):
-    """Softmax of one row z, in place."""
-    top = z[0]
-    for j in range(len(z)):
-        top = max(top, z[j])
-    total = ZERO
-    for j in range(len(z)):
-        z[j] = math.exp(z[j] - top)
-        total += z[j]
-    for j in range(len(z)):
-        z[j] /= total
-
-
-def quadratic_term_fast(a, y):
-    return HALF * (a - y) * (a - y)
-
-
-def quadratic_delta_fast(a, y):
-    return (a - y) * a * (ONE - a)
-
-
-def cross_entropy_term_fast(a, y):
-    return -y * math.log(a) if y > ZERO else ZERO
-
-
-def cross_entropy_delta_fast(a, y):
-    return a - y
-
-
 # ---- the registry ---------------------------------------------------------------------------
 
 ACTIVATIONS = {
-    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime, sigmoid_fast, sigmoid_prime_fast, onnx="Sigmoid",
+    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime, onnx="Sigmoid",
                           about="σ(z) = 1 / (1 + e^−z): the videos' smooth switch from 0 to 1"),
-    "relu": Activation("relu", relu, relu_prime, relu_fast, relu_prime_fast, gain=2.0, onnx="Relu",
+    "relu": Activation("relu", relu, relu_prime, gain=2.0, onnx="Relu",
                        about="max(0, z): the modern choice, easier to train"),
-    "tanh": Activation("tanh", tanh, tanh_prime, rational_tanh, tanh_prime_fast, onnx="Tanh",
+    "tanh": Activation("tanh", tanh, tanh_prime, onnx="Tanh",
                        about="tanh(z): a sigmoid stretched to run from −1 to 1"),
 }
 
-SOFTMAX = Activation("softmax", softmax, None, softmax_fast, None, rowwise=True, onnx="Softmax",
+SOFTMAX = Activation("softmax", softmax, None, rowwise=True, onnx="Softmax",
                      about="e^z / Σ e^z: outputs that add up to 1, like probabilities")
 
 COSTS = {
     "quadratic": Cost("quadratic", ACTIVATIONS["sigmoid"], quadratic_terms, quadratic_delta,
-                      quadratic_term_fast, quadratic_delta_fast,
                       about="the videos' cost: the squared differences from the desired output (halved)"),
     "cross-entropy": Cost("cross-entropy", SOFTMAX, cross_entropy_terms, cross_entropy_delta,
-                          cross_entropy_term_fast, cross_entropy_delta_fast,
                           about="−ln of the right answer's probability, with softmax outputs"),
 }
 
 
-# The plain functions the forms above call, which kernels.py must compile along with them.
-HELPERS = (rational_tanh,)
+def registry():
+    """The registry as plain data, for engines in other languages (the browser's, web/static/functions.js,
+    has each form by these names): which σ each cost's outputs take, each activation's starting gain."""
+    return {"activations": {name: {"gain": a.gain, "rowwise": a.rowwise, "about": a.about}
+                            for name, a in {**ACTIVATIONS, SOFTMAX.name: SOFTMAX}.items()},
+            "costs": {name: {"output": c.output.name, "about": c.about} for name, c in COSTS.items()}}
 
 
 def one_hot(labels, n=10, dtype=np.float32):

@@ -175,13 +175,23 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         """The probability of each class (columns in the order of ``classes_``) for each example."""
         check_is_fitted(self)
         X = validate_data(self, flat(X), reset=False)
-        return self.net_.predict_proba(self._inputs(X))
+        return self._probabilities(X)
 
     def predict(self, X):
         """The label of each example: the class of the brightest output neuron."""
         check_is_fitted(self)
         X = validate_data(self, flat(X), reset=False)
-        return self.classes_[self.net_.predict(self._inputs(X))]
+        return self.classes_[self._probabilities(X).argmax(axis=1)]
+
+    def _probabilities(self, X):
+        """The fitted network's outputs scaled to sum to 1, worked out in float64: in a float32
+        product the last bits of a row's result depend on where the row falls in the matrix
+        (BLAS treats the rows at the edges of its blocks apart), and an example's answer must
+        not depend on the examples beside it."""
+        net = self.net_
+        exact = Network(net.sizes, net.activation.name, net.cost.name, dtype=np.float64)
+        exact.params[...] = net.params
+        return exact.predict_proba(self._inputs(X))
 
     # ---- settings and scaling ------------------------------------------------------------------
 

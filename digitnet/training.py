@@ -3,9 +3,10 @@ and take one step downhill on each.
 
 ``Trainer`` runs one epoch at a time, so the command line, the web page and
 checkpoints can all stop, look and carry on between epochs. Each epoch runs
-compiled (kernels.py) where it can, else with ``Network.step`` (network.py): the
-same steps, from the same random numbers. Which of the two a run uses is decided
-when it starts (compiler.py) and kept to its end.
+compiled (kernels.py) or with ``Network.step`` (network.py): the same steps, from
+the same random numbers. Which of the two is the run's ``engine``, chosen by whoever
+starts it (compiled unless asked, for float32 networks) and never by what happens to
+be on the machine, so that the same options and seed always give the same network.
 """
 
 import math
@@ -13,7 +14,7 @@ import time
 
 import numpy as np
 
-from . import compiler
+from . import kernels
 from .augment import augmentation, image_side, moved, random_moves
 from .blas import one_blas_thread
 from .errors import DigitnetError
@@ -23,6 +24,11 @@ from .noise import training_noise
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
 from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
+
+ENGINES = {
+    "compiled": "kernels.c, compiled when digitnet is installed: the same steps, tens of times faster",
+    "numpy": "network.py's NumPy, the reference, as written to be read: slower",
+}
 
 # Distillation: the teacher's outputs softened at temperature T (Hinton et al. use 2 to 20),
 # and the share of the labels in the desired outputs.
@@ -58,7 +64,7 @@ class Trainer:
 
     def __init__(self, net, X, y, *, optimizer="sgd", lr=3.0, momentum=0.0, l2=0.0, batch_size=10, epochs=30,
                  schedule="constant", shift=0, augment=None, validation=0, test=None, seed=None, shuffle=True,
-                 teacher=None, not_a_digit=0):
+                 teacher=None, not_a_digit=0, engine=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
@@ -71,12 +77,18 @@ class Trainer:
             raise DigitnetError(f"the labels go up to {y.max()}, but the network has only {net.sizes[-1]} outputs")
         if X.shape[1] != net.sizes[0]:
             raise DigitnetError(f"the images have {X.shape[1]} pixels but the network takes {net.sizes[0]} inputs")
+        engine = engine or ("compiled" if net.dtype == np.float32 else "numpy")
+        if engine not in ENGINES:
+            raise DigitnetError(f"no engine {engine!r}: choose {' or '.join(ENGINES)}")
+        if engine == "compiled" and net.dtype != np.float32:
+            raise DigitnetError(f"the compiled engine trains float32 networks, not {net.dtype}: use engine='numpy'")
         self.augmentation = augmentation(augment)
         self.side = image_side(X.shape[1]) if shift or self.augmentation else None
         self.net = net
         self.options = dict(optimizer=optimizer, lr=lr, momentum=momentum, l2=l2, batch_size=batch_size,
                             epochs=epochs, schedule=schedule, shift=shift, augment=self.augmentation,
-                            validation=validation, seed=seed, shuffle=shuffle, not_a_digit=not_a_digit)
+                            validation=validation, seed=seed, shuffle=shuffle, not_a_digit=not_a_digit,
+                            engine=engine)
         self.rng = np.random.default_rng(check_seed(seed))
         held_out = self.rng.permutation(len(X))[:validation]
         keep = np.ones(len(X), dtype=bool)
@@ -91,12 +103,7 @@ class Trainer:
             self.add_noise(not_a_digit, seed)
         self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
-        # Compiled if the compiled epoch is ready, or worth waiting for (a long run, or
-        # DIGITNET_COMPILED=wait); else NumPy, and finish() has it compiled for later runs.
-        self.compiled = compiler.usable(net) and (
-            compiler.ready(net, optimizer) or compiler.mode() == "wait"
-            or not compiler.numpy_is_quicker(net, epochs * len(self.rows), bool(self.augmentation)))
-        self.compiling = False  # whether this run had the epoch compiled for later runs
+        self.compiled = engine == "compiled"
         self.prepared = False
         self.epoch = 0
         self.history = History()
@@ -109,14 +116,11 @@ class Trainer:
         return self.epoch >= self.options["epochs"]
 
     def prepare(self):
-        """Load the compiled epoch (compiling it first with DIGITNET_COMPILED=wait) before the
-        first epoch, whose time is then training alone."""
+        """Load the compiled epoch, and lay out the images as it reads them, before the first
+        epoch, whose time is then training alone."""
         if self.compiled and not self.prepared:
-            from . import kernels  # numba: loaded only by runs that use it
-
+            kernels.library()
             self.flat = kernels.padded(self.X, self.options["shift"])
-            kernels.load(self.net, self.optimizer)
-            compiler.mark_ready(self.net, self.options["optimizer"])
         self.prepared = True
 
     def run_epoch(self):
@@ -129,8 +133,6 @@ class Trainer:
         moves = random_moves(self.rng, len(order), o["shift"], self.augmentation, self.side)
         with np.errstate(all="ignore"), one_blas_thread():  # a diverging run is caught below, after the epoch
             if self.compiled:  # the same steps, compiled: see kernels.py
-                from . import kernels
-
                 teacher = None if self.targets is None else (self.targets[order], LABEL_SHARE)
                 cost, accuracy = kernels.train_epoch(self.net, self.flat, o["shift"], order, self.y[order], moves,
                                                      self.optimizer, eta, o["batch_size"], o["l2"], teacher)
@@ -201,23 +203,17 @@ class Trainer:
     def score(self, images, labels):
         """The share of ``images`` (uint8 pixels) the network classifies right."""
         if self.compiled:
-            from . import kernels
-
             return kernels.accuracy(self.net, images, labels)
         return self.net.score(images, labels)
 
     def finish(self):
-        """Keep the parameters of the best validation epoch, and record which it was. A run that
-        trained with NumPy has the compiled epoch made for later runs now, in the background:
-        compiling alongside the run would have slowed it."""
+        """Keep the parameters of the best validation epoch, and record which it was."""
         self.trajectory.record(self.epoch, self.net.params, last=True)  # where training ended
         if self.best is not None:
             self.net.params[...] = self.best[1]
             self.history.best_epoch = self.best[2]
         self.net.history = self.history
         self.net.path = self.trajectory.plane(self.net.params)
-        if not self.compiled and compiler.usable(self.net) and not self.compiling:
-            self.compiling = compiler.compile_later(self.net, self.options["optimizer"])
         return self.history
 
     def run(self, progress=None):

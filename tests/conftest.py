@@ -7,10 +7,6 @@ from pathlib import Path
 
 import pytest
 
-# Tests train compiled as later runs do, compiling in the foreground the first time a
-# combination is used, rather than a first run's NumPy (tests/test_compiler.py covers that).
-os.environ.setdefault("DIGITNET_COMPILED", "wait")
-
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 OUTPUT = ROOT / "test-output"  # screenshots and pictures for a person to look at

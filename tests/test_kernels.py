@@ -1,32 +1,34 @@
-"""The compiled epoch (digitnet.kernels) against the NumPy reference it copies: each
+"""The compiled epoch (digitnet.kernels, kernels.c) against the NumPy reference it copies: each
 registry entry's single-number form, the moved images, one step's gradient against
 backprop, whole epochs with every optimiser, and scoring many images."""
 
-import os
 import subprocess
 import sys
 
-import numba
 import numpy as np
 import pytest
 
 from digitnet import kernels
 from digitnet.augment import Moves, augmentation, random_moves, shifted, thickened, warped
-from digitnet.functions import ACTIVATIONS, COSTS, SOFTMAX, one_hot, rational_tanh
+from digitnet.errors import DigitnetError
+from digitnet.functions import ACTIVATIONS, COSTS, SOFTMAX, Activation, one_hot
 from digitnet.network import Network, flatten
-from digitnet.optimizers import SGD
+from digitnet.optimizers import SGD, flush
 from digitnet.training import Trainer
 
 
-def jit(function):
-    """Compiled as kernels.py compiles, not cached."""
-    return numba.njit(**kernels.FLAGS)(function)
+def test_every_registry_entry_has_its_compiled_form():
+    assert kernels.missing_forms() == []
+    unknown = Activation("swish", None, None)
+    with pytest.raises(DigitnetError, match="swish.*no compiled form"):
+        kernels.code("sigma", unknown)
 
 
 def test_rational_tanh_is_within_a_few_float32_ulps():
-    x = np.linspace(-20, 20, 200_001, dtype=np.float32)[::97]
-    got = np.array([rational_tanh(v) for v in x], np.float32)
-    np.testing.assert_allclose(got, np.tanh(x), rtol=0, atol=4e-7)
+    x = np.linspace(-20, 20, 200_001, dtype=np.float32)[::97].reshape(1, -1).copy()
+    expected = np.tanh(x)
+    kernels.activate(x, np.zeros(x.shape[1], np.float32), ACTIVATIONS["tanh"])
+    np.testing.assert_allclose(x, expected, rtol=0, atol=4e-7)
 
 
 @pytest.mark.parametrize("sigma", [*ACTIVATIONS.values(), SOFTMAX], ids=lambda s: s.name)
@@ -34,8 +36,7 @@ def test_each_compiled_activation_matches_its_array_form(sigma):
     rng = np.random.default_rng(0)
     z, b = rng.normal(0, 4, (37, 13)).astype(np.float32), rng.normal(0, 1, 13).astype(np.float32)
     expected = sigma.f(z + b)
-    kind = kernels.SIGMAS.index(sigma)
-    jit(lambda z, b: kernels.activate(z, b, kind))(z, b)
+    kernels.activate(z, b, sigma)
     np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -45,8 +46,7 @@ def test_each_compiled_derivative_matches_its_array_form(sigma):
     a = sigma.f(rng.normal(0, 2, (20, 9)).astype(np.float32))
     delta = rng.normal(0, 1, (20, 9)).astype(np.float32)
     expected = delta * sigma.prime(a)
-    kind = kernels.SIGMAS.index(sigma)
-    jit(lambda delta, a: kernels.chain(delta, a, kind))(delta, a)
+    kernels.chain(delta, a, sigma)
     np.testing.assert_allclose(delta, expected, rtol=1e-6, atol=1e-7)
 
 
@@ -56,16 +56,11 @@ def test_each_compiled_cost_and_delta_match_their_array_forms(cost):
     a = cost.output.f(rng.normal(0, 2, (30, 10)).astype(np.float32))
     labels = rng.integers(0, 10, 30)
     y = one_hot(labels)
-    kind = kernels.CHOSEN_COSTS.index(cost)
-    total = jit(lambda a, labels: kernels.total_cost(a, labels, kind))(a, labels)
-    assert total / len(a) == pytest.approx(cost.fn(a, y), rel=1e-5)
-    delta = np.empty_like(a)
-    no_teacher = np.zeros((0, 10), np.float32)
-    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, no_teacher, 1.0))(a, labels, delta)
-    np.testing.assert_allclose(delta, cost.delta(a, y) / len(a), rtol=1e-5, atol=1e-8)
+    assert kernels.total_cost(a, labels, cost) / len(a) == pytest.approx(cost.fn(a, y), rel=1e-5)
+    np.testing.assert_allclose(kernels.output_delta(a, labels, cost), cost.delta(a, y) / len(a), rtol=1e-5, atol=1e-8)
     targets = cost.output.f(rng.normal(0, 2, (30, 10)).astype(np.float32))  # a teacher's outputs
-    jit(lambda a, labels, delta: kernels.output_delta(a, labels, kind, delta, targets, 0.3))(a, labels, delta)
-    np.testing.assert_allclose(delta, cost.delta(a, 0.3 * y + 0.7 * targets) / len(a), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(kernels.output_delta(a, labels, cost, (targets, 0.3)),
+                               cost.delta(a, 0.3 * y + 0.7 * targets) / len(a), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("shift", [0, 1, 2, 3])
@@ -75,8 +70,7 @@ def test_moved_images_are_read_as_augment_moves_them(shift):
     images = rng.integers(0, 256, (40, 64)).astype(np.uint8)
     rows = rng.permutation(40)
     dx, dy = rng.integers(-shift, shift + 1, 40), rng.integers(-shift, shift + 1, 40)
-    x = np.empty((40, 64), np.float32)
-    kernels.read_images(kernels.read_only(kernels.padded(images, shift)), rows, dx, dy, 8, shift, x)
+    x = kernels.read_images(images, shift, rows, Moves(dx=dx, dy=dy))
     np.testing.assert_allclose(x, shifted(images[rows], dx, dy) / np.float32(255), rtol=1e-6)
 
 
@@ -89,12 +83,10 @@ def test_distorted_images_are_augments(chosen):
     x = rng.random((50, 100), dtype=np.float32)
     x[:20, :30] = 0
     moves = random_moves(rng, 50, 0, augmentation(chosen), 10)
-    fields = moves.fields if moves.fields is not None else np.zeros((0, 2, 100), np.float32)
-    field = moves.field if moves.field is not None else np.zeros(50, np.int64)
     expected = warped(thickened(x, moves.warps[:, 2]), moves.warps[:, 0], moves.warps[:, 1],
-                      None if moves.fields is None else fields[field])
+                      None if moves.fields is None else moves.fields[moves.field])
     got = x.copy()
-    kernels.distort(got, moves.warps, field, fields, 10, np.empty(13 * 13, np.float32))
+    kernels.distort(got, moves)
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
     assert not np.allclose(got, x, atol=0.05)  # it did move something
 
@@ -141,7 +133,7 @@ OPTIONS = [
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
-def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
+def test_an_epoch_compiled_is_the_numpy_epoch(mnist, options):
     """The same seed, data and options: the compiled epoch and the NumPy one end at
     the same weights (to float32 rounding, which fused loops order differently)
     and report the same cost and accuracy."""
@@ -152,11 +144,10 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, monkeypatch, options):
     if "teacher" in options:  # an untrained network's outputs will do as a teacher's
         options["teacher"] = Network(options["teacher"], "relu", "cross-entropy", seed=9)
     results = []
-    for setting in ("wait", "0"):
-        monkeypatch.setenv("DIGITNET_COMPILED", setting)
+    for engine in ("compiled", "numpy"):
         net = Network(sizes, activation, cost, seed=4, not_a_digit="not_a_digit" in options)
-        trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, **options)
-        assert trainer.compiled == (setting == "wait")
+        trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, engine=engine, **options)
+        assert trainer.compiled == (engine == "compiled")
         trainer.run()
         results.append((net.params.copy(), trainer.history))
     (compiled_params, compiled_history), (numpy_params, numpy_history) = results
@@ -174,6 +165,10 @@ def test_a_float64_network_trains_through_numpy(mnist):
     assert not trainer.compiled
     trainer.run()
     assert net.params.dtype == np.float64
+    with pytest.raises(DigitnetError, match="float32"):
+        Trainer(net, mnist.train_images[:200], mnist.train_labels[:200], engine="compiled")
+    with pytest.raises(DigitnetError, match="no engine 'numba'"):
+        Trainer(net, mnist.train_images[:200], mnist.train_labels[:200], engine="numba")
 
 
 @pytest.mark.parametrize("activation,cost", [("tanh", "cross-entropy"), ("sigmoid", "quadratic")])
@@ -183,9 +178,53 @@ def test_compiled_scoring_is_numpys(mnist, activation, cost):
     assert kernels.accuracy(net, X, y) == net.score(X, y)
 
 
-def test_digitnet_compiled_0_turns_the_kernels_off():
-    code = "from digitnet import compiler; from digitnet.network import Network; print(compiler.usable(Network()))"
-    for setting, expected in (("0", "False"), ("1", "True"), ("wait", "True")):
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={**os.environ, "DIGITNET_COMPILED": setting})
-        assert done.stdout.strip() == expected
+def test_an_optimisers_memory_is_never_subnormal():
+    memory = np.array([1e-30, -1e-38, 1e-40, -1e-45, 0, 3.0], np.float32)
+    flush(memory)
+    np.testing.assert_array_equal(memory, np.array([1e-30, 0, 0, 0, 0, 3.0], np.float32))  # normal: 1.18e-38 up
+
+
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_training_leaves_no_subnormal_number_in_the_optimisers_memory(mnist, engine, optimizer):
+    """The memory of weights from pixels that no image inks decays geometrically; within a few
+    hundred steps it would be subnormal, and every operation on it tens of times slower."""
+    X, y = mnist.train_images[:4000], mnist.train_labels[:4000]
+    net = Network((784, 16, 10), "relu", "cross-entropy", seed=0)
+    options = dict(optimizer="adam", lr=0.003) if optimizer == "adam" else dict(lr=0.1, momentum=0.5)
+    trainer = Trainer(net, X, y, batch_size=10, epochs=3, seed=0, engine=engine, **options)
+    trainer.run()
+    arrays, _ = trainer.optimizer.state()
+    for memory in arrays.values():
+        tiny = np.abs(memory[memory != 0]).min()
+        assert tiny >= np.finfo(np.float32).tiny
+    assert any((memory == 0).sum() > 1000 for memory in arrays.values())  # pixels never inked: flushed to 0
+
+
+def test_the_same_seed_gives_the_same_bits_in_a_fresh_process(mnist, tmp_path):
+    """Nothing is compiled or cached at run time: a new process trains exactly this process's network."""
+    def train():
+        net = Network((784, 16, 16, 10), "relu", "cross-entropy", seed=3)
+        Trainer(net, mnist.train_images[:3000], mnist.train_labels[:3000], optimizer="adam", lr=0.005,
+                batch_size=64, epochs=2, seed=3, shift=1).run()
+        return net.params
+
+    here = train()
+    code = ("import sys, numpy as np; from digitnet.data import load; from digitnet.network import Network; "
+            "from digitnet.training import Trainer; d = load(sys.argv[1]); "
+            "net = Network((784, 16, 16, 10), 'relu', 'cross-entropy', seed=3); "
+            "Trainer(net, d.train_images[:3000], d.train_labels[:3000], optimizer='adam', lr=0.005, batch_size=64, "
+            "epochs=2, seed=3, shift=1).run(); np.save(sys.argv[2], net.params)")
+    from tests.conftest import MNIST
+
+    subprocess.run([sys.executable, "-c", code, str(MNIST), str(tmp_path / "params.npy")], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "params.npy"), here)
+    assert np.array_equal(train(), here)
+
+
+def test_an_epoch_without_the_built_engine_says_how_to_get_it(monkeypatch):
+    monkeypatch.setattr(kernels, "library", lambda: (_ for _ in ()).throw(DigitnetError("not built")))
+    net = Network((784, 8, 10), seed=0)
+    with pytest.raises(DigitnetError, match="not built"):
+        Trainer(net, np.zeros((20, 784), np.uint8), np.zeros(20, np.int64), epochs=1).run()
+    assert Trainer(net, np.zeros((20, 784), np.uint8), np.zeros(20, np.int64), epochs=1, engine="numpy").run()

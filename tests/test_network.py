@@ -175,26 +175,3 @@ def test_bad_sizes_and_names_are_refused():
         Network(activation="swish")
     with pytest.raises(DigitnetError, match="expected 784"):
         Network().forward(np.zeros((2, 783)))
-
-
-@pytest.mark.parametrize("name", ACTIVATIONS)
-def test_each_activations_single_number_form_is_its_formula(name):
-    """The registry's compiled form, run as plain Python on float32 numbers, is the array form."""
-    act = ACTIVATIONS[name]
-    z = np.linspace(-12, 12, 97, dtype=np.float32)
-    a = act.f(z)
-    np.testing.assert_allclose([act.fast(v) for v in z], a, rtol=1e-6, atol=5e-7)
-    np.testing.assert_allclose([act.fast_prime(v) for v in a], act.prime(a), rtol=1e-5, atol=1e-7)
-
-
-@pytest.mark.parametrize("name", COSTS)
-def test_each_costs_single_number_forms_are_its_formulas(name):
-    cost = COSTS[name]
-    a = cost.output.f(np.random.default_rng(0).normal(0, 2, (6, 10)).astype(np.float32))
-    y = one_hot(np.arange(6), 10)
-    pairs = [list(zip(row, want, strict=True)) for row, want in zip(a, y, strict=True)]
-    terms = np.array([[cost.fast_term(p, q) for p, q in row] for row in pairs])
-    np.testing.assert_allclose(terms, cost.terms(a, y), rtol=1e-5, atol=1e-7)
-    assert cost.fn(a, y) == pytest.approx(terms.sum() / len(a), rel=1e-5)  # the terms add up to the cost
-    deltas = np.array([[cost.fast_delta(p, q) for p, q in row] for row in pairs])
-    np.testing.assert_allclose(deltas, cost.delta(a, y), rtol=1e-5, atol=1e-7)

@@ -5,6 +5,7 @@ behind. Each test makes its own venv; the dependencies come from the test enviro
 site-packages (a .pth file), so nothing is downloaded. (tests/test_readme.py installs each
 extra in such a venv that sees the core's dependencies alone.)"""
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 from packaging.requirements import Requirement
 
 from digitnet.files import cache_dir
@@ -46,7 +48,7 @@ def build(tmp_path):
     done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    wheel, = dist.glob(f"digitnet-{__version__}-py3-none-any.whl")
+    wheel, = dist.glob(f"digitnet-{__version__}-*.whl")
     sdist, = dist.glob(f"digitnet-{__version__}.tar.gz")
     return wheel, sdist
 
@@ -116,7 +118,7 @@ def pip(run, *args):
 def test_cache_dir_is_the_users_and_can_be_moved(tmp_path, monkeypatch):
     monkeypatch.delenv("DIGITNET_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert cache_dir("numba") == tmp_path / "xdg" / "digitnet" / "numba"
+    assert cache_dir("mnist") == tmp_path / "xdg" / "digitnet" / "mnist"
     monkeypatch.setenv("DIGITNET_CACHE", str(tmp_path / "mine"))
     assert cache_dir("mnist") == tmp_path / "mine" / "mnist"
 
@@ -124,26 +126,55 @@ def test_cache_dir_is_the_users_and_can_be_moved(tmp_path, monkeypatch):
 def test_the_wheel_and_sdist_build_and_the_wheel_works_in_a_fresh_venv(tmp_path):
     wheel, sdist = build(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
+    assert [n for n in names if n.startswith("digitnet/_kernels") and n.endswith(".so")]  # kernels.c, compiled
     for static in ("index.html", "app.js", "style.css"):
         assert f"digitnet/web/static/{static}" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".nbi", ".nbc"))]
     with tarfile.open(sdist) as archive:
         members = {m.split("/", 1)[1] for m in archive.getnames() if "/" in m}
-    assert {"LICENSE", "README.md", "pyproject.toml", "digitnet/web/static/app.js"} <= members
+    assert {"LICENSE", "README.md", "pyproject.toml", "digitnet/web/static/app.js", "digitnet/kernels.c"} <= members
 
     run, site, env = venv(tmp_path)
-    env["DIGITNET_COMPILED"] = "0"  # compiling is the next test's business
     pip(run, "install", "--no-deps", "--no-index", wheel)
+    env["PATH"] = str(Path(env["VIRTUAL_ENV"]) / "bin")  # no C compiler from here on: the wheel needs none
+    assert shutil.which("gcc", path=env["PATH"]) is None and shutil.which("cc", path=env["PATH"]) is None
     where = run("python", "-c", "import digitnet; print(digitnet.__file__)").stdout.strip()
     assert Path(where).is_relative_to(site)
     assert run("digitnet", "--version").stdout.strip() == f"digitnet {__version__}"
-    run("digitnet", "train", "--data", MNIST, "--layers", "784,8,10", "--epochs", "1", "--validation", "0",
-        "--out", tmp_path / "m.npz")
+    first_and_second_run(run, tmp_path)
     run("digitnet", "show", "weights", tmp_path / "m.npz", "--out", tmp_path / "w.png")
     assert (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page, script = serve_and_fetch(env, tmp_path / "m.npz", "/", "/static/app.js")
     assert "<canvas" in page and "/api/" in script
+
+
+def first_and_second_run(run, tmp_path):
+    """From an empty cache, `digitnet train` twice: the same network to the bit, and no digitnet
+    process left behind by the first."""
+    assert not (tmp_path / "cache").exists()
+    for out in ("m.npz", "again.npz"):
+        run("digitnet", "train", "--data", MNIST, "--layers", "784,8,10", "--epochs", "1", "--validation", "0",
+            "--out", tmp_path / out)
+        assert not digitnet_processes(tmp_path), "a process outlived digitnet train"
+    first, again = np.load(tmp_path / "m.npz"), np.load(tmp_path / "again.npz")
+    weights = [k for k in first.files if k != "header"]  # the header records each epoch's seconds too
+    assert first.files == again.files and all(np.array_equal(first[k], again[k]) for k in weights)
+    header = json.loads(bytes(first["header"]).decode())
+    assert header["options"]["engine"] == "compiled"
+
+
+def digitnet_processes(tmp_path):
+    """Processes whose command line names this test's folder (its venv, its files)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(tmp_path) in line and proc.name != str(os.getpid()):
+            found.append(line)
+    return found
 
 
 def serve_and_fetch(env, model, *paths):
@@ -180,8 +211,8 @@ def package_files(site):
 
 
 def test_reinstalling_over_a_used_install_works_and_uninstall_leaves_nothing(tmp_path):
-    """pip install ., digitnet train (compiling its loops), pip install -e ., then the
-    command from another folder; pip uninstall leaves no digitnet file in site-packages."""
+    """pip install ., digitnet train, pip install -e ., then the command from another folder; pip
+    uninstall leaves no digitnet file in site-packages."""
     tree = source_tree(tmp_path)
     run, site, env = venv(tmp_path)
     pip(run, "install", "--no-deps", "--no-build-isolation", tree)
@@ -189,7 +220,6 @@ def test_reinstalling_over_a_used_install_works_and_uninstall_leaves_nothing(tmp
     run("digitnet", "train", "--data", MNIST, "--layers", "784,8,10", "--epochs", "1", "--validation", "0",
         "--out", tmp_path / "m.npz")
     assert package_files(site) == installed, "the run wrote into the installed package"
-    assert list((tmp_path / "cache" / "numba").rglob("*.nbi")), "numba's cache is not in DIGITNET_CACHE"
 
     pip(run, "install", "--no-deps", "--no-build-isolation", "-e", tree)
     elsewhere = tmp_path / "elsewhere"

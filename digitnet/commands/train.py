@@ -8,7 +8,6 @@ import sys
 import threading
 from pathlib import Path
 
-from .. import compiler
 from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
 from ..files import atomic_write
@@ -16,7 +15,7 @@ from ..functions import ACTIVATIONS, COSTS
 from ..modelfile import load, load_checkpoint, save, save_checkpoint
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import NOT_A_DIGIT_IMAGES, RECIPES
-from ..training import Trainer, epoch_line, network_for
+from ..training import ENGINES, Trainer, epoch_line, network_for
 from ..validation import check_seed
 from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int, whole_number
 
@@ -67,6 +66,9 @@ def add_parser(sub):
                    help=f"training images held out to choose the best epoch (default {DEFAULT_VALIDATION})")
     p.add_argument("--seed", type=int, help=f"random seed: the same seed gives the same network "
                                             f"(default {DEFAULT_SEED})")
+    p.add_argument("--engine", choices=ENGINES,
+                   help="what runs the epochs: " + "; ".join(f"{name}, {about}" for name, about in ENGINES.items())
+                        + " (default compiled)")
     p.add_argument("--out", help="where to save the trained model (default model.npz)")
     p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
@@ -82,7 +84,8 @@ def add_parser(sub):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "classes")
+                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "engine",
+                  "classes")
 
 
 def augment_spec(text):
@@ -123,9 +126,10 @@ def run(args):
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
     trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                      teacher=teacher_of(args.teacher), **options)
+                      teacher=teacher_of(args.teacher), engine=args.engine, **options)
     if args.teacher:
         options["teacher"] = args.teacher
+    options["engine"] = trainer.options["engine"]  # the model file says what trained it
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
               "data": args.data, "out": out}
     return train(trainer, dataset, record, out, args.checkpoint)
@@ -205,28 +209,13 @@ def teacher_of(path):
     return None if path is None else load(path)
 
 
-def prepare(trainer):
-    """Load the compiled training loop (or compile it, with DIGITNET_COMPILED=wait: if that
-    takes long, say so); on a machine's first run, say that it is compiling for later runs."""
-    note = threading.Timer(1.0, print, ["compiling the training loop (once; later runs load it from the cache)"],
-                           {"flush": True})
-    note.start()
-    try:
-        trainer.prepare()
-    finally:
-        note.cancel()
-    if not trainer.compiled and compiler.usable(trainer.net):
-        print("this run trains with NumPy; the compiled training loop, some times faster, is made for later "
-              "runs once it is done (once per machine)", flush=True)
-
-
 def train(trainer, dataset, record, out, checkpoint):
     """Run the epochs left (saving a checkpoint after each if asked), then score and save. Ctrl-C
     stops after the current epoch and saves the best network so far, as the whole run would."""
     epochs = trainer.options["epochs"]
     with stop_after_epoch(trainer) as stop:
         try:
-            prepare(trainer)
+            trainer.prepare()
             while not trainer.done and not stop.is_set():
                 print_epoch(trainer.run_epoch(), epochs)
                 if checkpoint:
@@ -288,8 +277,8 @@ def about(path):
 @contextlib.contextmanager
 def stop_after_epoch(trainer):
     """Ctrl-C asks to stop once the current epoch is done (and checkpointed), setting the Event
-    this yields; a second Ctrl-C, or one before this run's first epoch is done (loading,
-    compiling: nothing would be kept by waiting), stops at once."""
+    this yields; a second Ctrl-C, or one before this run's first epoch is done (while loading:
+    nothing would be kept by waiting), stops at once."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop

@@ -12,14 +12,11 @@ import threading
 import time
 from collections import OrderedDict
 
-from .. import compiler
+from .. import kernels
 from ..blas import one_blas_thread
-from ..network import Network
-from ..optimizers import make
 from .experiments import Experiment
 from .lab import Lab, Trained
 from .runs import Queue, Training
-from .schema import SUGGESTED
 
 MAX_SESSIONS = 200
 IDLE_MINUTES = 30
@@ -56,17 +53,12 @@ class Classroom:
     def warm_up(self):
         """Pay now, before the class arrives, what the first requests would otherwise pay while
         every drawing waits behind them (a tenth of a second or more each): the served model's
-        test scores and strongest connections, OpenBLAS's thread control, and numba with the
-        compiled training loop of the Train panel's suggested choice, where it is cached."""
+        test scores and strongest connections, OpenBLAS's thread control, and the compiled training
+        loop (kernels.c, with SciPy's BLAS)."""
         _ = self.model.connections  # worked out once, then kept by Trained
         if self.dataset is not None:
             _ = self.model.scores
-            suggested = SUGGESTED.model_dump()
-            net = Network(self.model.net.sizes, suggested["activation"], suggested["cost"])
-            if compiler.usable(net) and compiler.ready(net, suggested["optimizer"]):
-                from .. import kernels  # numba, and the loop from the cache
-
-                kernels.load(net, make(suggested["optimizer"], net.params.size))
+            kernels.library()
         with one_blas_thread():
             pass
 
