@@ -13,7 +13,8 @@ NetworkClassifier() with the default recipe as it is (a cosine schedule for η a
 moved by up to a pixel): what ``digitnet train`` does.
 
 Each runs in its own usual way: scikit-learn's NumPy with as many BLAS threads as it
-likes, digitnet with its compiled epoch (kernels.c, built when digitnet is installed). The table is printed and written to bench/results-mlp.txt.
+likes, digitnet with its compiled epoch (kernels.c, built when digitnet is installed). The table
+is printed and written to bench/results-mlp.txt.
 """
 
 import argparse
