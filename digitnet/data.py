@@ -5,6 +5,7 @@ number of dimensions, then one uint32 per dimension) followed by the raw values.
 """
 
 import gzip
+import hashlib
 import io
 import math
 import os
@@ -17,6 +18,7 @@ import numpy as np
 
 from .errors import DigitnetError
 from .files import atomic_write, cache_dir
+from .validation import check_classes
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -36,6 +38,16 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 MAX_IDX_BYTES = 1 << 31  # no MNIST-like file comes near 2 GiB; refuse headers that claim more
+CLASSES_FILE = "classes.txt"  # beside the IDX files: the classes' names, one a line, in label order
+DIGITS = 10  # the classes of a data set that does not name them: the digits 0 to 9
+
+# Data sets whose names are known: the SHA-256 of their test labels' values (of the IDX file's body,
+# gzipped or not), and their classes. Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), as Debian's
+# dataset-fashion-mnist and the authors' download have it.
+KNOWN_CLASSES = {
+    "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+}
 
 
 class Dataset(NamedTuple):
@@ -43,6 +55,15 @@ class Dataset(NamedTuple):
     train_labels: np.ndarray  # uint8, n
     test_images: np.ndarray
     test_labels: np.ndarray
+    classes: tuple | None = None  # the classes' names, in label order; None: the digits 0 to 9
+
+    @property
+    def arrays(self):
+        return self[:4]
+
+    @property
+    def class_count(self):
+        return len(self.classes) if self.classes else DIGITS
 
 
 def read_idx(path):
@@ -179,14 +200,43 @@ def why_not(error):
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def load(data=None):
-    """The data set in ``data`` (or found as ``locate`` says), as uint8 arrays."""
+def load(data=None, classes=None):
+    """The data set in ``data`` (or found as ``locate`` says), as uint8 arrays, with its classes'
+    names: ``classes`` if given, else the folder's classes.txt, else those of a data set known by its
+    labels (Fashion-MNIST), else None, for the digits."""
     folder = locate(data)
     arrays = {key: read_idx(find_file(folder, stem)) for key, stem in FILES.items()}
+    names, named_by = classes_of(folder, arrays["test_labels"], classes)
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise DigitnetError(f"{folder}: {part} images {images.shape} and labels {labels.shape} do not match")
-        if labels.size and labels.max() > 9:
-            raise DigitnetError(f"{folder}: {part} labels must be 0-9, found {labels.max()}")
-    return Dataset(**arrays)
+        if labels.size and labels.max() >= (len(names) if names else DIGITS):
+            raise DigitnetError(f"{named_by}: {len(names)} classes are named, so labels must be 0-{len(names) - 1}; "
+                                f"the {part} labels go up to {labels.max()}" if names else
+                                f"{folder}: {part} labels must be 0-9, found {labels.max()} (more classes than the "
+                                f"digits need names: {CLASSES_FILE} beside the files, or --classes)")
+    return Dataset(**arrays, classes=names)
+
+
+def classes_of(folder, test_labels, given=None):
+    """The names of the classes, as ``load`` finds them (None: the digits), and where they came from."""
+    listed = Path(folder) / CLASSES_FILE
+    if given is not None:
+        return checked(given, "--classes"), "--classes"
+    if listed.is_file():
+        try:
+            lines = listed.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise DigitnetError(f"{listed}: cannot read it ({e})") from None
+        return checked([line for line in lines if line.strip()], listed), listed
+    return KNOWN_CLASSES.get(hashlib.sha256(test_labels.tobytes()).hexdigest()), "Fashion-MNIST"
+
+
+def checked(names, source):
+    if not names:
+        raise DigitnetError(f"{source}: names no class")
+    try:
+        return check_classes(names, len(names))
+    except DigitnetError as e:
+        raise DigitnetError(f"{source}: {e}") from None

@@ -1,8 +1,9 @@
 """Model files and checkpoints: an .npz of plain arrays plus a JSON header, never pickle.
 
 Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, whether the last
-output means "not a digit", recipe, history, test accuracy, digitnet version; a model
-saved before "not a digit" existed has no such key, and its outputs are all digits);
+output means "not a digit", the classes' names unless they are digits, recipe, history,
+test accuracy, digitnet version; a model saved before "not a digit" or names existed has
+no such key, and its outputs are all digits);
 ``W0, b0, W1, b1, ...`` hold the
 weights and biases. A trained model also has the plane of the path training took
 (trajectory.py): ``path_directions``, its two directions, and the header's ``path``,
@@ -92,7 +93,8 @@ def load(path, cls=Network):
     except Exception as e:  # zipfile, zlib and NumPy's .npy header parser fail in many ways on damaged bytes
         raise DigitnetError(f"{path}: not a digitnet model file ({one_line(e)})") from None
     try:
-        net = cls(header["sizes"], header["activation"], header["cost"], not_a_digit=header.get("not_a_digit", False))
+        net = cls(header["sizes"], header["activation"], header["cost"], not_a_digit=header.get("not_a_digit", False),
+                  classes=header.get("classes"))
     except DigitnetError as e:
         raise DigitnetError(f"{path}: {e}") from None
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
@@ -172,7 +174,8 @@ HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (
                 "recipe": (str, "text"), "data": (str, "a folder name"), "out": (str, "a file name"),
                 "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
                 "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping"),
-                "not_a_digit": (bool, "true or false")}
+                "not_a_digit": (bool, "true or false"), "stopped_after": (int, "a whole number"),
+                "classes": (list, "a list of names")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 

@@ -11,7 +11,16 @@ kernels.py runs the same training compiled, fast, and is tested against this fil
 import numpy as np
 
 from .functions import ACTIVATIONS, COSTS, one_hot
-from .validation import as_inputs, as_labels, as_rows, check_choice, check_not_a_digit, check_seed, check_sizes
+from .validation import (
+    as_inputs,
+    as_labels,
+    as_rows,
+    check_choice,
+    check_classes,
+    check_not_a_digit,
+    check_seed,
+    check_sizes,
+)
 
 DEFAULT_SIZES = (784, 16, 16, 10)
 NOT_A_DIGIT = "not a digit"  # the name of the output that a network trained on noise as well has last
@@ -19,12 +28,15 @@ NOT_A_DIGIT = "not a digit"  # the name of the output that a network trained on 
 
 class Network:
     """``not_a_digit``: the last output neuron means "none of these digits" (training.Trainer's
-    ``not_a_digit`` images of noise teach it that), and the others are the digits 0, 1, ..."""
+    ``not_a_digit`` images of noise teach it that), and the others are the digits 0, 1, ...
+    ``classes``: what those others stand for, when they are not digits: a name for each, in label
+    order (Fashion-MNIST's "T-shirt/top", "Trouser", ...); None for the digits."""
 
     def __init__(self, sizes=DEFAULT_SIZES, activation="sigmoid", cost="quadratic", seed=None,
-                 dtype=np.float32, not_a_digit=False):
+                 dtype=np.float32, not_a_digit=False, classes=None):
         self.sizes = check_sizes(sizes)
         self.not_a_digit = check_not_a_digit(not_a_digit, self.sizes)
+        self.classes = check_classes(classes, self.digits)
         self.activation = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
         self.cost = COSTS[check_choice("cost", cost, COSTS)]
         self.dtype = np.dtype(dtype)
@@ -51,8 +63,10 @@ class Network:
 
     @property
     def output_names(self):
-        """What each output neuron stands for: "0", "1", ..., and "not a digit" if it has one."""
-        return [str(d) for d in range(self.digits)] + [NOT_A_DIGIT] * self.not_a_digit
+        """What each output neuron stands for: "0", "1", ... (or the classes' names), and "not a
+        digit" if it has that output."""
+        names = list(self.classes) if self.classes else [str(d) for d in range(self.digits)]
+        return names + [NOT_A_DIGIT] * self.not_a_digit
 
     @property
     def layer_functions(self):
@@ -155,7 +169,7 @@ class Network:
     @property
     def config(self):
         return {"sizes": list(self.sizes), "activation": self.activation.name, "cost": self.cost.name,
-                "not_a_digit": self.not_a_digit}
+                "not_a_digit": self.not_a_digit, **({"classes": list(self.classes)} if self.classes else {})}
 
     def copy(self):
         """An independent network with the same parameters (and history)."""
@@ -180,7 +194,8 @@ class Network:
 
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
-                f"cost={self.cost.name!r}{', not_a_digit=True' if self.not_a_digit else ''})")
+                f"cost={self.cost.name!r}{', not_a_digit=True' if self.not_a_digit else ''}"
+                f"{f', classes={self.classes}' if self.classes else ''})")
 
 
 # ---- the parameter layout, shared with kernels.py ---------------------------------------------

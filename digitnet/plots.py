@@ -119,11 +119,12 @@ def activations_figure(net, x, title=None, connections=(160, 120, 100)):
     data = figures.diagram(net, x, connections)
     activations = data["activations"]
     side = figures.image_side(net)
-    fig = Figure(figsize=(10, 5.2), facecolor="#111111")
+    extra = 0.13 * max(0, max(map(len, labels(net))) - 2)  # room for the outputs' names, when longer than "10"
+    fig = Figure(figsize=(10 + extra / 1.15, 5.2), facecolor="#111111")
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.87))
     ax.set_facecolor("#111111")
     ax.set_axis_off()
-    ax.set_xlim(-0.2, 4.6 + 2.2 * (len(activations) - 1))
+    ax.set_xlim(-0.2, 4.6 + 2.2 * (len(activations) - 1) + extra)
     ax.set_ylim(-2.45, 2.1)
     ax.set_aspect("equal")
 
@@ -154,9 +155,9 @@ def activations_figure(net, x, title=None, connections=(160, 120, 100)):
         edges = ["#ffd000" if l == len(activations) - 1 and j == best else "#888888" for j in range(len(a))]
         ax.add_collection(PatchCollection(circles, facecolors=[(b, b, b) for b in brightness],
                                           edgecolors=edges, linewidths=1.2, zorder=4))
-    for j, (p, a) in enumerate(zip(positions[-1], output, strict=True)):
+    for j, (p, a, name) in enumerate(zip(positions[-1], output, labels(net), strict=True)):
         highlight = j == best
-        ax.text(p[0] + 0.3, p[1], f"{j}  {a:.2f}", va="center", fontsize=11 if highlight else 9,
+        ax.text(p[0] + 0.3, p[1], f"{name}  {a:.2f}", va="center", fontsize=11 if highlight else 9,
                 color="#ffd000" if highlight else "#cccccc", fontweight="bold" if highlight else "normal")
 
     names = ["input (28×28 pixels)" if side == 28 else f"input ({side}×{side})"]
@@ -165,7 +166,7 @@ def activations_figure(net, x, title=None, connections=(160, 120, 100)):
     for p, name in zip([np.array([[1.8, 0]])] + positions[1:], names, strict=True):
         ax.text(p[0][0], -2.3, name, ha="center", color="#cccccc", fontsize=9)
     proba = output / output.sum()
-    fig.suptitle((title + ": " if title else "") + f"the network says {best} ({proba[best]:.0%} sure)\n"
+    fig.suptitle((title + ": " if title else "") + f"the network says {labels(net)[best]} ({proba[best]:.0%} sure)\n"
                  "circle brightness = activation; lines = the strongest weights (blue +, red −), "
                  "opacity = |weight|", color="white", fontsize=11)
     return fig
@@ -209,9 +210,10 @@ def training_figure(history, best_epoch=None, test_accuracy=None):
 # ---- 4. how it fails on real digits ------------------------------------------------------------------------
 
 
-def confusion_figure(C):
+def confusion_figure(C, names=None):
     """The confusion matrix; colour shows only the mistakes (off the diagonal), so
-    the rare confusions are visible next to the thousands of right answers."""
+    the rare confusions are visible next to the thousands of right answers. ``names``: what
+    each row and column stands for (default: the digits)."""
     n = len(C)
     mistakes = C.astype(float)
     np.fill_diagonal(mistakes, np.nan)
@@ -225,26 +227,34 @@ def confusion_figure(C):
             ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=8,
                     color="white" if dark else "black", fontweight="bold" if i == j else "normal")
     ax.set(xticks=range(n), yticks=range(n), xlabel="the network's answer", ylabel="true digit")
+    if names is not None:
+        words = max(map(len, names)) > 4  # class names rather than digits (and "none")
+        ax.set_xticklabels(names, rotation=45 if words else 0, ha="right" if words else "center")
+        ax.set_yticklabels(names)
+        ax.set_ylabel("true class" if words else "true digit")
     fig.colorbar(image, ax=ax).set_label("images (off the diagonal: mistakes)")
     ax.set_title(f"Confusion matrix: {np.trace(C):,} of {C.sum():,} test images right "
                  f"({np.trace(C) / C.sum():.2%})", fontsize=11)
     return fig
 
 
-def mistakes_figure(images, found, n=40):
-    """The misclassified images with true digit, answer and confidence."""
+def mistakes_figure(images, found, n=40, names=None):
+    """The misclassified images with true digit (or class: ``names``), answer and confidence."""
     n = min(n, len(found["indices"]))
     side = math.isqrt(np.size(images[0]))
     rows, cols = (math.ceil(n / 8), 8) if n else (1, 1)
-    fig = Figure(figsize=(1.25 * cols, 1.45 * rows + 0.7))
+    title = 1.45 if names is None else 1.65  # a class's name and the answer's take two lines
+    fig = Figure(figsize=(1.25 * cols, title * rows + 0.7))
     fig.suptitle(f"Misclassified test images, most confident first ({len(found['indices'])} in all)\n"
-                 "title: true digit → the network's answer (its confidence)", fontsize=10)
+                 f"title: true {'digit' if names is None else 'class'} → the network's answer (its confidence)",
+                 fontsize=10)
     top = 1 - 0.7 / fig.get_figheight()
     for k, ax in enumerate(tile_axes(fig, n, (0.01, 0.01, 0.98, top - 0.01), cols) if n else []):
-        i = found["indices"][k]
+        i, true, said = found["indices"][k], found["true"][k], found["predicted"][k]
         ax.imshow(np.reshape(images[i], (side, side)), cmap="gray_r", interpolation="nearest")
-        ax.set_title(f"{found['true'][k]} → {found['predicted'][k]} ({found['confidences'][k]:.0%})",
-                     fontsize=8, color="#b00000")
+        confidence = f"({found['confidences'][k]:.0%})"
+        ax.set_title(f"{true} → {said} {confidence}" if names is None else
+                     f"{names[true]} →\n{names[said]} {confidence}", fontsize=8, color="#b00000")
     return fig
 
 
@@ -252,6 +262,12 @@ def mistakes_figure(images, found, n=40):
 
 
 SHORT_NAMES = {NOT_A_DIGIT: "none"}  # an output's name as a tick under its bar
+
+
+def labels(net):
+    """What each output stands for, as the figures write it: the digit, or the class's name for a
+    network that names its classes; "none" for "not a digit"."""
+    return [SHORT_NAMES.get(name, name) for name in net.output_names]
 
 
 def montage(images, rows, cols, side=28, pad=1):
@@ -316,7 +332,7 @@ def dream_figure(net, dreams):
     for ax, d in zip(tile_axes(fig, len(digits), (0.01, 0.01, 0.98, top - 0.02), cols), digits, strict=True):
         ax.imshow(dreams[d], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         output = figures.output_of(net, dreams[d])
-        ax.set_title(f"{d}: output {output[d]:.3f}", fontsize=9)
+        ax.set_title(f"{labels(net)[d]}: output {output[d]:.3f}", fontsize=9)
     return fig
 
 
@@ -332,7 +348,8 @@ def gradient_figure(net, x, label, grad_W, grad_b, k=20):
     image_ax.imshow(figures.as_row(net, x).reshape(side, side), cmap="gray_r")
     proba = net.predict_proba(figures.as_row(net, x))[0]
     image_ax.set(xticks=[], yticks=[])
-    image_ax.set_title(f"training image: a {label}\nthe network says {proba.argmax()} ({proba.max():.0%})",
+    image_ax.set_title(f"training image: a {labels(net)[label]}\nthe network says {labels(net)[proba.argmax()]} "
+                       f"({proba.max():.0%})",
                        fontsize=10)
     patterns = -grad_W[0].reshape(-1, side, side)
     weight_tiles(fig, patterns, [f"neuron {j}" for j in range(len(patterns))],
@@ -360,18 +377,19 @@ def cost_figure(net, x, laid_out, average=None, title=None):
     image_ax = fig.add_axes((0.02, 0.25, 0.2, 0.5))
     image_ax.imshow(figures.as_row(net, x).reshape(side, side), cmap="gray")
     image_ax.set(xticks=[], yticks=[])
-    image_ax.set_title(title or f"it should be a {laid_out['label']}", fontsize=10)
+    image_ax.set_title(title or f"it should be a {labels(net)[laid_out['label']]}", fontsize=10)
     outputs_ax = fig.add_axes((0.3, 0.18, 0.3, 0.66))
     outputs_ax.barh(digits + 0.2, a, height=0.4, color=POSITIVE, label="output a")
     outputs_ax.barh(digits - 0.2, y, height=0.4, color="#999999", label="desired y")
-    outputs_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlim=(0, 1.05), xlabel="activation")
+    outputs_ax.set(yticks=digits, yticklabels=labels(net), ylim=(len(a) - 0.5, -0.5), xlim=(0, 1.05),
+                   xlabel="activation")
     outputs_ax.legend(loc="lower right", fontsize=8)
     outputs_ax.set_title("what it says, and what it should say", fontsize=10)
     terms_ax = fig.add_axes((0.67, 0.18, 0.3, 0.66))
     terms_ax.barh(digits, terms, color=NEGATIVE)
-    terms_ax.set(yticks=digits, ylim=(len(a) - 0.5, -0.5), xlabel="share of the cost")
+    terms_ax.set(yticks=digits, yticklabels=labels(net), ylim=(len(a) - 0.5, -0.5), xlabel="share of the cost")
     formula = ("½ (a − y)² for each output" if laid_out["cost_kind"] == "quadratic"
-               else f"−ln a for the right digit ({laid_out['label']})")
+               else f"−ln a for the right answer ({labels(net)[laid_out['label']]})")
     terms_ax.set_title(f"{formula}\nadded up: cost of this example = {laid_out['cost']:.3f}", fontsize=10)
     if average is not None:
         fig.text(0.5, 0.01, f"the cost of the network, averaged over the test images: {average:.3f}",

@@ -285,15 +285,15 @@ class History(list):
         return [r.get(key) for r in self]
 
 
-def network_for(recipe, seed=None):
+def network_for(recipe, seed=None, classes=None):
     """The network a recipe (a dict with RECIPES' keys) trains, and the rest of its options, for
     ``Trainer``: its layers, activation and cost, with one output more, "not a digit", after
-    the digits' when the recipe adds images of noise."""
+    the digits' when the recipe adds images of noise; ``classes`` names the digits' outputs."""
     options = dict(recipe)
     *layers, digits = options.pop("layers")
     noise = options.get("not_a_digit", 0) > 0
     net = Network((*layers, digits + noise), options.pop("activation"), options.pop("cost"), seed=seed,
-                  not_a_digit=noise)
+                  not_a_digit=noise, classes=classes)
     return net, options
 
 

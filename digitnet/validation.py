@@ -13,6 +13,7 @@ import numpy as np
 from .errors import DigitnetError
 
 MAX_NOT_A_DIGIT = 1_000_000  # noise images to learn "not a digit" from: 784 MB of pixels at most
+MAX_NAME = 40  # characters in a class's name: a word or two, printed beside a bar or in a table
 
 
 def check_sizes(sizes):
@@ -34,6 +35,24 @@ def check_not_a_digit(not_a_digit, sizes):
     if not_a_digit and sizes[-1] < 2:
         raise DigitnetError(f"a 'not a digit' output needs at least one more output for the digits; got {sizes}")
     return bool(not_a_digit)
+
+
+def check_classes(classes, n):
+    """The names of ``n`` classes (the outputs that are not "not a digit"), in label order: None for
+    the digits 0 to n-1, or ``n`` different names of one line each, such as "T-shirt/top"."""
+    if classes is None:
+        return None
+    if isinstance(classes, str) or not all(isinstance(name, str) for name in classes):
+        raise DigitnetError(f"class names must be a list of text, got {classes!r:.80}")
+    classes = tuple(name.strip() for name in classes)
+    if len(classes) != n:
+        raise DigitnetError(f"{len(classes)} class names for {n} classes: name each output, in label order")
+    for name in classes:
+        if not name or len(name) > MAX_NAME or not name.isprintable():
+            raise DigitnetError(f"a class name is a line of 1 to {MAX_NAME} printable characters, got {name!r:.80}")
+    if len(set(classes)) < n:
+        raise DigitnetError(f"class names must differ, got {', '.join(classes)}")
+    return classes
 
 
 def check_choice(what, name, choices):

@@ -111,9 +111,75 @@ def test_ctrl_c_saves_and_says_how_to_resume(small_data, uninterrupted, tmp_path
     stopped = header["checkpoint"]["epoch"]
     assert 1 <= stopped < int(EPOCHS) and f"epoch {stopped:3d}/{EPOCHS}" in stdout
     assert {"params", "optimizer_m", "optimizer_v", "best_params"} <= set(arrays)
-    assert not out.exists()
+    assert_is_the_best_so_far(out, stopped, stdout)
     assert main(["train", "--resume", str(checkpoint), "--data", str(small_data)]) == 0
     assert_same_weights(out, uninterrupted)
+
+
+def assert_is_the_best_so_far(out, stopped, stdout):
+    """``out`` holds the best epoch of the ``stopped`` done, scored and saved as a whole run's model is."""
+    model = Network.load(out)
+    assert model.header["stopped_after"] == stopped == len(model.history)
+    validation = model.history.column("validation_accuracy")
+    assert model.history.best_epoch == 1 + validation.index(max(validation))
+    assert f"test accuracy {model.header['test_accuracy']:.2%}" in stdout
+    assert [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")] == []  # written atomically
+
+
+def test_ctrl_c_without_a_checkpoint_keeps_the_best_network_so_far(small_data, tmp_path):
+    out = tmp_path / "model.npz"
+    process = start(train_args(small_data, out))
+    for line in process.stdout:
+        if line.startswith("epoch   2/"):
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--checkpoint" in stderr
+    stopped = Network.load(out).header["stopped_after"]
+    assert 2 <= stopped < int(EPOCHS) and f"stopped after epoch {stopped} of {EPOCHS}" in stderr
+    assert_is_the_best_so_far(out, stopped, stdout)
+    assert f"stopped     by Ctrl-C after epoch {stopped} of {EPOCHS}" in subprocess.run(
+        [sys.executable, "-m", "digitnet", "info", str(out)], capture_output=True, text=True).stdout
+
+
+def test_ctrl_c_before_the_first_epoch_ends_at_once_and_quietly(small_data, tmp_path):
+    out = tmp_path / "model.npz"
+    process = start(train_args(small_data, out))
+    assert process.stdout.readline().startswith("training")  # the data is read; loading what trains it
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    # nothing to keep if no epoch was done; had one ended before the signal, it is kept
+    assert not out.exists() or Network.load(out).header["stopped_after"] >= 1
+
+
+def test_an_existing_checkpoint_is_carried_on_not_replaced(small_data, tmp_path, capsys):
+    checkpoint, out = tmp_path / "run.ckpt.npz", tmp_path / "m.npz"
+    args = train_args(small_data, out, "--checkpoint", str(checkpoint)) + ["--epochs", "1"]
+    assert main(args) == 0
+    before = checkpoint.read_bytes(), out.read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2  # the same command again
+    err = capsys.readouterr().err
+    assert f"digitnet train --resume {checkpoint}" in err and "--overwrite" in err
+    assert (checkpoint.read_bytes(), out.read_bytes()) == before
+    assert main(args + ["--overwrite"]) == 0
+    assert load_checkpoint(checkpoint)[1]["checkpoint"]["epoch"] == 1
+
+
+def test_a_rerun_keeps_the_model_it_replaces(small_data, tmp_path, capsys):
+    out = tmp_path / "model.npz"
+    args = ["train", "--data", str(small_data), "--epochs", "1", "--validation", "500", "--out", str(out)]
+    assert main(args) == 0
+    first = out.read_bytes()
+    accuracy = Network.load(out).header["test_accuracy"]
+    capsys.readouterr()
+    assert main(args + ["--seed", "1"]) == 0
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said == f"saved {out}, replacing a model of {accuracy:.2%} on the test images, kept as " \
+                   f"{tmp_path / 'model.previous.npz'}"
+    assert (tmp_path / "model.previous.npz").read_bytes() == first and out.read_bytes() != first
 
 
 def test_divergence_keeps_existing_files(small_data, tmp_path, capsys):
@@ -121,7 +187,7 @@ def test_divergence_keeps_existing_files(small_data, tmp_path, capsys):
     out.write_bytes(b"an older model")
     checkpoint.write_bytes(b"an older checkpoint")
     status = main(["train", "--data", str(small_data), "--epochs", "3", "--validation", "500", "--lr", "1e6",
-                   "--out", str(out), "--checkpoint", str(checkpoint)])
+                   "--out", str(out), "--checkpoint", str(checkpoint), "--overwrite"])
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("digitnet: error: training diverged") and "smaller learning rate" in err

@@ -1,6 +1,8 @@
 """The command line: help everywhere, and every kind of bad input gets one line and exit 2."""
 
+import argparse
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,8 @@ import pytest
 
 from digitnet.cli import COMMANDS, build_parser, main
 
-from .conftest import MNIST
+from .conftest import MNIST, OLD_MODEL, eventually
+from .test_load import live_server
 
 
 def run(*args):
@@ -55,8 +58,92 @@ def test_train_rejects_bad_values(flags, words, tmp_path):
                                    ["--augment", "rotate=90"]])
 def test_train_rejects_malformed_flags(flags):
     result = run("train", *flags)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "error: argument" in result.stderr
+    assert_one_line_error(result, "error: argument", "(see digitnet train --help)")
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--layers", "784,16,16"], ["16 outputs", "must be 10"]),  # the output layer forgotten
+    (["--layers", "784,16,11"], ["11 outputs", "must be 10", "--not-a-digit"]),
+    (["--layers", "784,16,12", "--not-a-digit"], ["12 outputs", "10", "11"]),
+    (["--epochs", "0"], ["--epochs", "1 or more"]),
+    (["--epoch", "1"], ["unrecognized arguments: --epoch 1", "did you mean --epochs?"]),  # no abbreviations
+    (["--layer", "784,30,10"], ["unrecognized arguments: --layer", "--layers"]),
+])
+def test_slips_are_refused_and_nothing_is_saved_or_replaced(flags, words, tmp_path):
+    out = tmp_path / "model.npz"
+    out.write_bytes(b"the model of an earlier run")
+    assert_one_line_error(run("train", "--data", str(MNIST), "--out", str(out), *flags), *words)
+    assert out.read_bytes() == b"the model of an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+@pytest.mark.parametrize("layers", ["784,16,10", "784,16,11"])
+def test_with_not_a_digit_the_last_layer_may_count_it_or_not(layers):
+    from digitnet.commands.train import with_output_layer
+    from digitnet.data import Dataset
+
+    digits = Dataset(*[None] * 4)
+    options = with_output_layer({"layers": [int(n) for n in layers.split(",")], "not_a_digit": 6000}, digits)
+    assert options["layers"] == [784, 16, 10]  # as the recipes write it: the digits; "not a digit" is added
+
+
+def test_abbreviations_are_refused_in_every_command(tmp_path):
+    assert_one_line_error(run("show", "weights", str(OLD_MODEL), "--lay", "1", "--out", str(tmp_path / "w.png")),
+                          "--lay", "did you mean --layer?", "(see digitnet show weights --help)")
+    assert_one_line_error(run("serve", "--po", "8001"), "--po", "(see digitnet serve --help)")
+    assert not (tmp_path / "w.png").exists()
+
+
+def test_a_missing_command_or_argument_is_one_line():
+    assert_one_line_error(run(), "COMMAND", "(see digitnet --help)")
+    assert_one_line_error(run("trian"), "invalid choice: 'trian'")
+    assert_one_line_error(run("show", "weights"), "model", "(see digitnet show weights --help)")
+
+
+def parsers(parser):
+    """``parser`` and every subcommand's parser below it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from parsers(sub)
+
+
+def test_every_help_shows_the_defaults():
+    checked = 0
+    for parser in parsers(build_parser()):
+        text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            default = action.default
+            if default is None or default is False or default == argparse.SUPPRESS or not action.help:
+                continue
+            said = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+            in_words = f"{default:g}" if isinstance(default, float) else said
+            assert f"(default: {said})" in text or in_words in action.help, (parser.prog, action.dest)
+            checked += 1
+    assert checked > 30
+    assert "--port PORT port to listen on (default: 8000)" in " ".join(
+        build_parser()._actions[-1].choices["serve"].format_help().split())
+
+
+def closed_pipe_run(*args):
+    """Run digitnet with its stdout a pipe whose reader has gone, as in `digitnet ... | head -0`."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run([sys.executable, "-m", "digitnet", *args], stdout=writer, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(writer)
+
+
+# A command's output: status 141, as if SIGPIPE had ended it, as it ends other Unix commands; argparse
+# writes --help and --version itself, ignoring write errors, and exits 0.
+@pytest.mark.parametrize("args, status", [(["info", str(OLD_MODEL)], 128 + 13), (["show", "--help"], 0),
+                                          (["--version"], 0)])
+def test_a_closed_pipe_ends_quietly(args, status):
+    result = closed_pipe_run(*args)
+    assert result.stderr == "" and result.returncode == status
 
 
 def corrupt_copy(tmp_path, name, mutate):
@@ -130,3 +217,69 @@ def test_the_registry_gives_the_choices_of_activation_and_cost(capsys):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["train", flag, "nonesuch"])
         assert "nonesuch" in capsys.readouterr().err
+
+
+def test_serve_open_opens_the_page_in_the_browser(tmp_path, monkeypatch):
+    """As jupyter does: Python's webbrowser runs $BROWSER, here a script that notes the address it is given."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport pathlib, sys\n"
+                       f"pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    with live_server(OLD_MODEL, tmp_path, data=False, args=["--open"]) as (url, _):
+        eventually(opened.exists, why=lambda: (tmp_path / "server.log").read_text())
+        assert opened.read_text() == url + "/"
+        assert f"open {url}/ in a browser" in (tmp_path / "server.log").read_text()  # printed all the same
+
+
+def on_a_terminal(*args):
+    """Run digitnet with its stderr a terminal (a pseudo-terminal of 24 rows of 100 columns);
+    (exit status, what the terminal showed, stdout)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    terminal, its_end = pty.openpty()
+    fcntl.ioctl(its_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stderr=its_end, stdout=subprocess.PIPE,
+                               text=True)
+    os.close(its_end)
+    shown = []
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the process has gone: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown.append(chunk)
+    os.close(terminal)
+    stdout = process.stdout.read()
+    return process.wait(), b"".join(shown).decode(), stdout
+
+
+@pytest.mark.parametrize("kind, options, stages", [
+    ("noise", ["--n", "50"], ["reading the model", "showing it noise", "writing"]),
+    ("memorize", ["--images", "100", "--epochs", "5"],
+     ["reading the images", "training with real and shuffled labels (epochs)", "/10 ", "writing"]),
+])
+def test_show_reports_its_progress_on_a_terminal_only(kind, options, stages, default_model, tmp_path):
+    args = ["show", kind, str(default_model), "--out", str(tmp_path / "x.png"), *options]
+    status, shown, stdout = on_a_terminal(*args)
+    assert status == 0 and "wrote" in stdout
+    for stage in stages:  # each stage is shown as it starts (how far a stage has got, at most ten times a second)
+        assert stage in shown, (stage, shown)
+    piped = run(*args)
+    assert piped.returncode == 0 and piped.stderr == ""  # not a terminal: no bar
+
+
+def test_evaluate_says_a_dash_not_nan_for_outputs_no_test_image_has(tmp_path):
+    """A model with more outputs than classes (train refuses to make one now; older versions did)."""
+    from digitnet import Network
+
+    Network((784, 8, 12), "relu", "cross-entropy", seed=0).save(tmp_path / "twelve.npz")
+    result = run("evaluate", str(tmp_path / "twelve.npz"), "--data", str(MNIST))
+    assert result.returncode == 0 and "nan" not in result.stdout
+    assert "  10: –  11: –\n" in result.stdout

@@ -4,6 +4,7 @@ download fetches, verifies and caches the files, or fails cleanly."""
 import functools
 import gzip
 import http.server
+import json
 import shutil
 import socket
 import struct
@@ -156,8 +157,9 @@ def small_dataset(folder, n_train=6, n_test=4, labels=None):
 
 def test_load_small_dataset(tmp_path):
     dataset = data.load(small_dataset(tmp_path))
-    assert [a.shape for a in dataset] == [(6, 28, 28), (6,), (4, 28, 28), (4,)]
-    assert all(a.dtype == np.uint8 for a in dataset)
+    assert [a.shape for a in dataset.arrays] == [(6, 28, 28), (6,), (4, 28, 28), (4,)]
+    assert all(a.dtype == np.uint8 for a in dataset.arrays)
+    assert dataset.classes is None and dataset.class_count == 10  # the digits
 
 
 @pytest.mark.parametrize("key", list(data.FILES))
@@ -201,7 +203,7 @@ def test_environment_folder_is_checked(tmp_path, monkeypatch):
 @pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
 def test_fashion_mnist_loads_from_its_folder(mnist):
     fashion = data.load(FASHION)
-    assert [a.shape for a in fashion] == [a.shape for a in mnist]
+    assert [a.shape for a in fashion.arrays] == [a.shape for a in mnist.arrays]
     assert sorted(np.unique(fashion.test_labels)) == list(range(10))
     assert not np.array_equal(fashion.test_images[:100], mnist.test_images[:100])
 
@@ -215,6 +217,94 @@ def test_fashion_mnist_loads_through_the_command_line(tmp_path, capsys):
     Network(seed=0).save(model)
     assert main(["evaluate", str(model), "--data", str(FASHION)]) == 0
     assert "of 10,000 test images" in capsys.readouterr().out
+
+
+# ---- the names of the classes -------------------------------------------------------------
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
+
+def test_classes_txt_names_the_classes(tmp_path):
+    folder = small_dataset(tmp_path)
+    (folder / "classes.txt").write_text("\n".join(FASHION_CLASSES) + "\n\n")
+    assert data.load(folder).classes == FASHION_CLASSES
+    assert data.load(folder, classes=list("abcdefghij")).classes == tuple("abcdefghij")  # --classes wins
+
+
+@pytest.mark.parametrize("listed, words", [
+    ("T-shirt/top\nTrouser\n", ["2 classes are named", "labels must be 0-1"]),
+    ("Bag\n" * 10, ["classes.txt", "must differ"]),
+    ("", ["classes.txt", "names no class"]),
+])
+def test_classes_txt_that_does_not_fit_is_refused_in_one_line(tmp_path, listed, words):
+    folder = small_dataset(tmp_path, labels=9)
+    (folder / "classes.txt").write_text(listed)
+    with pytest.raises(DigitnetError) as error:
+        data.load(folder)
+    assert_one_line(error, *words)
+
+
+def test_more_classes_than_digits_when_they_are_named(tmp_path):
+    folder = small_dataset(tmp_path, labels=12)
+    (folder / "classes.txt").write_text("\n".join(f"letter {c}" for c in "ABCDEFGHIJKLM"))
+    assert data.load(folder).class_count == 13
+
+
+@pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
+def test_fashion_mnists_classes_are_known(mnist):
+    assert data.load(FASHION).classes == FASHION_CLASSES
+    assert mnist.classes is None
+
+
+@pytest.mark.skipif(not data.has_dataset(FASHION), reason="Fashion-MNIST is not installed")
+def test_a_fashion_mnist_model_says_sandal(tmp_path, capsys):
+    from PIL import Image
+
+    from digitnet import Network
+    from digitnet.cli import main
+
+    model = tmp_path / "fashion.npz"
+    assert main(["train", "--data", str(FASHION), "--out", str(model)]) == 0
+    assert Network.load(model).classes == FASHION_CLASSES
+    fashion = data.load(FASHION)
+    sandals = []
+    for k, i in enumerate(np.flatnonzero(fashion.test_labels == FASHION_CLASSES.index("Sandal"))[:5]):
+        sandals.append(tmp_path / f"sandal-{k}.png")  # dark on light, four times larger, as a photo would be
+        Image.fromarray(255 - fashion.test_images[i]).resize((112, 112)).save(sandals[-1])
+    capsys.readouterr()
+    assert main(["predict", str(model), *map(str, sandals)]) == 0
+    said = [line.split(": ", 1)[1].split("  (")[0] for line in capsys.readouterr().out.splitlines()]
+    assert said.count("Sandal") >= 3, said
+    assert main(["predict", str(model), str(sandals[0]), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["class"] == FASHION_CLASSES[answer["digit"]] and "class" in answer["top3"][0]
+    assert main(["evaluate", str(model), "--data", str(FASHION)]) == 0
+    assert "per class: T-shirt/top: " in capsys.readouterr().out
+    assert main(["info", str(model)]) == 0
+    assert f"classes     {', '.join(FASHION_CLASSES)}" in capsys.readouterr().out
+    assert main(["evaluate", str(model), "--data", str(MNIST)]) == 0  # MNIST does not name its classes
+    (tmp_path / "named").mkdir()
+    for name in data.SHA256:
+        shutil.copy(MNIST / name, tmp_path / "named" / name)
+    (tmp_path / "named" / "classes.txt").write_text("\n".join(f"digit {d}" for d in range(10)))
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--data", str(tmp_path / "named")]) == 2  # it names them otherwise
+    assert "the network learnt the classes T-shirt/top" in capsys.readouterr().err
+
+
+def test_train_takes_the_names_of_the_classes(tmp_path, capsys):
+    from digitnet import Network
+    from digitnet.cli import main
+
+    folder = small_dataset(tmp_path)
+    names = "zero,one,two,three,four,five,six,seven,eight,nine"
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", str(folder), "--epochs", "1", "--validation", "0", "--classes", names,
+                 "--out", str(out)]) == 0
+    assert Network.load(out).output_names == names.split(",")
+    assert main(["train", "--data", str(folder), "--classes", "one,two", "--out", str(out)]) == 2
+    assert "--classes: 2 classes are named" in capsys.readouterr().err
 
 
 # ---- download from a mirror ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from digitnet import Network, files, modelfile
 from digitnet.cli import main
 from digitnet.errors import DigitnetError
 
-from .conftest import MNIST
+from .conftest import MNIST, OLD_MODEL
 
 
 def with_raw_W0(path, arrays, w0):
@@ -94,6 +94,26 @@ def test_round_trip_keeps_everything(tmp_path, config):
     assert back.header["format"] == modelfile.FORMAT and back.header["version"]
     X = np.random.default_rng(0).random((5, net.sizes[0]), dtype=np.float32)
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
+
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
+
+@pytest.mark.parametrize("not_a_digit", [False, True])
+def test_a_model_keeps_the_names_of_its_classes(tmp_path, not_a_digit):
+    net = Network((784, 8, 10 + not_a_digit), "relu", "cross-entropy", seed=0, not_a_digit=not_a_digit,
+                  classes=FASHION_CLASSES)
+    net.save(tmp_path / "m.npz")
+    back = Network.load(tmp_path / "m.npz")
+    assert back.classes == FASHION_CLASSES and back.header["classes"] == list(FASHION_CLASSES)
+    assert back.output_names == [*FASHION_CLASSES, *["not a digit"] * not_a_digit]
+
+
+def test_a_model_saved_before_names_reads_as_digits():
+    old = Network.load(OLD_MODEL)
+    assert old.classes is None and "classes" not in old.header
+    assert old.output_names == [str(d) for d in range(10)]
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])
@@ -228,6 +248,13 @@ def bad_files(folder):
     npz("data-number.npz", with_header(data=5), "'data'")
     npz("out-list.npz", with_header(out=["model.npz"]), "'out'")
     npz("path-list.npz", with_header(path=[[0, 1], [2, 3]]), "'path'")
+    npz("stopped-text.npz", with_header(stopped_after="epoch 3"), "'stopped_after'")
+    npz("classes-text.npz", with_header(classes="T-shirt/top"), "'classes'")
+    npz("classes-too-few.npz", with_header(classes=["T-shirt/top", "Trouser"]), "2 class names for 10 classes")
+    npz("classes-numbers.npz", with_header(classes=list(range(10))), "class names must be")
+    npz("classes-twice.npz", with_header(classes=["Bag"] * 10), "must differ")
+    npz("classes-blank.npz", with_header(classes=[""] + [str(d) for d in range(1, 10)]), "class name")
+    npz("classes-newline.npz", with_header(classes=["a\nb"] + [str(d) for d in range(1, 10)]), "class name")
     # a .npy header claiming 2**50 floats in a 200-byte member: refused before allocating
     claim = io.BytesIO()
     np.lib.format.write_array_header_1_0(claim, {"descr": "<f4", "fortran_order": False, "shape": (1 << 50,)})

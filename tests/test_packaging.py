@@ -2,10 +2,12 @@
 from a fresh virtual environment (train, show, serve with its static files), and the
 installed package is never written to, so reinstalling and uninstalling leave nothing
 behind. Each test makes its own venv; the dependencies come from the test environment's
-site-packages (a .pth file), so nothing is downloaded."""
+site-packages (a .pth file), so nothing is downloaded. (tests/test_readme.py installs each
+extra in such a venv that sees the core's dependencies alone.)"""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,9 +17,12 @@ import tarfile
 import time
 import urllib.request
 import zipfile
+from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from packaging.requirements import Requirement
 
 from digitnet.files import cache_dir
 from digitnet.version import __version__
@@ -36,16 +41,62 @@ def source_tree(tmp_path):
     return tree
 
 
-def venv(tmp_path):
+def build(tmp_path):
+    """The wheel and the sdist built from a copy of the source tree, as a release would be."""
+    tree = source_tree(tmp_path)
+    dist = tmp_path / "dist"
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wheel, = dist.glob(f"digitnet-{__version__}-*.whl")
+    sdist, = dist.glob(f"digitnet-{__version__}.tar.gz")
+    return wheel, sdist
+
+
+def dependencies(wheel, *extras):
+    """The installed distributions that the ``wheel``'s dependencies (and those of its ``extras``)
+    bring, theirs included, as pip would install them: their names, normalised."""
+    with zipfile.ZipFile(wheel) as archive:
+        info = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        wanted = [(["", *extras], r) for r in Parser().parsestr(archive.read(info).decode()).get_all("Requires-Dist")]
+    found = set()
+    while wanted:
+        asked_with, requirement = wanted.pop()
+        requirement = Requirement(requirement)
+        if requirement.marker and not any(requirement.marker.evaluate({"extra": e}) for e in asked_with):
+            continue
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name not in found:
+            found.add(name)
+            wanted += [(["", *requirement.extras], r) for r in metadata.distribution(name).requires or []]
+    return found
+
+
+def only(distributions, folder):
+    """``folder``, holding links to the files of the installed ``distributions`` alone: a
+    site-packages in which only they are installed."""
+    folder.mkdir()
+    for name in distributions:
+        distribution = metadata.distribution(name)
+        site = Path(distribution.locate_file(""))
+        for top in {f.parts[0] for f in distribution.files if f.parts[0] != ".."}:
+            if not (folder / top).exists():
+                (folder / top).symlink_to(site / top)
+    return folder
+
+
+def venv(tmp_path, sees=None):
     """A fresh venv that also sees this environment's installed packages (but not its
-    digitnet, which is not a plain folder there): returns run(*args, cwd=...) and its site-packages."""
+    digitnet, which is not a plain folder there), or of them only the distributions ``sees``
+    names: returns run(*args, cwd=...) and its site-packages."""
     home = tmp_path / "venv"
     # No pip or setuptools of its own: those of the test environment come in through the .pth file
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
     where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(subprocess.run([home / "bin" / "python", "-c", where], capture_output=True, text=True,
                                check=True).stdout.strip())
-    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]} if sees is None else \
+        {str(only(sees, tmp_path / "outer-site"))}
     (site / "outer.pth").write_text("\n".join(sorted(outer)) + "\n")
     env = {**os.environ, "PATH": f"{home / 'bin'}:{os.environ['PATH']}", "DIGITNET_CACHE": str(tmp_path / "cache"),
            "VIRTUAL_ENV": str(home), "PYTHONNOUSERSITE": "1"}
@@ -73,13 +124,7 @@ def test_cache_dir_is_the_users_and_can_be_moved(tmp_path, monkeypatch):
 
 
 def test_the_wheel_and_sdist_build_and_the_wheel_works_in_a_fresh_venv(tmp_path):
-    tree = source_tree(tmp_path)
-    dist = tmp_path / "dist"
-    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    wheel, = dist.glob(f"digitnet-{__version__}-*.whl")
-    sdist, = dist.glob(f"digitnet-{__version__}.tar.gz")
+    wheel, sdist = build(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith("digitnet/_kernels") and n.endswith(".so")]  # kernels.c, compiled
     for static in ("index.html", "app.js", "style.css"):

@@ -609,3 +609,14 @@ def test_serve_refuses_bad_input_in_one_line(served, argv, problem, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("digitnet: error:") and problem in err and "\n" not in err
     assert not served
+
+
+def test_a_model_that_names_its_classes_answers_with_the_names(trained_net, mnist):
+    """The page writes what /api/model and the answers say each output stands for."""
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    named = Network(trained_net.sizes, trained_net.activation.name, trained_net.cost.name, classes=names)
+    named.params[...] = trained_net.params
+    client = TestClient(create_app(named, mnist))
+    assert client.get("/api/model").json()["outputs"] == list(names)
+    answer = client.post("/api/look", json=pixels(mnist.test_images[0])).json()
+    assert answer["answer"] == names[answer["prediction"]]

@@ -470,3 +470,29 @@ def test_the_sigmoid_vs_relu_panel_shows_progress_and_stops(page, output_dir):
     page.wait_for_selector("#sigmoid-vs-relu-panel[data-state=stopped]")
     assert text(page, "#sigmoid-vs-relu-panel .status").startswith("Stopped (stopped) after")
     assert page.locator("#sigmoid-vs-relu-panel .stop").is_disabled()
+
+
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@pytest.fixture
+def named_net(trained_net):
+    """The default network, its outputs named as a Fashion-MNIST model's are."""
+    named = Network(trained_net.sizes, trained_net.activation.name, trained_net.cost.name, classes=FASHION)
+    named.params[...] = trained_net.params
+    return named
+
+
+@pytest.mark.parametrize("served", ["named_net"], indirect=True)
+def test_a_model_that_names_its_classes_is_shown_with_the_names(page):
+    assert page.eval_on_selector_all("#net .label", "ts => ts.map(t => t.textContent)") == list(FASHION)
+    assert page.eval_on_selector_all(".bar > span:first-child", "s => s.map(e => e.textContent)") == list(FASHION)
+    assert page.eval_on_selector_all("#dream-digit option", "os => os.map(o => o.textContent)") == list(FASHION)
+    page.click("#test-image")
+    page.wait_for_function("document.getElementById('caption').textContent.startsWith('A test image')")
+    look = page.evaluate("digitnet.look")
+    assert f"labelled {FASHION[look['label']]}: the network says {FASHION[look['prediction']]}" in \
+        page.locator("#caption").text_content()
+    assert page.locator("#digit").text_content() == FASHION[look["prediction"]]
+    page.locator("#labels button").nth(5).click()
+    assert page.locator("#teach").text_content().startswith("This is a Sandal")

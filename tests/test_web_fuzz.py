@@ -1,8 +1,10 @@
 """The web API against its own OpenAPI schema: schemathesis sends generated (valid
 and invalid) requests to a real `digitnet serve` on 127.0.0.1; no answer may be a
-5xx, and every answer must match the schema (status code, content type, body)."""
+5xx, every answer must match the schema (status code, content type, body), and a
+request the schema does not allow (an unknown field in a body among them) must be refused."""
 
 import os
+import re
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from .test_load import live_server
 pytestmark = pytest.mark.timeout(300)
 
 CHECKS = [sc.not_a_server_error, sc.status_code_conformance, sc.content_type_conformance,
-          sc.response_schema_conformance]
+          sc.response_schema_conformance, sc.negative_data_rejection]
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +94,34 @@ def test_experiment_request_validation(web_server, kind):
         response = httpx.post(f"{url}/api/experiments/{kind}", json=body, timeout=30)
         assert response.status_code == 422, (body, response.text)  # another kind's options too: not this one's
     assert httpx.get(url + "/api/experiments", timeout=30).json()["state"] == "idle"
+
+
+def json_bodies(spec):
+    """(method, path, body schema) of every route that takes a JSON body."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield method, path, content["application/json"]["schema"]
+
+
+def test_every_request_body_refuses_unknown_fields(web_server):
+    """A misspelt field is refused, not ignored: PUT /api/neurons/0/3 {"switched_off": true} answered 200 and
+    changed nothing. Every JSON body's schema says so (additionalProperties: false), for the fuzzer above too."""
+    url, _ = web_server
+    spec = httpx.get(url + "/openapi.json", timeout=30).json()
+    bodies = list(json_bodies(spec))
+    assert len(bodies) >= 10
+    for method, path, schema in bodies:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        assert spec["components"]["schemas"][name].get("additionalProperties") is False, name
+        where = re.sub(r"\{(\w+)\}", lambda m: {"layer": "0", "neuron": "3"}[m[1]], path)
+        response = httpx.request(method.upper(), url + where, json={"switched_off": True}, timeout=30)
+        assert response.status_code == 422, (method, path, response.text)
+        assert {"loc": ["body", "switched_off"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} \
+            in response.json()["detail"], (method, path)
+    with httpx.Client(base_url=url, timeout=30) as visitor:  # one visitor: the session's cookie is kept
+        assert visitor.put("/api/neurons/0/3", json={"bias_shift": 5, "switched_off": True}).status_code == 422
+        assert visitor.get("/api/neurons/0/3").json()["bias_shift"] == 0  # nothing changed
+        assert visitor.put("/api/neurons/0/3", json={"bias_shift": 5}).status_code == 200
+        assert visitor.get("/api/neurons/0/3").json()["bias_shift"] == 5

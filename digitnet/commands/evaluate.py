@@ -23,14 +23,28 @@ def run(args):
     predicted = net.predict(dataset.test_images)
     n = net.sizes[-1]
     C = confusion_matrix(dataset.test_labels, predicted, n)[:net.digits]  # no test image is "not a digit"
+    names = net.output_names
     print(f"accuracy {np.trace(C) / C.sum():.2%} ({np.trace(C):,} of {C.sum():,} test images)")
     if net.not_a_digit:
         print(f"called not a digit: {C[:, -1].sum() / C.sum():.2%} ({C[:, -1].sum():,} test images, all counted wrong)")
-    print("per digit: " + "  ".join(f"{d}: {a:.1%}" for d, a in enumerate(per_class_accuracy(C))))
-    print("confusion matrix (rows: true digit, columns: the network's answer" +
+    print(f"per {'class' if net.classes else 'digit'}: "
+          + "  ".join(f"{name}: {share(a)}" for name, a in zip(names[:net.digits], per_class_accuracy(C), strict=True)))
+    print(f"confusion matrix (rows: true {'class' if net.classes else 'digit'}, columns: the network's answer" +
           (", none: not a digit)" if net.not_a_digit else ")"))
     columns = [str(j) for j in range(net.digits)] + ["none"] * net.not_a_digit
     width = max(5, len(str(C.max())) + 1)
-    print("     " + "".join(f"{j:>{width}}" for j in columns))
+    label = max(len(row_label(net, i)) for i in range(net.digits))
+    print(" " * (label + 1) + "".join(f"{j:>{width}}" for j in columns))
     for i in range(net.digits):
-        print(f"{i:>4} " + "".join(f"{c:>{width}}" for c in C[i]))
+        print(f"{row_label(net, i):<{label}} " + "".join(f"{c:>{width}}" for c in C[i]))
+
+
+def share(accuracy):
+    """A class's accuracy, or a dash for a class no test image has (the outputs of an old model with
+    more outputs than classes), rather than nan%."""
+    return "–" if np.isnan(accuracy) else f"{accuracy:.1%}"
+
+
+def row_label(net, i):
+    """A row of the confusion matrix: the digit, or the class's label and name (the columns are labels)."""
+    return f"{i} {net.classes[i]}" if net.classes else f"{i:>4}"

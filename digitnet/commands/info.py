@@ -14,7 +14,9 @@ def run(args):
     net = load_model(args.model)
     h = net.header
     print(f"layers      {' -> '.join(map(str, net.sizes))}")
-    if net.not_a_digit:
+    if net.classes:
+        print(f"classes     {', '.join(net.classes)}" + (f", and {net.digits}: not a digit" if net.not_a_digit else ""))
+    elif net.not_a_digit:
         print(f"outputs     the digits 0 to {net.digits - 1}, and {net.digits}: not a digit")
     print(f"activation  {net.activation.name} (hidden), {net.cost.output.name} (output)")
     print(f"cost        {net.cost.name}")
@@ -28,6 +30,9 @@ def run(args):
     if history:
         print(f"training    {len(history)} epochs, {sum(history.column('seconds')):.1f} s"
               + (f", kept epoch {history.best_epoch}" if history.best_epoch else ""))
+        if h.get("stopped_after") is not None:
+            epochs = (h.get("options") or {}).get("epochs", "?")
+            print(f"stopped     by Ctrl-C after epoch {h['stopped_after']} of {epochs}")
         last = history[-1]
         print(f"last epoch  cost {last['cost']:.4f}, train accuracy {last['train_accuracy']:.2%}"
               + (f", validation {last['validation_accuracy']:.2%}" if "validation_accuracy" in last else ""))

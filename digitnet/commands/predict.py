@@ -14,8 +14,9 @@ SHOW_SCALE = 10  # the enlarged copy written by --show: 280x280, each pixel a 10
 
 def add_parser(sub):
     p = sub.add_parser("predict", help="read the digit in image files (photos, scans, drawings)",
-                       description="Print the digit in each image (or 'not a digit', from a network trained "
-                                   "with --not-a-digit), the network's confidence and its top 3. "
+                       description="Print the digit in each image (or the class, for a model that names its "
+                                   "classes, such as one trained on Fashion-MNIST; or 'not a digit', from a "
+                                   "network trained with --not-a-digit), the network's confidence and its top 3. "
                                    "Reads PNG, JPEG, BMP, GIF, TIFF and WebP of any size up to 50 megapixels; "
                                    "dark ink on light paper or light ink on dark is detected.")
     p.add_argument("model", help="a model file saved by digitnet train")
@@ -63,13 +64,16 @@ def predict_file(net, name, invert, show):
 
 
 def answer(net, output):
-    """Output neuron ``output`` as an answer: {"digit": d}, or for the "not a digit" output of a
+    """Output neuron ``output`` as an answer: {"digit": d} (and its "class", the name, for a network
+    whose classes are named: d is then the class's label), or for the "not a digit" output of a
     network that has one, {"digit": None, "not_a_digit": True}."""
-    return {"digit": int(output)} if output < net.digits else {"digit": None, "not_a_digit": True}
+    if output >= net.digits:
+        return {"digit": None, "not_a_digit": True}
+    return {"digit": int(output), **({"class": net.classes[output]} if net.classes else {})}
 
 
 def said(answer):
-    return NOT_A_DIGIT if answer.get("not_a_digit") else answer["digit"]
+    return NOT_A_DIGIT if answer.get("not_a_digit") else answer.get("class", answer["digit"])
 
 
 def describe(result):

@@ -1,24 +1,25 @@
 """digitnet serve: the interactive web page, on this computer only by default, or
 for a whole class with ``--host 0.0.0.0``."""
 
-import argparse
 import ipaddress
 import os
 import socket
+import threading
+import time
+import webbrowser
 from pathlib import Path
 
 from ..errors import DigitnetError
-from . import load_data, load_model, positive_int
+from . import Parser, load_data, load_model, positive_int
 
 
 def add_parser(sub):
     p = sub.add_parser("serve", help="the interactive web page: draw, look inside, tweak, retrain",
                        description="Serve the web page. With no MODEL: ./model.npz if it exists, else a "
-                                   "network trained first with the default recipe.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                   "network trained first with the default recipe.")
     p.add_argument("model", nargs="?", metavar="MODEL", help="a model file saved by digitnet train")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 opens it to the network)")
-    p.add_argument("--port", type=positive_int, default=8000)
+    p.add_argument("--port", type=positive_int, default=8000, help="port to listen on")
     p.add_argument("--save-to", default="model-web.npz",
                    help="where Save writes the model for a visitor at this computer (others download it)")
     p.add_argument("--max-sessions", type=positive_int, default=200,
@@ -29,6 +30,8 @@ def add_parser(sub):
                    help="training runs at once (the number of cores); others queue")
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
+    p.add_argument("--open", action="store_true", help="open the page in the web browser once the server is "
+                                                       "listening (the address is printed either way)")
     p.set_defaults(run=run)
 
 
@@ -47,6 +50,8 @@ def run(args):
         net = train_default(args)
     print(f"serving {net} from {path or 'a freshly trained model'}")
     say_where(args.host, args.port)
+    if args.open:
+        open_when_listening(args.host, args.port)
     app = create_app(net, dataset, save_path=args.save_to, max_sessions=args.max_sessions,
                      idle_minutes=args.idle_minutes, max_training=args.max_training)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -62,6 +67,26 @@ def say_where(host, port):
     print(f"the class opens {url(address, port)} (on this computer: {url('127.0.0.1', port)}; Ctrl+C stops)")
     print("warning: the page is open to the network: anyone who can reach this computer can use it, "
           "with no password", flush=True)
+
+
+def open_when_listening(host, port):
+    """Open the page in the browser as soon as the server takes connections (as jupyter does), in a
+    thread of its own: uvicorn.run, which starts the server, does not return while it serves."""
+    here = "127.0.0.1" if ipaddress.ip_address(resolve(host)).is_unspecified else host
+    page = url(here, port)
+
+    def when_listening():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((here, port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        if not webbrowser.open(page):
+            print(f"no web browser found here: open {page} in one", flush=True)
+
+    threading.Thread(target=when_listening, name="open-browser", daemon=True).start()
 
 
 def url(host, port):
@@ -122,7 +147,7 @@ def train_default(args):
 
     print("no model.npz here: training the default network first "
           "(or run `digitnet train` once and serve its model.npz)", flush=True)
-    parser = argparse.ArgumentParser(prog="digitnet")
+    parser = Parser(prog="digitnet")
     train.add_parser(parser.add_subparsers())
     train.run(parser.parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
     return load_model("model.npz")

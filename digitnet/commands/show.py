@@ -2,6 +2,7 @@
 the experiments of chapter 2 (whose ``--json`` prints their numbers instead)."""
 
 import json
+import sys
 
 import numpy as np
 
@@ -104,16 +105,46 @@ def run(args):
 
     if args.dpi > MAX_DPI:
         raise DigitnetError(f"--dpi {args.dpi} is too large: at most {MAX_DPI}")
-    net = load_model(args.model)
-    fig, message = DRAW[args.kind](net, args)
+    with Progress(args.kind) as progress:
+        progress.stage("reading the model")
+        net = load_model(args.model)
+        fig, message = DRAW[args.kind](net, args, progress)
+        out = args.out or f"{args.kind}.png"
+        if fig is not None:
+            progress.stage(f"writing {out}")
+            save_png(fig, out, dpi=args.dpi)
     if fig is None:  # --json: the numbers alone
         print(message)
         return
-    out = args.out or f"{args.kind}.png"
-    save_png(fig, out, dpi=args.dpi)
     if message:
         print(message)
     print(f"wrote {out}")
+
+
+class Progress:
+    """What a show command is doing, as a bar on stderr when that is a terminal (tqdm decides, as
+    for MNIST's download): each stage in turn, and through the long ones (an experiment's epochs,
+    a surface's rows, the dreams) how far it has got. Called, it counts one step of the stage."""
+
+    def __init__(self, kind):
+        from tqdm import tqdm
+
+        self.kind = kind
+        self.bar = tqdm(total=1, desc=kind, file=sys.stderr, disable=None, leave=False, dynamic_ncols=True,
+                        bar_format="{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+
+    def stage(self, what, steps=1):
+        self.bar.reset(total=steps)
+        self.bar.set_description(f"{self.kind}: {what}")  # shown at once, however quick the stage before
+
+    def __call__(self, *record):
+        self.bar.update()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
 
 
 def as_json(numbers):
@@ -127,19 +158,25 @@ def pick(images, labels, index, which):
     return images[index], int(labels[index])
 
 
-def test_set(net, args):
+def data_for(net, args, progress):
+    progress.stage("reading the images")
     dataset = load_data(args)
     check_fits(net, dataset)
+    return dataset
+
+
+def test_set(net, args, progress):
+    dataset = data_for(net, args, progress)
     return dataset.test_images, dataset.test_labels
 
 
-def draw_weights(net, args):
+def draw_weights(net, args, progress):
     from ..plots import weights_figure
 
     return weights_figure(net, args.layer), None
 
 
-def draw_activations(net, args):
+def draw_activations(net, args, progress):
     from ..plots import activations_figure
 
     if args.file:
@@ -148,11 +185,11 @@ def draw_activations(net, args):
         except ImportError:
             raise DigitnetError("reading image files is not available in this version") from None
         return activations_figure(net, to_mnist(args.file), title=args.file), None
-    x, label = pick(*test_set(net, args), args.image, "test")
-    return activations_figure(net, x, title=f"test image {args.image} (a {label})"), None
+    x, label = pick(*test_set(net, args, progress), args.image, "test")
+    return activations_figure(net, x, title=f"test image {args.image} (a {net.output_names[label]})"), None
 
 
-def draw_training(net, args):
+def draw_training(net, args, progress):
     from ..plots import training_figure
 
     if not net.history:
@@ -163,28 +200,37 @@ def draw_training(net, args):
     return training_figure(net.history, getattr(net.history, "best_epoch", None), test_accuracy), None
 
 
-def draw_confusion(net, args):
+def draw_confusion(net, args, progress):
     from ..evaluate import confusion_matrix
     from ..plots import confusion_figure
+    from ..plots import labels as names_of
 
-    images, labels = test_set(net, args)
-    return confusion_figure(confusion_matrix(labels, net.predict(images), net.sizes[-1])), None
+    images, labels = test_set(net, args, progress)
+    progress.stage("scoring the test images")
+    return confusion_figure(confusion_matrix(labels, net.predict(images), net.sizes[-1]), names_of(net)), None
 
 
-def draw_mistakes(net, args):
+def draw_mistakes(net, args, progress):
     from ..figures import mistakes
     from ..plots import mistakes_figure
 
-    images, labels = test_set(net, args)
+    images, labels = test_set(net, args, progress)
+    progress.stage("scoring the test images")
     found = mistakes(net, images, labels)
-    return mistakes_figure(images, found, args.n), f"{len(found['indices'])} of {len(labels)} test images misclassified"
+    figure = mistakes_figure(images, found, args.n, net.output_names if net.classes else None)
+    return figure, f"{len(found['indices'])} of {len(labels)} test images misclassified"
 
 
-def draw_noise(net, args):
+def draw_noise(net, args, progress):
     from ..figures import noise_experiment
     from ..plots import noise_figure
 
-    results = [noise_experiment(net, args.n, kind, check_seed(args.seed)) for kind in ("uniform", "scribble")]
+    kinds = ("uniform", "scribble")
+    progress.stage("showing it noise", len(kinds))
+    results = []
+    for kind in kinds:
+        results.append(noise_experiment(net, args.n, kind, check_seed(args.seed)))
+        progress()
     lines = [f"{r['kind']} noise: {r['confident_share']:.1%} of {args.n} images called some digit "
              f"with > {r['threshold']:.0%} confidence (most often {most_often(r)})" + rejected(r) for r in results]
     accuracy = net.header.get("test_accuracy")  # as digitnet train measured it; a model made in code has none
@@ -204,7 +250,7 @@ def rejected(result):
     return "" if share is None else f"; {share:.1%} called not a digit"
 
 
-def draw_dream(net, args):
+def draw_dream(net, args, progress):
     from ..figures import check_digit, dream
     from ..plots import dream_figure
 
@@ -213,45 +259,53 @@ def draw_dream(net, args):
         check_digit(net, d)
     options = dict(steps=args.steps, lr=args.lr, smoothness=args.smoothness, start=args.start,
                    seed=check_seed(args.seed))
-    return dream_figure(net, {d: dream(net, d, **options) for d in digits}), None
+    progress.stage("dreaming", len(digits))
+    dreams = {}
+    for d in digits:
+        dreams[d] = dream(net, d, **options)
+        progress()
+    return dream_figure(net, dreams), None
 
 
-def draw_gradient(net, args):
+def draw_gradient(net, args, progress):
     from ..figures import cost_gradient
     from ..plots import gradient_figure
 
-    dataset = load_data(args)
-    check_fits(net, dataset)
+    dataset = data_for(net, args, progress)
     x, label = pick(dataset.train_images, dataset.train_labels, args.image, "training")
+    progress.stage("backpropagating")
     return gradient_figure(net, x, label, *cost_gradient(net, x, label)), None
 
 
-def draw_cost(net, args):
+def draw_cost(net, args, progress):
     from ..lesson import average_cost, cost_of_one
     from ..plots import cost_figure
+    from ..plots import labels as names_of
 
-    images, labels = test_set(net, args)
+    images, labels = test_set(net, args, progress)
     x, label = pick(images, labels, args.image, "test")
     wanted = label if args.label is None else args.label
+    progress.stage("the cost on the test images")
     laid_out = cost_of_one(net, x, wanted)
     average = average_cost(net, images, labels)
     if args.json:
         return None, as_json({**laid_out, "image": args.image, "true_label": label, "average_cost": average})
-    title = f"test image {args.image}, a {label}" + (f"\nasked to be a {wanted}" if wanted != label else "")
+    name = names_of(net)
+    title = f"test image {args.image}, a {name[label]}" + (f"\nasked to be a {name[wanted]}" if wanted != label else "")
     return cost_figure(net, x, laid_out, average, title), None
 
 
 # ---- the experiments of chapter 2 ------------------------------------------------------------------
 
 
-def draw_memorize(net, args):
+def draw_memorize(net, args, progress):
     from ..experiments import memorize
     from ..plots import memorize_figure
 
-    dataset = load_data(args)
-    check_fits(net, dataset)
+    dataset = data_for(net, args, progress)
+    progress.stage("training with real and shuffled labels (epochs)", 2 * args.epochs)
     result = memorize(net, dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                      args.images, args.epochs)
+                      args.images, args.epochs, progress)
     if args.json:
         return None, as_json(result)
     lines = [f"{name} labels: {run['train_accuracy'][-1]:.1%} of the {args.images:,} training images right after "
@@ -260,14 +314,14 @@ def draw_memorize(net, args):
     return memorize_figure(result, args.images), "\n".join(lines)
 
 
-def draw_landscape(net, args):
+def draw_landscape(net, args, progress):
     from ..experiments import landscape, sample
     from ..plots import landscape_figure
 
-    dataset = load_data(args)
-    check_fits(net, dataset)
+    dataset = data_for(net, args, progress)
     X, y = sample(dataset.train_images, dataset.train_labels, args.images, np.random.default_rng(check_seed(args.seed)))
-    result = landscape(net, X, y, args.steps, args.extent, args.seed)
+    progress.stage("the cost surfaces (rows)", args.steps * (1 + (net.path is not None)))
+    result = landscape(net, X, y, args.steps, args.extent, args.seed, progress)
     if args.json:
         return None, as_json(result)
     lines = [f"cost at the trained weights: {result['cost']:.4f} on {args.images:,} training images"]
@@ -278,14 +332,14 @@ def draw_landscape(net, args):
     return landscape_figure(result, args.images), "\n".join(lines)
 
 
-def draw_sigmoid_vs_relu(net, args):
+def draw_sigmoid_vs_relu(net, args, progress):
     from ..experiments import sigmoid_vs_relu
     from ..plots import sigmoid_vs_relu_figure
 
-    dataset = load_data(args)
-    check_fits(net, dataset)
+    dataset = data_for(net, args, progress)
+    progress.stage("training sigmoid and ReLU networks (epochs)", 2 * len(args.depths) * args.epochs)
     runs = sigmoid_vs_relu(dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                           net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed,
+                           net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed, progress,
                            epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size)
     if args.json:
         return None, as_json(runs)

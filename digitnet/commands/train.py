@@ -2,19 +2,22 @@
 
 import argparse
 import contextlib
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from ..augment import AUGMENTATIONS, augmentation, describe
 from ..errors import DigitnetError
+from ..files import atomic_write
 from ..functions import ACTIVATIONS, COSTS
 from ..modelfile import load, load_checkpoint, save, save_checkpoint
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import NOT_A_DIGIT_IMAGES, RECIPES
 from ..training import ENGINES, Trainer, epoch_line, network_for
 from ..validation import check_seed
-from . import check_fits, finite_float, layer_sizes, load_data, positive_int, whole_number
+from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int, whole_number
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
@@ -31,16 +34,21 @@ def add_parser(sub):
                     f"the videos' network exactly ({v['activation']}, {v['cost']} "
                     f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs); "
                     f"--recipe wide has one hidden layer of {w['layers'][1]} and passes 98.5%.",
-        epilog="Long runs: --checkpoint FILE saves everything after every epoch; Ctrl-C then stops after the "
-               "current epoch, and --resume FILE carries on to exactly the weights an uninterrupted run gives.",
-        formatter_class=Formatter)
+        epilog="Ctrl-C stops after the current epoch and saves the best network so far to --out. Long runs: "
+               "--checkpoint FILE saves everything after every epoch, and --resume FILE carries on from it to "
+               "exactly the weights an uninterrupted run gives.")
     add_training_options(p)
     p.add_argument("--out", help="where to save the trained model (default model.npz)")
     p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
+    p.add_argument("--classes", type=class_names, metavar="NAME,NAME,...",
+                   help="the classes' names, in label order, which the model keeps (default: the data folder's "
+                        "classes.txt, one name a line; Fashion-MNIST's are known; else the digits)")
     p.add_argument("--checkpoint", metavar="FILE", help="save the whole training state here after every epoch")
     p.add_argument("--resume", metavar="FILE", help="carry on from this checkpoint, with its settings "
                                                     "(and its data folder and --out unless given)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again over an existing --checkpoint file (which --resume would carry on from)")
     p.set_defaults(run=run)
 
 
@@ -53,9 +61,9 @@ def add_training_options(p):
                                                       f"{','.join(map(str, d['layers']))})")
     p.add_argument("--activation", choices=ACTIVATIONS, help="hidden layers' activation")
     p.add_argument("--cost", choices=COSTS, help="; ".join(f"{c.name}: {c.about}" for c in COSTS.values()))
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="how each step follows the gradient")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training images")
+    p.add_argument("--batch-size", type=positive_int, help="examples in each step of gradient descent")
     p.add_argument("--lr", type=finite_float, help="learning rate η")
     p.add_argument("--momentum", type=finite_float, help="momentum μ for sgd")
     p.add_argument("--l2", type=finite_float, help="L2 weight decay λ")
@@ -81,15 +89,9 @@ def add_training_options(p):
                         + " (default compiled)")
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except for options whose value comes from the recipe (None here)."""
-
-    def _get_help_string(self, action):
-        return action.help if action.default is None else super()._get_help_string(action)
-
-
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "engine")
+                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "engine",
+                  "classes")
 
 
 def augment_spec(text):
@@ -116,12 +118,16 @@ def print_epoch(record, epochs):
 def run(args):
     if args.resume:
         return resume(args)
+    out = args.out or "model.npz"
+    check_checkpoint_is_new(args.checkpoint, args.overwrite)  # before anything slow: a slip fails at once
+    check_can_write(out)
     options = recipe_options(args)
     validation = DEFAULT_VALIDATION if args.validation is None else args.validation
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    check_seed(seed)  # before the data is loaded: a bad flag fails fast
+    check_seed(seed)
     dataset = load_data(args)
-    net, options = network_for(options, seed)
+    options = with_output_layer(options, dataset)
+    net, options = network_for(options, seed, dataset.classes)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
           f"recipe {args.recipe}", flush=True)
@@ -131,8 +137,8 @@ def run(args):
         options["teacher"] = args.teacher
     options["engine"] = trainer.options["engine"]  # the model file says what trained it
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
-              "data": args.data, "out": args.out or "model.npz"}
-    return train(trainer, dataset, record, args.out or "model.npz", args.checkpoint)
+              "data": args.data, "out": out}
+    return train(trainer, dataset, record, out, args.checkpoint)
 
 
 def resume(args):
@@ -140,6 +146,8 @@ def resume(args):
     given = [f"--{flag.replace('_', '-')}" for flag in TRAINING_FLAGS if getattr(args, flag) is not None]
     if given or args.recipe != "default":
         raise DigitnetError(f"--resume takes every setting from the checkpoint; drop {' '.join(given) or '--recipe'}")
+    if args.checkpoint and not same_file(args.checkpoint, args.resume):
+        check_checkpoint_is_new(args.checkpoint, args.overwrite)
     net, header, arrays = load_checkpoint(args.resume)
     record = {key: header.get(key) for key in ("recipe", "options", "data", "out")}
     options = dict(record["options"])
@@ -147,6 +155,7 @@ def resume(args):
     teacher = options.pop("teacher", None)
     args.data = args.data or record["data"]
     out = args.out or record["out"] or "model.npz"
+    check_can_write(out)
     dataset = load_data(args)
     check_fits(net, dataset)
     try:
@@ -161,29 +170,83 @@ def resume(args):
     return train(trainer, dataset, {**record, "out": out}, out, args.checkpoint or args.resume)
 
 
+def check_checkpoint_is_new(path, overwrite):
+    """A run that starts at epoch 1 must not replace a checkpoint, which holds a run's every epoch
+    so far, unless asked to."""
+    if path and Path(path).exists() and not overwrite:
+        raise DigitnetError(f"{path} exists already: carry on from it with digitnet train --resume {path}, "
+                            "or start again over it with --overwrite")
+
+
+def same_file(a, b):
+    return Path(a).exists() and Path(b).exists() and Path(a).samefile(b)
+
+
+def check_can_write(out):
+    """Where the model goes must be a file in a folder that exists: found out now, not after training."""
+    out = Path(out)
+    if out.is_dir():
+        raise DigitnetError(f"--out {out} is a folder: name the model file, e.g. {out / 'model.npz'}")
+    if not out.parent.is_dir():
+        raise DigitnetError(f"--out {out}: no such folder {out.parent}")
+
+
+def with_output_layer(options, dataset):
+    """The options, once the last layer is known to have one output per class of ``dataset``. With
+    --not-a-digit, the output it adds may be left out (the recipes' layers are the digits') or counted."""
+    n, names = dataset.class_count, dataset.classes
+    which = f"{names[0]} to {names[-1]}" if names else f"0 to {n - 1}"
+    *layers, last = options["layers"]
+    noise = options.get("not_a_digit", 0) > 0
+    if noise and last == n + 1:
+        return {**options, "layers": [*layers, n]}  # "not a digit" counted in: recorded as the recipes write it
+    if last == n:
+        return options
+    if noise:
+        raise DigitnetError(f"--layers ends in {last} outputs, but with --not-a-digit the last layer must be {n} "
+                            f"(one per class, {which}; 'not a digit' is added) or {n + 1} (counting it)")
+    hint = "; the output after them, 'not a digit', comes with --not-a-digit" if last == n + 1 else ""
+    raise DigitnetError(f"--layers ends in {last} outputs, but the labels have {n} classes ({which}): "
+                        f"the last layer must be {n}, one output per class{hint}")
+
+
 def teacher_of(path):
     """The teacher model at ``path`` (None for none)."""
     return None if path is None else load(path)
 
 
 def train(trainer, dataset, record, out, checkpoint):
-    """Run the epochs left (saving a checkpoint after each if asked), then score and save."""
+    """Run the epochs left (saving a checkpoint after each if asked), then score and save. Ctrl-C
+    stops after the current epoch and saves the best network so far, as the whole run would."""
     epochs = trainer.options["epochs"]
-    trainer.prepare()
-    with stop_after_epoch(enabled=checkpoint is not None) as stop:
+    with stop_after_epoch(trainer) as stop:
         try:
-            while not trainer.done:
+            trainer.prepare()
+            while not trainer.done and not stop.is_set():
                 print_epoch(trainer.run_epoch(), epochs)
                 if checkpoint:
                     save_checkpoint(trainer, checkpoint, **record)
-                if stop.is_set():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if not checkpoint or trainer.epoch == 0:
+        except KeyboardInterrupt:  # a second Ctrl-C, or one before this run's first epoch ended
+            if not checkpoint or not stop.is_set():
                 raise
-            print(f"stopped after epoch {trainer.epoch}, saved in {checkpoint}; carry on with: "
+            print(f"stopped at once; {checkpoint} holds the last epoch it saved: carry on with: "
                   f"digitnet train --resume {checkpoint}", file=sys.stderr, flush=True)
             return 130
+    finish(trainer, dataset, record, out)
+    if trainer.done:
+        return 0
+    kept = f"the best network so far is in {out}"
+    print(f"stopped after epoch {trainer.epoch} of {epochs}: " + (
+        f"{kept}, and the whole run in {checkpoint}; carry on with: digitnet train --resume {checkpoint}"
+        if checkpoint else f"{kept}; to be able to carry on after a stop, add --checkpoint FILE next time"),
+        file=sys.stderr, flush=True)
+    return 130
+
+
+def finish(trainer, dataset, record, out):
+    """Keep the best epoch, score it on the test images and save it, with the epoch reached if
+    the run was stopped early."""
+    stopped = {} if trainer.done else {"stopped_after": trainer.epoch}
     history = trainer.finish()
     net = trainer.net
     accuracy = net.score(dataset.test_images, dataset.test_labels)
@@ -191,25 +254,49 @@ def train(trainer, dataset, record, out, checkpoint):
     best = f" (kept epoch {history.best_epoch}, best on validation)" if history.best_epoch else ""
     print(f"test accuracy {accuracy:.2%} on {len(dataset.test_images):,} unseen images, "
           f"after {seconds:.1f} s of training{best}")
-    save(net, out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
-             training_seconds=seconds)
-    print(f"saved {out}")
+    save_model(net, out, recipe=record["recipe"], options=record["options"], test_accuracy=accuracy,
+               training_seconds=seconds, **stopped)
+
+
+def save_model(net, out, **record):
+    """Save ``net`` to ``out``. A file already there is kept beside it (OUT.previous.npz, one
+    generation), so that a rerun cannot lose a model; and the user is told, with its accuracy."""
+    out = Path(out)
+    replaced = about(out) if out.exists() else None
+    if replaced is not None:
+        kept = out.with_name(f"{out.stem}.previous{out.suffix}")
+        with open(out, "rb") as old:
+            atomic_write(kept, lambda f: shutil.copyfileobj(old, f))
+    save(net, out, **record)
+    print(f"saved {out}" + ("" if replaced is None else f", replacing {replaced}, kept as {kept}"))
+
+
+def about(path):
+    """A few words on the model file at ``path``: how well it did, as its header records."""
+    try:
+        accuracy = load(path).header.get("test_accuracy")
+    except DigitnetError:
+        return "a file that is not a digitnet model"
+    return "a model of unrecorded accuracy" if accuracy is None else f"a model of {accuracy:.2%} on the test images"
 
 
 @contextlib.contextmanager
-def stop_after_epoch(enabled):
-    """While checkpointing, the first Ctrl-C asks to stop once the current epoch is
-    done and saved (set the returned Event); a second one stops at once."""
+def stop_after_epoch(trainer):
+    """Ctrl-C asks to stop once the current epoch is done (and checkpointed), setting the Event
+    this yields; a second Ctrl-C, or one before this run's first epoch is done (while loading:
+    nothing would be kept by waiting), stops at once."""
     stop = threading.Event()
-    if not enabled or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield stop
         return
+    first = trainer.epoch
 
     def interrupted(signum, frame):
-        if stop.is_set():
+        if stop.is_set() or trainer.epoch == first:
             raise KeyboardInterrupt
         stop.set()
-        print("\nstopping after this epoch (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+        print("\nstopping after this epoch, to save the best network so far "
+              "(Ctrl-C again to stop at once, saving nothing more)", file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, interrupted)
     try:

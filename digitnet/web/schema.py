@@ -35,18 +35,24 @@ def whole(value):
 Whole = BeforeValidator(whole)
 
 
-class Drawing(BaseModel):
+class Request(BaseModel):
+    """What a request's JSON body may hold: a field it does not know is refused (422), not ignored,
+    so that a misspelt option ({"switched_off": true}) cannot look as if it had been taken."""
+    model_config = ConfigDict(extra="forbid")
+
+
+class Drawing(Request):
     pixels: list[Pixel] = Field(
         min_length=DRAWN * DRAWN, max_length=DRAWN * DRAWN,
         description=f"a {DRAWN}×{DRAWN} drawing, row by row: 0 = blank, 255 = full ink (light ink on dark)")
 
 
-class Image(BaseModel):
+class Image(Request):
     pixels: list[Pixel] = Field(min_length=SIDE * SIDE, max_length=SIDE * SIDE,
                                 description=f"a {SIDE}×{SIDE} image, row by row: 0 = blank, 255 = full ink")
 
 
-class Edit(BaseModel):
+class Edit(Request):
     model_config = ConfigDict(strict=True)  # JSON numbers and booleans only, as the schema says
 
     bias_shift: float = Field(0.0, ge=-50, le=50, allow_inf_nan=False, description="added to the trained bias")
@@ -80,7 +86,7 @@ LearningRate = Annotated[float, Field(ge=LR_RANGE[0], le=LR_RANGE[1], strict=Tru
                                                   "(default: the network's teaching_rate, see /api/model)")]
 
 
-class Lesson(BaseModel):
+class Lesson(Request):
     label: Digit
     lr: LearningRate | None = None
 
@@ -93,13 +99,13 @@ class TeachImage(Image, Lesson):
     """A step on a 28×28 image, fed to the network as it is (as /api/look takes it)."""
 
 
-class TeachTest(BaseModel):
+class TeachTest(Request):
     index: Annotated[int, Field(ge=0, le=9999, description="which test image"), Whole]
     label: Digit | None = Field(None, description="the digit it should be (default: its true label)")
     lr: LearningRate | None = None
 
 
-class TeachBatch(BaseModel):
+class TeachBatch(Request):
     images: Annotated[int, Field(ge=1, le=1000, description="random training images, a step on each in turn"),
                       Whole] = 100
     lr: LearningRate | None = None
@@ -109,8 +115,8 @@ class TeachBatch(BaseModel):
 
 # ---- the experiments of chapter 2, run live --------------------------------------------
 
-class MemorizeRequest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")  # an option of another experiment is a mistake
+class MemorizeRequest(Request):
+    model_config = ConfigDict(strict=True)  # and, as for every Request, an option of another experiment is refused
 
     images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images to learn")
     epochs: Annotated[int, Whole] = Field(300, ge=1, le=300, description="epochs of each of the two runs")
@@ -122,8 +128,8 @@ def odd(steps):
     return steps
 
 
-class LandscapeRequest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+class LandscapeRequest(Request):
+    model_config = ConfigDict(strict=True)
 
     images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images the cost is taken on")
     steps: Annotated[int, Whole, AfterValidator(odd)] = Field(25, ge=3, le=41,
@@ -134,8 +140,8 @@ class LandscapeRequest(BaseModel):
     seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and random directions")
 
 
-class SigmoidVsReluRequest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+class SigmoidVsReluRequest(Request):
+    model_config = ConfigDict(strict=True)
 
     depths: list[Annotated[int, Field(ge=1, le=8), Whole]] = Field([2, 4, 6], min_length=1, max_length=3,
                                                                    description="numbers of hidden layers to compare")
@@ -145,7 +151,7 @@ class SigmoidVsReluRequest(BaseModel):
     seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and starting weights")
 
 
-class TrainRequest(BaseModel):
+class TrainRequest(Request):
     model_config = ConfigDict(strict=True)
 
     hidden: list[Annotated[int, Field(ge=1, le=128), Whole]] = Field([16, 16], min_length=1, max_length=4,

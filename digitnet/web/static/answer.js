@@ -19,7 +19,7 @@ export function drawAnswer(look) {
   const p = look.probabilities;
   const blank = isBlank(look);
   $("digit").textContent = blank ? "?" : tag(look.prediction);
-  $("digit").classList.toggle("word", !blank && notADigit(look.prediction));
+  $("digit").classList.toggle("word", !blank && tag(look.prediction).length > 2);  // "not a digit", a class's name
   $("confidence").textContent = blank ? "draw a digit"
     : `${percent(p[look.prediction])} sure${notADigit(look.prediction) ? " it is not a digit" : ""}`;
   document.querySelectorAll(".bar").forEach((row, d) => {

@@ -22,24 +22,24 @@ function setUpExamples() {
     say("Draw with the mouse or a finger.");
   };
   $("test-image").onclick = () => example("/api/examples/test", (a) =>
-    `A test image labelled ${a.label}: the network says ${named(a.prediction)}` +
+    `A test image labelled ${named(a.label)}: the network says ${named(a.prediction)}` +
     (a.prediction === a.label ? ", right." : `, wrong (${percent(a.probabilities[a.prediction])} sure).`));
   $("noise").onclick = () => example(`/api/examples/noise?seed=${Math.floor(Math.random() * 1e9)}${asLabel()}`, (a) =>
     notADigit(a.prediction)
       ? `Pure noise, and the network says it is not a digit, ${percent(a.probabilities[a.prediction])} sure.`
-      : `Pure noise, yet the network says ${a.prediction}, ${percent(a.probabilities[a.prediction])} sure.`);
+      : `Pure noise, yet the network says ${named(a.prediction)}, ${percent(a.probabilities[a.prediction])} sure.`);
   $("dream").onclick = () => {
     const digit = $("dream-digit").value;
     example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}${asLabel()}`, (a) =>
-      `The image that makes the network shout "${digit}": it says ${named(a.prediction)}, ` +
-      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${digit} to us.`);
+      `The image that makes the network shout "${named(digit)}": it says ${named(a.prediction)}, ` +
+      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${named(digit)} to us.`);
   };
 }
 
 function fillDigits(outputs) {
-  // One choice per output neuron: the digits the network can dream of.
+  // One choice per output neuron: the digits (or the classes it names) the network can dream of.
   const select = $("dream-digit");
-  select.replaceChildren(...Array.from({ length: outputs }, (_, d) => new Option(d, d, d === 3, d === 3)));
+  select.replaceChildren(...Array.from({ length: outputs }, (_, d) => new Option(named(d), d, d === 3, d === 3)));
 }
 
 async function start() {

@@ -87,7 +87,7 @@ function labelButton() {
   const b = $("teach"), look = state.look;
   const itsOwn = state.testIndex !== null && look && look.label === state.label;
   b.textContent = state.label === null ? "Pick the digit it should be"
-    : `This is ${notADigit(state.label) ? "not a digit" : `a ${state.label}`}${itsOwn ? " (its label)" : ""}`;
+    : `This is ${notADigit(state.label) ? "not a digit" : `a ${named(state.label)}`}${itsOwn ? " (its label)" : ""}`;
   b.disabled = state.label === null || !state.model;
 }
 
