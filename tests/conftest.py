@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = Path(os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "data" / "mnist")
+# The commands the tests start find MNIST as a user's would, through $DIGITNET_DATA: so the README's test
+# command runs the same with or without .ci/run's setting of it.
+os.environ.setdefault("DIGITNET_DATA", str(MNIST))
 OUTPUT = ROOT / "test-output"  # screenshots and pictures for a person to look at
 OLD_MODEL = ROOT / "tests" / "data" / "model-0.2.0.npz"  # saved by digitnet 0.2.0: 784-8-10, no path, digits only
 
