@@ -42,6 +42,8 @@ FIGURES = {
 }
 NOT_MADE = {
     "handwritten-3.jpg": "a photograph of a ball-point 3: what handwritten-3-seen.png is made from",
+    "sweep.png": "drawn by `python bench/sweep.py`: a real sweep of 39 networks, minutes of training "
+                 "(its numbers are in bench/sweep.txt)",
     "web.png": "a screenshot of the page `digitnet serve` serves, taken by hand in Chromium",
     "web-teach.png": "a screenshot of the page's Teach it panel, taken by hand in Chromium",
     "web-landscape.png": "a screenshot of the page's landscape panel, taken by hand in Chromium "

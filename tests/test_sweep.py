@@ -243,7 +243,9 @@ def test_ctrl_c_stops_the_sweep_and_its_processes_keeping_the_rows_done(tmp_path
     said = [line for line in stderr.replace("\r", "\n").splitlines() if line.strip() and not line.startswith("sweep:")]
     assert said == ["digitnet: interrupted"]
     assert 1 <= len(rows(tmp_path)) < 6
-    assert pool and not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in pool)
+    assert pool  # and every one of them gone within seconds (a busy machine may take a moment to end them)
+    eventually(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in pool), 10,
+               why=lambda: f"still running: {[p for p in pool if p.is_running()]}")
 
 
 # ---- bad input -----------------------------------------------------------------------------------------

@@ -70,8 +70,9 @@ def test_page_and_its_files_are_served_from_the_package(client):
 
 
 def test_the_pages_modules_are_all_served(client):
-    """app.js and the ES modules it imports, and those they import: every one is there."""
-    seen, todo = set(), ["app.js"]
+    """app.js and the ES modules it imports, and those they import, and the browser's engine (network.js and
+    optimizers.js, which the static site trains with): every one is there."""
+    seen, todo = set(), ["app.js", "network.js", "optimizers.js"]
     while todo:
         name = todo.pop()
         answer = client.get(f"/static/{name}")
