@@ -34,8 +34,9 @@ CANDIDATES = ("none", "thickness=0.5", "rotate=10", "scale=0.1", "rotate=10,scal
               "rotate=10,scale=0.1,thickness=0.5,elastic=20")
 
 
-def other_hands():
-    folder = ROOT / "tests" / "data"
+def other_hands(folder=ROOT / "tests" / "data"):
+    """The other hands' digits as rows of pixels, and their labels (from ``folder``)."""
+    folder = Path(folder)
     images = data.read_idx(folder / "other-hands-images.idx.gz")
     return images.reshape(len(images), -1), data.read_idx(folder / "other-hands-labels.idx.gz")
 
