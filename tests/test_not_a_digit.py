@@ -285,3 +285,14 @@ def test_a_ten_output_network_refuses_the_label_10(trained_net, mnist):
     assert answer.status_code == 422 and answer.json()["detail"][0]["msg"].endswith("0 to 9, not 10")
     assert client.get("/api/examples/noise?seed=1").json()["answer"] != "not a digit"
     assert client.get("/api/model").json()["not_a_digit"] is False
+
+
+def test_the_page_shows_a_letter_from_a_seed_and_the_network_turns_it_away(client, trained_net, mnist):
+    one, again = (client.get("/api/examples/letter", params={"seed": 5}).json() for _ in range(2))
+    assert one["input"] == again["input"] and len(one["input"]) == 784
+    assert one["input"] != client.get("/api/examples/letter", params={"seed": 6}).json()["input"]
+    answers = [client.get("/api/examples/letter", params={"seed": seed}).json()["answer"] for seed in range(30)]
+    assert answers.count("not a digit") >= 15, answers
+    assert 'id="letter"' in client.get("/").text
+    plain = TestClient(create_app(trained_net, mnist))  # a network that cannot say so names a digit
+    assert plain.get("/api/examples/letter", params={"seed": 5}).json()["answer"] in "0123456789"
