@@ -141,3 +141,18 @@ def test_a_short_run_turns_away_letters_in_a_font_it_never_saw(mnist):
     digits_turned_away = np.mean(net.predict(mnist.test_images[:2000]) == 10)
     assert turned_away > 0.8, turned_away
     assert digits_turned_away < 0.05, digits_turned_away
+
+
+def test_the_check_set_of_things_no_digit_is_what_the_readme_says():
+    """tests/data's 2,500 images of no digit (bench/not_digits.py), in six parts, in MNIST's form."""
+    from pathlib import Path
+
+    from digitnet import data
+
+    folder = Path(__file__).parent / "data"
+    images, kinds = (data.read_idx(folder / f"not-digits-{part}.idx.gz") for part in ("images", "kinds"))
+    assert images.shape == (2500, 28, 28) and images.dtype == np.uint8 and kinds.shape == (2500,)
+    assert list(np.bincount(kinds)) == [450, 400, 450, 400, 300, 500]
+    centres = np.array([ndimage.center_of_mass(image) for image in images.astype(float)])
+    assert np.abs(centres - 14).max() <= 1
+    assert (images.reshape(len(images), -1).max(axis=1) == 255).all()  # none blank
