@@ -1,6 +1,7 @@
 """Digits written unlike MNIST's, to measure how well a network reads other hands.
 
     python bench/other_hands.py          # writes tests/data/other-hands-{images,labels}.idx.gz
+    python bench/other_hands.py --seed 1 --out /tmp/validation   # another draw: a validation set
 
 MNIST's digits were written by American Census Bureau employees and high-school
 students in the early 1990s. The check set here is written otherwise, in two halves:
@@ -20,6 +21,7 @@ bench/hands.py need neither the fonts nor this script; it is seeded, so running 
 gives the same images (given the same fonts).
 """
 
+import argparse
 import math
 import sys
 from pathlib import Path
@@ -148,13 +150,18 @@ def make(seed=2026, strokes_per_digit=90, per_font_and_digit=3):
     return pixels, np.array(labels, np.uint8), len(fonts)
 
 
-def main():
-    pixels, labels, n_fonts = make()
-    OUT.mkdir(parents=True, exist_ok=True)
-    write_idx(OUT / "other-hands-images.idx.gz", pixels)
-    write_idx(OUT / "other-hands-labels.idx.gz", labels)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--out", default=str(OUT), help="the folder to write to")
+    args = parser.parse_args(argv)
+    pixels, labels, n_fonts = make(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_idx(out / "other-hands-images.idx.gz", pixels)
+    write_idx(out / "other-hands-labels.idx.gz", labels)
     print(f"{len(pixels)} digits ({np.sum(np.arange(len(labels)) < 900)} drawn as strokes, the rest in "
-          f"{n_fonts} handwriting fonts) written to {OUT}")
+          f"{n_fonts} handwriting fonts) written to {out}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Layout: ``header`` holds UTF-8 JSON bytes (sizes, activation, cost, whether the last
 output means "not a digit", the classes' names unless they are digits, recipe, history,
 test accuracy, digitnet version; a model saved before "not a digit" or names existed has
-no such key, and its outputs are all digits);
+no such key, and its outputs are all digits; ``negatives``, what that output learned
+from, {kind: images}: a model trained before kinds existed has instead a number in its
+options, half uniform noise and half scribbles);
 ``W0, b0, W1, b1, ...`` hold the
 weights and biases. A trained model also has the plane of the path training took
 (trajectory.py): ``path_directions``, its two directions, and the header's ``path``,
@@ -25,6 +27,7 @@ import numpy as np
 
 from .errors import DigitnetError, one_line
 from .files import atomic_write
+from .negatives import KINDS
 from .network import Network, parameter_count
 from .recipes import TRAINING_OPTIONS
 from .training import History
@@ -37,7 +40,8 @@ MAX_PARAMETERS = 1 << 28  # 1 GiB of float32: far beyond any digit network, smal
 
 
 def header_of(net, **record):
-    return {"format": FORMAT, "version": __version__, **net.config,
+    learned = {"negatives": dict(net.negatives)} if getattr(net, "negatives", None) else {}
+    return {"format": FORMAT, "version": __version__, **net.config, **learned,
             "history": list(net.history or []), "best_epoch": getattr(net.history, "best_epoch", None),
             "path": path_facts(net.path), **record}
 
@@ -100,10 +104,21 @@ def load(path, cls=Network):
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         W[...], b[...] = arrays[f"W{l}"], arrays[f"b{l}"]
     net.header = header
+    net.negatives = negatives_of(header)
     net.history = History(header.get("history") or [])
     net.history.best_epoch = header.get("best_epoch")
     net.path = plane
     return net
+
+
+def negatives_of(header):
+    """What the "not a digit" output learned from, {kind: images} (None if nothing): the header's
+    ``negatives``, or for a model trained before kinds existed, its options' number of images of
+    noise, of which training drew half uniform and half scribbles."""
+    if header.get("negatives") or not header.get("not_a_digit"):
+        return header.get("negatives") or None
+    n = (header.get("options") or {}).get("not_a_digit")
+    return {"noise": n - n // 2, "scribbles": n // 2} if type(n) is int and n > 0 else None
 
 
 def read_layers(path, archive, sizes):
@@ -175,7 +190,7 @@ HEADER_TYPES = {"activation": (str, "text"), "cost": (str, "text"), "version": (
                 "options": (dict, "a mapping"), "history": (list, "a list"), "best_epoch": (int, "a whole number"),
                 "test_accuracy": (NUMBER, "a number"), "checkpoint": (dict, "a mapping"), "path": (dict, "a mapping"),
                 "not_a_digit": (bool, "true or false"), "stopped_after": (int, "a whole number"),
-                "classes": (list, "a list of names")}
+                "classes": (list, "a list of names"), "negatives": (dict, "a mapping")}
 RECORD_KEYS = ("epoch", "cost", "train_accuracy", "seconds")  # training writes these for every epoch
 
 
@@ -202,6 +217,10 @@ def read_header(path, raw):
         # JSON's true and false are Python's bool, which is an int too: a number must not be one
         if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
             raise DigitnetError(f"{path}: the model header's {key!r} should be {what}, found {value!r:.40}")
+    negatives = header.get("negatives") or {}
+    if not all(kind in KINDS and type(count) is int and count >= 0 for kind, count in negatives.items()):
+        raise DigitnetError(f"{path}: the model header's 'negatives' should be kinds ({', '.join(KINDS)}) and "
+                            f"counts, found {negatives!r:.60}")
     for record in header.get("history") or []:
         if not isinstance(record, dict) or not all(
                 isinstance(record.get(key), NUMBER) and not isinstance(record.get(key), bool) for key in RECORD_KEYS):
@@ -235,6 +254,9 @@ def load_checkpoint(path):
                if key not in options and key not in ("augment", "not_a_digit")]
     if missing:
         raise DigitnetError(f"{path}: damaged checkpoint (its options lack {', '.join(missing)})")
+    if type(options.get("not_a_digit")) is int and options["not_a_digit"] > 0:
+        raise DigitnetError(f"{path}: made before 'not a digit' learned from letters and symbols, by a digitnet "
+                            f"that drew other images for it: train afresh, or resume with that version")
     for key in ("data", "out"):
         if not isinstance(net.header.get(key), (str, type(None))):
             raise DigitnetError(f"{path}: damaged checkpoint (its {key!r} is not a path)")

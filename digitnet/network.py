@@ -42,6 +42,7 @@ class Network:
         self.dtype = np.dtype(dtype)
         self.history = None  # one record per epoch, once trained
         self.path = None  # the plane of the path training took (trajectory.Plane), once trained
+        self.negatives = None  # what its "not a digit" output learned from, {kind: images}, once trained
         # Every weight and bias in one vector, W0, b0, W1, b1, ...: weights[l] and biases[l]
         # are views into it, so an optimiser can step all of them as one vector.
         self.params = np.zeros(parameter_count(self.sizes), self.dtype)

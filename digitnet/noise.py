@@ -1,9 +1,9 @@
 """Images that are no digit at all: random pixels and random scribbles.
 
 ``digitnet show noise`` shows them to a network to see what it calls them; a network
-with a "not a digit" output (``digitnet train --not-a-digit N``) also learns from them.
-Each draws from the generator it is given, so that the images a network learns from
-and those it is tested on come from streams of their own.
+with a "not a digit" output (``digitnet train --not-a-digit``) also learns from them,
+among the other kinds negatives.py draws. Each draws from the generator it is given, so
+that the images a network learns from and those it is tested on come from streams of their own.
 """
 
 import numpy as np
@@ -36,15 +36,3 @@ def segment_distance(points, p, q):
 
 
 NOISE = {"uniform": uniform_noise, "scribble": scribble_noise}
-
-# The spawn key of the stream the training noise is drawn from: a child of the run's seed, so
-# never the stream np.random.default_rng(seed) gives, from which the noise it is tested on comes.
-TRAINING_STREAM = 10
-
-
-def training_noise(n, seed, side=28):
-    """``n`` images for a network to learn to call "not a digit", as uint8 pixels: half of
-    them uniform noise, half scribbles, drawn from the run's own noise stream."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TRAINING_STREAM,)))
-    images = np.concatenate([uniform_noise(rng, n - n // 2, side), scribble_noise(rng, n // 2, side)])
-    return np.round(images * 255).astype(np.uint8)

@@ -19,12 +19,13 @@ RECIPES = {
                  augment="rotate=10,scale=0.1", not_a_digit=0),
 }
 
-# How many images of noise ``digitnet train --not-a-digit`` adds when not told: a tenth of MNIST's 60,000
-# training images (bench/not_a_digit.py measured what more and fewer give).
-NOT_A_DIGIT_IMAGES = 6000
+# What ``digitnet train --not-a-digit`` adds to the training images when not told, labelled "not a digit":
+# images of what people write and draw that is no digit, of each kind negatives.py draws (``--not-a-digit N``
+# shares N out in these proportions). bench/not_a_digit.py measures what they teach.
+NOT_A_DIGIT = {"letters": 3500, "symbols": 1500, "doodles": 1500, "noise": 500, "scribbles": 1000}
 
 # The options of a recipe that the training loop takes (the others choose the network).
-# not_a_digit: how many images of noise to add to the training images, labelled "not a digit", for a
-# network with that output (training.Trainer); any recipe can take them.
+# not_a_digit: the images to add to the training images, labelled "not a digit", for a network with that
+# output (training.Trainer; how many, or how many of each kind); any recipe can take them.
 TRAINING_OPTIONS = ("optimizer", "lr", "momentum", "l2", "batch_size", "epochs", "schedule", "shift", "augment",
                     "not_a_digit")

@@ -19,9 +19,10 @@ from .augment import augmentation, image_side, moved, random_moves
 from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
+from .negatives import mix, training_images
 from .network import Network
-from .noise import training_noise
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
+from .recipes import NOT_A_DIGIT
 from .trajectory import Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
 
@@ -55,9 +56,11 @@ class Trainer:
     ``teacher``: another network (usually a wider one, trained already) whose softened
     outputs the network learns alongside the labels: distillation (Hinton, Vinyals and
     Dean 2015), see ``desired``.
-    ``not_a_digit``: that many images of noise (noise.training_noise: random pixels and
-    scribbles, the same for the same seed) join the training images, labelled with the
-    network's "not a digit" output; they are never held out for validation, which scores digits.
+    ``not_a_digit``: images of what is no digit (negatives.py: letters, symbols, doodles, noise,
+    scribbles; the same for the same seed) join the training images, labelled with the network's
+    "not a digit" output: N of them in recipes.NOT_A_DIGIT's mix, or {kind: count}, or text like
+    "letters=4000,noise=500" (negatives.mix). They are never held out for validation, which scores
+    digits, and ``finish`` records them in ``net.negatives``.
     ``trajectory`` holds the parameters at the start and after each epoch (thinned
     on long runs): the path that ``finish`` records in ``net.path``, as its plane.
     """
@@ -67,9 +70,10 @@ class Trainer:
                  teacher=None, not_a_digit=0, engine=None):
         X = as_pixels(X)
         y = as_labels(y, len(X))
+        not_a_digit = mix(not_a_digit, NOT_A_DIGIT)
         check_training(optimizer=optimizer, optimizers=OPTIMIZERS, lr=lr, momentum=momentum, l2=l2,
                        batch_size=batch_size, epochs=epochs, schedule=schedule, schedules=SCHEDULES, shift=shift,
-                       validation=validation, n=len(X), not_a_digit=not_a_digit)
+                       validation=validation, n=len(X), not_a_digit=sum(not_a_digit.values()))
         if not_a_digit and not net.not_a_digit:
             raise DigitnetError("learning from noise needs a network with a 'not a digit' output "
                                 "(Network(..., not_a_digit=True), one output more than the digits)")
@@ -100,7 +104,7 @@ class Trainer:
         # in [0, 1] as it is used.
         self.X, self.y, self.rows = X, y, np.flatnonzero(keep)
         if not_a_digit:
-            self.add_noise(not_a_digit, seed)
+            self.add_negatives(not_a_digit, seed)
         self.targets = None if teacher is None else self.teacher_targets(teacher)
         self.optimizer = make(optimizer, net.params.size, momentum, net.dtype)
         self.compiled = engine == "compiled"
@@ -140,12 +144,14 @@ class Trainer:
                 cost, accuracy = self.sgd(order, moves, eta)
         return self.record(eta, cost, accuracy, start)
 
-    def add_noise(self, n, seed):
-        """``n`` images of noise after the training images, each labelled "not a digit" (the
-        network's last output), and among the rows trained on. The images are copied once."""
-        noise = training_noise(n, seed, image_side(self.X.shape[1], needs="learning from noise (--not-a-digit)"))
+    def add_negatives(self, counts, seed):
+        """The images of ``counts`` ({kind: count}) after the training images, each labelled "not a
+        digit" (the network's last output), and among the rows trained on. The images are copied once."""
+        images = training_images(counts, seed, image_side(self.X.shape[1], needs="learning what is no digit "
+                                                                                   "(--not-a-digit)"))
+        n = len(images)
         self.rows = np.concatenate([self.rows, np.arange(len(self.X), len(self.X) + n)])
-        self.X = np.concatenate([self.X, noise])
+        self.X = np.concatenate([self.X, images])
         self.y = np.concatenate([self.y, np.full(n, self.net.digits, self.y.dtype)])
 
     def teacher_targets(self, teacher):
@@ -213,6 +219,7 @@ class Trainer:
             self.net.params[...] = self.best[1]
             self.history.best_epoch = self.best[2]
         self.net.history = self.history
+        self.net.negatives = self.options["not_a_digit"] or None
         self.net.path = self.trajectory.plane(self.net.params)
         return self.history
 
@@ -288,10 +295,10 @@ class History(list):
 def network_for(recipe, seed=None, classes=None):
     """The network a recipe (a dict with RECIPES' keys) trains, and the rest of its options, for
     ``Trainer``: its layers, activation and cost, with one output more, "not a digit", after
-    the digits' when the recipe adds images of noise; ``classes`` names the digits' outputs."""
+    the digits' when the recipe adds images of what is no digit; ``classes`` names the digits' outputs."""
     options = dict(recipe)
     *layers, digits = options.pop("layers")
-    noise = options.get("not_a_digit", 0) > 0
+    noise = bool(mix(options.get("not_a_digit"), NOT_A_DIGIT))
     net = Network((*layers, digits + noise), options.pop("activation"), options.pop("cost"), seed=seed,
                   not_a_digit=noise, classes=classes)
     return net, options

@@ -55,7 +55,8 @@ def test_train_rejects_bad_values(flags, words, tmp_path):
 
 @pytest.mark.parametrize("flags", [["--lr", "fast"], ["--layers", "784,x,10"], ["--batch-size", "0"],
                                    ["--lr", "nan"], ["--activation", "softsign"], ["--augment", "spin=3"],
-                                   ["--augment", "rotate=90"]])
+                                   ["--augment", "rotate=90"], ["--not-a-digit", "shapes=300"],
+                                   ["--not-a-digit", "letters=many"], ["--not-a-digit", "-5"]])
 def test_train_rejects_malformed_flags(flags):
     result = run("train", *flags)
     assert_one_line_error(result, "error: argument", "(see digitnet train --help)")

@@ -1,5 +1,6 @@
-"""The "not a digit" output: noise added to the training images with its label, the model
-file that says what the output means, and everything that shows an answer naming it."""
+"""The "not a digit" output: images of no digit (negatives.py) added to the training images with its
+label, the model file that says what the output means and what it learned from, and everything that
+shows an answer naming it."""
 
 import json
 import zipfile
@@ -13,8 +14,9 @@ from digitnet import Network
 from digitnet.cli import main
 from digitnet.errors import DigitnetError
 from digitnet.figures import noise_experiment
-from digitnet.noise import scribble_noise, training_noise, uniform_noise
-from digitnet.recipes import NOT_A_DIGIT_IMAGES, RECIPES
+from digitnet.negatives import mix, training_images
+from digitnet.noise import scribble_noise
+from digitnet.recipes import NOT_A_DIGIT, RECIPES
 from digitnet.training import Trainer, network_for
 from digitnet.web import create_app
 
@@ -33,16 +35,19 @@ def net(not_a_digit_net):
 
 # ---- training ------------------------------------------------------------------------------------
 
-def test_the_option_adds_n_images_of_noise_labelled_not_a_digit_to_an_11_output_network(mnist):
-    net, options = network_for(dict(RECIPES["default"], not_a_digit=300), seed=0)
+@pytest.mark.parametrize("not_a_digit", [300, "letters=200,scribbles=100", {"symbols": 150, "noise": 150}])
+def test_the_option_adds_images_of_no_digit_labelled_not_a_digit_to_an_11_output_network(mnist, not_a_digit):
+    net, options = network_for(dict(RECIPES["default"], not_a_digit=not_a_digit), seed=0)
     assert net.sizes == (784, 16, 16, 11) and net.not_a_digit and net.digits == 10
     assert net.output_names == [*"0123456789", "not a digit"]
     X, y = mnist.train_images[:1000], mnist.train_labels[:1000]
     trainer = Trainer(net, X, y, validation=100, seed=0, **options)
+    counts = mix(not_a_digit, NOT_A_DIGIT)
+    assert trainer.options["not_a_digit"] == counts and sum(counts.values()) == 300
     assert len(trainer.X) == 1300 and len(trainer.rows) == 900 + 300
-    noise = trainer.rows[-300:]
-    assert (trainer.y[noise] == 10).all() and (trainer.y[trainer.rows[:-300]] < 10).all()
-    assert (trainer.X[noise] == training_noise(300, 0)).all()
+    added = trainer.rows[-300:]
+    assert (trainer.y[added] == 10).all() and (trainer.y[trainer.rows[:-300]] < 10).all()
+    assert (trainer.X[added] == training_images(counts, 0)).all()
     assert (trainer.validation[1] < 10).all()  # the best epoch is chosen on digits alone
 
 
@@ -52,19 +57,12 @@ def test_without_the_option_the_recipe_trains_the_network_it_always_did():
     assert (net.params == Network((784, 16, 16, 10), "relu", "cross-entropy", seed=0).params).all()
 
 
-def test_training_noise_comes_from_a_stream_of_its_own():
-    images = training_noise(10, 0)
-    assert images.dtype == np.uint8 and images.shape == (10, 784)
-    tested = np.round(uniform_noise(np.random.default_rng(0), 5) * 255)
-    assert not (images[:5] == tested).all(axis=1).any()
-    assert (training_noise(10, 0) == images).all() and not (training_noise(10, 1) == images).all()
-    assert images[5:].mean() < images[:5].mean()  # the second half is scribbles: mostly black
-
-
 @pytest.mark.parametrize("sizes, count, problem", [((784, 10), 10, "needs a network with a 'not a digit' output"),
                                                    ((784, 11), -1, "0 to 1,000,000"),
                                                    ((784, 11), 2.5, "whole number"),
-                                                   ((784, 11), True, "whole number")])
+                                                   ((784, 11), True, "whole number"),
+                                                   ((784, 11), "letters=x", "whole number"),
+                                                   ((784, 11), "digits=5", "no kind")])
 def test_bad_noise_options_are_one_line_errors(mnist, sizes, count, problem):
     net = Network(sizes, not_a_digit=sizes[-1] == 11)
     with pytest.raises(DigitnetError, match=problem):
@@ -73,7 +71,7 @@ def test_bad_noise_options_are_one_line_errors(mnist, sizes, count, problem):
 
 def test_noise_for_images_that_are_not_square_is_a_one_line_error():
     net = Network((10, 3), not_a_digit=True)
-    with pytest.raises(DigitnetError, match=r"learning from noise \(--not-a-digit\) needs square images, not 10"):
+    with pytest.raises(DigitnetError, match=r"what is no digit \(--not-a-digit\) needs square images, not 10"):
         Trainer(net, np.zeros((20, 10), np.uint8), np.zeros(20, int), not_a_digit=5)
 
 
@@ -99,15 +97,23 @@ def test_a_ten_output_network_has_no_share_to_report(trained_net):
 
 # ---- model files ----------------------------------------------------------------------------------
 
-def test_the_model_file_says_what_the_last_output_means(net, model, tmp_path):
-    with zipfile.ZipFile(model) as archive:
-        header = json.loads(np.lib.format.read_array(archive.open("header.npy")).tobytes())
+def header_of(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(np.lib.format.read_array(archive.open("header.npy")).tobytes())
+
+
+def test_the_model_file_says_what_the_last_output_means_and_what_it_learned_from(net, model, tmp_path, capsys):
+    header = header_of(model)
     assert header["not_a_digit"] is True and header["sizes"][-1] == 11
-    assert header["options"]["not_a_digit"] == NOT_A_DIGIT_IMAGES == 6000
+    assert header["options"]["not_a_digit"] == header["negatives"] == NOT_A_DIGIT
+    assert net.negatives == NOT_A_DIGIT
     net.save(tmp_path / "again.npz")
     again = Network.load(tmp_path / "again.npz")
-    assert again.not_a_digit and again.output_names == net.output_names
+    assert again.not_a_digit and again.output_names == net.output_names and again.negatives == NOT_A_DIGIT
     assert (again.params == net.params).all()
+    assert main(["info", str(model)]) == 0
+    assert "negatives   3,500 letters, 1,500 symbols, 1,500 doodles, 500 noise, 1,000 scribbles" in \
+        capsys.readouterr().out
     plain = Network((784, 16, 16, 11))  # 11 outputs alone mean nothing more
     plain.save(tmp_path / "plain.npz")
     assert not Network.load(tmp_path / "plain.npz").not_a_digit
@@ -116,6 +122,55 @@ def test_the_model_file_says_what_the_last_output_means(net, model, tmp_path):
 def test_old_model_files_load_with_digits_only():
     old = Network.load(OLD_MODEL)
     assert "not_a_digit" not in old.header and not old.not_a_digit and old.digits == old.sizes[-1]
+    assert old.negatives is None
+
+
+@pytest.mark.parametrize("negatives", [{"letters": 40, "noise": 10}, "doodles=25"])
+def test_a_network_trained_through_the_api_records_its_kinds_and_counts(mnist, tmp_path, negatives):
+    net = Network((784, 8, 11), "relu", "cross-entropy", not_a_digit=True)
+    net.fit(mnist.train_images[:500], mnist.train_labels[:500], optimizer="adam", lr=0.01, epochs=1,
+            not_a_digit=negatives)
+    counts = mix(negatives, NOT_A_DIGIT)
+    assert net.negatives == counts
+    net.save(tmp_path / "m.npz")
+    assert header_of(tmp_path / "m.npz")["negatives"] == counts
+    assert Network.load(tmp_path / "m.npz").negatives == counts
+
+
+def test_a_model_trained_before_kinds_existed_learned_from_noise_and_scribbles(net, tmp_path):
+    """Its options hold a number: --not-a-digit N drew half uniform noise, half scribbles."""
+    from digitnet import modelfile
+
+    net.save(tmp_path / "old.npz", options={"not_a_digit": 6001})
+    header = header_of(tmp_path / "old.npz")
+    assert header["negatives"] == NOT_A_DIGIT  # the network's own record comes first...
+    old = dict(header, negatives=None)
+    assert modelfile.negatives_of(old) == {"noise": 3001, "scribbles": 3000}  # ...then the number
+    assert modelfile.negatives_of(dict(old, not_a_digit=False)) is None
+
+
+def test_a_checkpoint_carries_its_kinds_and_one_from_before_them_is_refused(mnist, tmp_path, capsys):
+    """A number in an old checkpoint meant other images than it does now: carrying on would mix the two."""
+    from digitnet import data, modelfile
+
+    for name, images in (("train-images-idx3-ubyte", mnist.train_images[:1500]),
+                         ("train-labels-idx1-ubyte", mnist.train_labels[:1500]),
+                         ("t10k-images-idx3-ubyte", mnist.test_images[:200]),
+                         ("t10k-labels-idx1-ubyte", mnist.test_labels[:200])):
+        data.write_idx(tmp_path / name, images)
+    checkpoint = tmp_path / "run.ckpt.npz"
+    assert main(["train", "--data", str(tmp_path), "--validation", "200", "--epochs", "1", "--not-a-digit", "60",
+                 "--checkpoint", str(checkpoint), "--out", str(tmp_path / "m.npz")]) == 0
+    net, header, arrays = modelfile.load_checkpoint(checkpoint)
+    assert header["options"]["not_a_digit"] == mix(60, NOT_A_DIGIT)
+    assert main(["train", "--resume", str(checkpoint)]) == 0
+    old = tmp_path / "old.ckpt.npz"
+    record = {key: header[key] for key in ("recipe", "data", "out", "checkpoint")}
+    modelfile.save(net, old, arrays={f"checkpoint_{k}": v for k, v in arrays.items()}, **record,
+                   options=dict(header["options"], not_a_digit=60))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(old)]) == 2
+    assert "made before 'not a digit' learned from letters and symbols" in capsys.readouterr().err
 
 
 def test_a_damaged_not_a_digit_in_the_header_is_refused(net, tmp_path):
@@ -125,6 +180,11 @@ def test_a_damaged_not_a_digit_in_the_header_is_refused(net, tmp_path):
     try:
         modelfile.header_of = lambda n, **record: {**original(n, **record), "not_a_digit": "yes"}
         net.save(tmp_path / "bad.npz")
+        for bad in ({"letters": -1}, {"digits": 5}, {"noise": 2.5}):
+            modelfile.header_of = lambda n, bad=bad, **record: {**original(n, **record), "negatives": bad}
+            net.save(tmp_path / "bad-negatives.npz")
+            with pytest.raises(DigitnetError, match="'negatives' should be kinds"):
+                Network.load(tmp_path / "bad-negatives.npz")
     finally:
         modelfile.header_of = original
     with pytest.raises(DigitnetError, match="'not_a_digit' should be true or false"):
@@ -225,3 +285,14 @@ def test_a_ten_output_network_refuses_the_label_10(trained_net, mnist):
     assert answer.status_code == 422 and answer.json()["detail"][0]["msg"].endswith("0 to 9, not 10")
     assert client.get("/api/examples/noise?seed=1").json()["answer"] != "not a digit"
     assert client.get("/api/model").json()["not_a_digit"] is False
+
+
+def test_the_page_shows_a_letter_from_a_seed_and_the_network_turns_it_away(client, trained_net, mnist):
+    one, again = (client.get("/api/examples/letter", params={"seed": 5}).json() for _ in range(2))
+    assert one["input"] == again["input"] and len(one["input"]) == 784
+    assert one["input"] != client.get("/api/examples/letter", params={"seed": 6}).json()["input"]
+    answers = [client.get("/api/examples/letter", params={"seed": seed}).json()["answer"] for seed in range(30)]
+    assert answers.count("not a digit") >= 15, answers
+    assert 'id="letter"' in client.get("/").text
+    plain = TestClient(create_app(trained_net, mnist))  # a network that cannot say so names a digit
+    assert plain.get("/api/examples/letter", params={"seed": 5}).json()["answer"] in "0123456789"

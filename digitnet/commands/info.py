@@ -18,6 +18,9 @@ def run(args):
         print(f"classes     {', '.join(net.classes)}" + (f", and {net.digits}: not a digit" if net.not_a_digit else ""))
     elif net.not_a_digit:
         print(f"outputs     the digits 0 to {net.digits - 1}, and {net.digits}: not a digit")
+    if net.negatives:
+        print("negatives   " + ", ".join(f"{count:,} {kind}" for kind, count in net.negatives.items())
+              + ", learnt as not a digit")
     print(f"activation  {net.activation.name} (hidden), {net.cost.output.name} (output)")
     print(f"cost        {net.cost.name}")
     print(f"parameters  {net.n_parameters:,} weights and biases")

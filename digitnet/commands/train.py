@@ -13,11 +13,13 @@ from ..errors import DigitnetError
 from ..files import atomic_write
 from ..functions import ACTIVATIONS, COSTS
 from ..modelfile import load, load_checkpoint, save, save_checkpoint
+from ..negatives import KINDS, mix
+from ..negatives import describe as counts_text
 from ..optimizers import OPTIMIZERS, SCHEDULES
-from ..recipes import NOT_A_DIGIT_IMAGES, RECIPES
+from ..recipes import NOT_A_DIGIT, RECIPES
 from ..training import ENGINES, Trainer, epoch_line, network_for
 from ..validation import check_seed
-from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int, whole_number
+from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 
@@ -74,9 +76,11 @@ def add_training_options(p):
                         + "; ".join(f"{name} ({about}; {default:g} if no size)"
                                     for name, (about, _, default) in AUGMENTATIONS.items())
                         + ". For example rotate=10,thickness=0.5,elastic=34; none for none")
-    p.add_argument("--not-a-digit", type=whole_number, nargs="?", const=NOT_A_DIGIT_IMAGES, metavar="N",
-                   help="an output more, 'not a digit', learnt from N images of noise (random pixels and "
-                        f"scribbles) added to the training images (N = {NOT_A_DIGIT_IMAGES:,} if not given)")
+    p.add_argument("--not-a-digit", type=not_a_digit_spec, nargs="?", const=dict(NOT_A_DIGIT),
+                   metavar="N|KIND=N,...",
+                   help="an output more, 'not a digit', learnt from images of what is no digit added to the "
+                        f"training images: of the kinds {', '.join(KINDS)}; N images in the default mix, "
+                        f"or how many of each (default {counts_text(NOT_A_DIGIT)})")
     p.add_argument("--teacher", metavar="MODEL",
                    help="distillation: learn also this trained model's softened outputs (a wider network's, "
                         "with the same inputs and outputs)")
@@ -98,6 +102,14 @@ def augment_spec(text):
     """--augment's value, checked (and written back in augment.describe's form)."""
     try:
         return describe(augmentation(text))
+    except DigitnetError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def not_a_digit_spec(text):
+    """--not-a-digit's value, checked: {kind: count}."""
+    try:
+        return mix(text, NOT_A_DIGIT)
     except DigitnetError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -136,6 +148,7 @@ def run(args):
     if args.teacher:
         options["teacher"] = args.teacher
     options["engine"] = trainer.options["engine"]  # the model file says what trained it
+    options["not_a_digit"] = trainer.options["not_a_digit"] or 0  # ...and of what kinds its negatives were
     record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
               "data": args.data, "out": out}
     return train(trainer, dataset, record, out, args.checkpoint)

@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
-from .. import figures, modelfile
+from .. import figures, modelfile, negatives
 from ..errors import DigitnetError
 from ..images import to_mnist
 from .classroom import Visitor
@@ -200,6 +200,14 @@ def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = Non
     """Random pixels, and the network's answer: often a confident digit, unless it has learnt to say
     "not a digit"; with a ``label``, its cost as that."""
     return you.lab.look(np.random.default_rng(seed).random(SIDE * SIDE), wanted(you.lab, label))
+
+
+@router.get("/examples/letter", response_model=Prediction)
+def letter(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, label: Wanted = None):
+    """A letter, drawn as a "not a digit" output's letters are (negatives.py, from a stream training
+    never draws from), and the network's answer; with a ``label``, its cost as that."""
+    images, _ = negatives.draw("letters", 1, np.random.default_rng(seed))
+    return you.lab.look(images[0], wanted(you.lab, label))
 
 
 @router.get("/examples/dream/{digit}", response_model=Prediction)

@@ -28,6 +28,10 @@ function setUpExamples() {
     notADigit(a.prediction)
       ? `Pure noise, and the network says it is not a digit, ${percent(a.probabilities[a.prediction])} sure.`
       : `Pure noise, yet the network says ${named(a.prediction)}, ${percent(a.probabilities[a.prediction])} sure.`);
+  $("letter").onclick = () => example(`/api/examples/letter?seed=${Math.floor(Math.random() * 1e9)}${asLabel()}`,
+    (a) => notADigit(a.prediction)
+      ? `A letter, and the network says it is not a digit, ${percent(a.probabilities[a.prediction])} sure.`
+      : `A letter, yet the network says ${named(a.prediction)}, ${percent(a.probabilities[a.prediction])} sure.`);
   $("dream").onclick = () => {
     const digit = $("dream-digit").value;
     example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}${asLabel()}`, (a) =>
