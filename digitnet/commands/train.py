@@ -210,7 +210,7 @@ def with_output_layer(options, dataset):
     n, names = dataset.class_count, dataset.classes
     which = f"{names[0]} to {names[-1]}" if names else f"0 to {n - 1}"
     *layers, last = options["layers"]
-    noise = options.get("not_a_digit", 0) > 0
+    noise = bool(options.get("not_a_digit"))  # a number of images, or their counts by kind
     if noise and last == n + 1:
         return {**options, "layers": [*layers, n]}  # "not a digit" counted in: recorded as the recipes write it
     if last == n:
