@@ -16,7 +16,7 @@ from .. import lesson
 from ..blas import one_blas_thread
 from ..experiments import strict
 from ..figures import strongest_connections
-from ..network import parameter_views
+from ..network import parameter_views, probabilities
 
 UNDO_BYTES = 1 << 20  # the teaching steps a visitor can undo hold at most this much of parameters
 STRONGEST = 300  # connections drawn per layer: all 12,000 would be a grey fog
@@ -264,12 +264,6 @@ def side(cost, scores):
 def for_the_page(scores):
     """``on_test_images``'s scores as the API names them."""
     return {"test_accuracy": scores["accuracy"], "average_cost": strict(scores["average_cost"])}
-
-
-def probabilities(output):
-    """The outputs scaled to add up to 1 (softmax's already do)."""
-    total = output.sum()  # sigmoid outputs can all round to 0: then no digit is favoured
-    return output / total if total > 0 else np.full_like(output, 1 / len(output))
 
 
 def laid_out(cost):
