@@ -9,14 +9,13 @@ import time
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from digitnet import experiments
 from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
 
-from .conftest import eventually
+from .conftest import browser, eventually
 from .conftest import wait_for as until
 
 SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200, "steps": 7},
@@ -25,7 +24,7 @@ SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200,
 
 @pytest.fixture
 def client(app):
-    return TestClient(app)
+    return browser(app)
 
 
 def strict_json(text):
@@ -131,7 +130,7 @@ def test_experiments_wait_in_the_training_queue(trained_net, mnist, monkeypatch)
     from digitnet.training import Trainer
 
     app = create_app(trained_net, mnist, max_training=1)
-    trainer, experimenter = TestClient(app), TestClient(app)
+    trainer, experimenter = browser(app), browser(app)
     release, run_epoch = threading.Event(), Trainer.run_epoch
 
     def held(self):
@@ -149,12 +148,13 @@ def test_experiments_wait_in_the_training_queue(trained_net, mnist, monkeypatch)
 
 
 def test_a_visitor_who_leaves_stops_their_experiment(trained_net, mnist):
-    app = create_app(trained_net, mnist, max_sessions=1)
-    first, second = TestClient(app), TestClient(app)
+    app = create_app(trained_net, mnist, idle_minutes=0.5 / 60)
+    first, second = browser(app), browser(app)
     first.post("/api/experiments/sigmoid-vs-relu", json={})
     wait_for(first, lambda s: s["state"] == "running")
     experiment = app.state.classroom.visitors[first.cookies[COOKIE]].experiment
-    second.put("/api/neurons/0/0", json={"off": True})  # kept: the first visitor is dropped
+    time.sleep(0.6)  # the first visitor has gone quiet for longer than the idle time...
+    second.get("/api/model")  # ...which the next request finds: their session ends
     assert experiment.status()["state"] == "stopped" and experiment.status()["message"] == "the visitor left"
 
 
@@ -199,7 +199,7 @@ def test_the_experiments_are_in_the_schema_and_need_data(client, trained_net):
     assert {"/api/experiments", "/api/experiments/stop", "/api/experiments/events"} <= set(paths)
     options = client.get("/api/options").json()
     assert options["experiments"]["memorize"] == {"images": 1000, "epochs": 300}  # the command line's defaults
-    dataless = TestClient(create_app(trained_net, None))
+    dataless = browser(create_app(trained_net, None))
     answer = dataless.post("/api/experiments/memorize", json={})
     assert answer.status_code == 409 and "--data" in answer.json()["detail"]
 
@@ -222,7 +222,7 @@ def test_a_taught_or_edited_network_has_no_path_but_its_trained_one_has(client):
 
 
 def test_an_experiment_that_fails_says_why_and_gives_its_seat_back(trained_net, mnist, monkeypatch):
-    client = TestClient(create_app(trained_net, mnist, max_training=1))
+    client = browser(create_app(trained_net, mnist, max_training=1))
 
     def broken(*args, **kwargs):
         raise ValueError("something the experiment did not expect")

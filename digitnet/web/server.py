@@ -3,7 +3,7 @@ the page's static files, wired into one FastAPI app around a ``Classroom``."""
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -11,7 +11,7 @@ from .classroom import IDLE_MINUTES, MAX_SESSIONS, Classroom
 from .hardening import harden
 from .routes import router
 from .schema import MAX_BODY
-from .sessions import Sessions
+from .sessions import IDLE, RESTARTED, Sessions, forget, give
 
 STATIC = Path(__file__).parent / "static"
 
@@ -28,14 +28,28 @@ def create_app(net, dataset=None, save_path="model-web.npz", max_sessions=MAX_SE
                   description="Draw a digit and watch the network read it; look inside, tweak, retrain.")
     app.state.classroom = Classroom(net, dataset, max_sessions, idle_minutes, max_training)
     app.state.save_path = save_path
-    app.add_middleware(Sessions)
+    app.state.sessions = Sessions()
     harden(app, MAX_BODY)
     app.include_router(router)
 
     @app.get("/", include_in_schema=False)
-    def page():
-        return FileResponse(STATIC / "index.html")
+    def page(request: Request):
+        return welcome(request, FileResponse(STATIC / "index.html"))
 
     # StaticFiles serves only files inside STATIC: it refuses paths that leave it.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def welcome(request, response):
+    """The page's ``response``, giving the browser a session if it has none, or a fresh one in
+    place of a session that ended with work in it (saying why, for the page to tell)."""
+    sessions, classroom = request.app.state.sessions, request.app.state.classroom
+    session = sessions.of(request.cookies)
+    ended = session.kept and classroom.find(session.key) is classroom.newcomer
+    if session.key is None or ended:
+        give(response, sessions.new_key())
+    if ended:
+        forget(response, IDLE if session.signed else RESTARTED)
+    return response
+
