@@ -16,6 +16,7 @@ import numpy as np
 
 MAX_SNAPSHOTS = 64  # a longer run keeps every other epoch's, then every fourth...
 MAX_BYTES = 64 << 20  # ...and a large network fewer, so that the snapshots stay small beside the data
+CHUNK = 1 << 14  # parameters at a time when the plane is worked out (Steps): 8 MB of a path's steps at most
 
 
 class Plane(NamedTuple):
@@ -26,6 +27,11 @@ class Plane(NamedTuple):
     directions: np.ndarray
     coordinates: np.ndarray
     share: float
+
+    def points(self, centre):
+        """The path's points as the plane holds them, with ``centre`` (the parameters the plane was
+        found around) added back: each epoch's parameters less the part of them off the plane."""
+        return (centre + self.coordinates @ self.directions).astype(centre.dtype)
 
 
 class Trajectory:
@@ -57,11 +63,11 @@ class Trajectory:
         one that never moved."""
         if len(self.snapshots) < 2:
             return None
-        steps = np.array(self.snapshots, dtype=np.float64) - centre  # one row per snapshot
+        steps = Steps(self.snapshots, centre)
         lengths, directions = principal_directions(steps)
         if lengths[0] == 0:
             return None
-        coordinates = steps @ directions.T
+        coordinates = steps.times(directions.T)
         # Signs that read the same for every model: the start on the left, above the end.
         signs = np.where(coordinates[0] * (-1, 1) < 0, -1.0, 1.0)
         share = float(np.sum(lengths[:2] ** 2) / np.sum(lengths ** 2))
@@ -81,8 +87,37 @@ class Trajectory:
         self.snapshots = [arrays[f"path_{k}"].copy() for k in range(len(epochs))]
 
 
+class Steps:
+    """The steps from ``centre`` to each snapshot: the rows of a k × n matrix S, in float64, made a
+    block of CHUNK columns at a time. Whole, the steps of a long path through the page's largest network
+    would take 60 MB, for each epoch of each run training at once."""
+
+    def __init__(self, snapshots, centre):
+        self.snapshots, self.centre = snapshots, centre
+
+    def blocks(self):
+        for start in range(0, len(self.centre), CHUNK):
+            columns = slice(start, start + CHUNK)
+            yield columns, np.array([s[columns] for s in self.snapshots], np.float64) - self.centre[columns]
+
+    def gram(self):
+        """S Sᵀ, the steps' dot products: k × k."""
+        return sum(block @ block.T for _, block in self.blocks())
+
+    def times(self, m):
+        """S M, for M of n rows."""
+        return sum(block @ m[columns] for columns, block in self.blocks())
+
+    def transposed_times(self, u):
+        """Sᵀ u, for u of k rows."""
+        out = np.empty((len(self.centre), u.shape[1]))
+        for columns, block in self.blocks():
+            out[columns] = block.T @ u
+        return out
+
+
 def principal_directions(steps):
-    """The singular values of ``steps`` (k rows of n numbers, k small), largest first, and
+    """The singular values of ``steps`` (Steps: k rows of n numbers, k small), largest first, and
     its two first right singular vectors: the two orthonormal directions closest to all rows.
 
     Found from the k × k matrix of the rows' dot products, S Sᵀ = U Σ² Uᵀ, whose
@@ -90,9 +125,9 @@ def principal_directions(steps):
     millisecond where svd takes a tenth of a second or more for rows of 13,002 numbers.
     A path that is a straight line has one direction; any direction at right angles to
     it completes the plane."""
-    squares, u = np.linalg.eigh(steps @ steps.T)  # ascending
+    squares, u = np.linalg.eigh(steps.gram())  # ascending
     lengths = np.sqrt(np.clip(squares[::-1], 0, None))
-    directions = (steps.T @ u[:, ::-1][:, :2]).T
+    directions = steps.transposed_times(u[:, ::-1][:, :2]).T
     if lengths[0] == 0:
         return lengths, directions
     directions[0] /= lengths[0]

@@ -18,7 +18,7 @@ from digitnet.web.classroom import MAX_SESSIONS
 from digitnet.web.lab import UNDO_BYTES, Lab, Trained
 from digitnet.web.sessions import COOKIE
 
-from .conftest import browser
+from .conftest import browser, eventually
 from .conftest import wait_for as until
 
 TINY = {"hidden": [8], "epochs": 2, "images": 600, "batch_size": 30, "lr": 0.01}
@@ -287,6 +287,36 @@ def test_a_paused_run_gives_up_its_seat_and_carries_on_exactly_later(trained_net
     straight.post("/api/train", json=TINY | {"epochs": 3})
     assert wait_for(straight, lambda s: s["state"] == "done")["history"][-1]["cost"] == final["history"][-1]["cost"]
     assert straight.get("/api/model").json()["connections"] == pauser.get("/api/model").json()["connections"]
+
+
+LARGEST = {"hidden": [128] * 4, "epochs": 100, "images": 100, "paused": True}  # the largest network the page trains
+
+
+def paused_after(client, app, epochs):
+    """Step the client's paused run to ``epochs``; what its Run keeps once it has left its seat."""
+    while (epoch := client.get("/api/train").json()["epoch"]) < epochs:
+        client.post("/api/train/step")
+        wait_for(client, lambda s, epoch=epoch: s["epoch"] == epoch + 1 and not s["busy"])
+    run = app.state.classroom.visitors[client.cookies[COOKIE]].training.run
+    eventually(lambda: not run.seated)
+    return run
+
+
+def test_a_paused_run_keeps_the_optimisers_memory_and_shares_the_rest_with_the_pages_network(app):
+    client = browser(app)
+    client.post("/api/train", json=LARGEST)
+    run = paused_after(client, app, 2)
+    arrays, _ = run.saved
+    n = run.reached.params.nbytes  # 151,306 float32 parameters
+    assert sorted(arrays) == ["optimizer_m", "optimizer_v"] and sum(a.nbytes for a in arrays.values()) == 2 * n
+    run = paused_after(client, app, 7)
+    assert sum(a.nbytes for a in run.saved[0].values()) == 2 * n  # however far it has gone
+    assert run.reached.path.epochs == list(range(8))  # its path: the points the page shows, in their plane
+    model = app.state.classroom.visitors[client.cookies[COOKIE]].lab.trained.net
+    assert model.params is run.reached.params and model.path is run.reached.path  # one copy of each
+    client.post("/api/train/step")
+    wait_for(client, lambda s: s["epoch"] == 8 and not s["busy"])
+    assert app.state.classroom.visitors[client.cookies[COOKIE]].lab.net.path.epochs == list(range(9))
 
 
 def test_the_run_of_a_session_that_ended_is_stopped(trained_net, mnist, monkeypatch):

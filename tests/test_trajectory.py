@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from digitnet import Network, modelfile
+from digitnet import trajectory as trajectory_module
 from digitnet.cli import main
 from digitnet.errors import DigitnetError
 from digitnet.training import Trainer
-from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory, principal_directions
+from digitnet.trajectory import MAX_SNAPSHOTS, Steps, Trajectory, principal_directions
 
 from .conftest import OLD_MODEL
 from .test_modelfile import arrays_of, trained_like_net, write_npz
@@ -55,6 +56,20 @@ def test_the_plane_of_a_flat_path_holds_all_of_it():
     assert plane.epochs == list(range(len(ab)))
 
 
+def test_the_plane_is_the_same_worked_out_in_blocks_of_parameters(monkeypatch):
+    rng = np.random.default_rng(2)
+    trajectory = Trajectory(1000)
+    for epoch in range(9):
+        trajectory.record(epoch, rng.standard_normal(1000).astype(np.float32) * (9 - epoch))
+    centre = trajectory.snapshots[-1]
+    whole = trajectory.plane(centre)
+    monkeypatch.setattr(trajectory_module, "CHUNK", 37)  # 28 blocks, the last one short
+    blocks = trajectory.plane(centre)
+    np.testing.assert_allclose(blocks.directions, whole.directions, atol=1e-6)
+    np.testing.assert_allclose(blocks.coordinates, whole.coordinates, rtol=1e-10, atol=1e-9)
+    assert blocks.share == pytest.approx(whole.share, rel=1e-12)
+
+
 def test_a_path_of_one_point_has_no_plane():
     trajectory = Trajectory(5)
     trajectory.record(0, np.ones(5))
@@ -75,6 +90,22 @@ def test_training_records_the_path_from_the_random_start(mnist):
     np.testing.assert_allclose(plane.coordinates[0], plane.directions.astype(np.float64) @ (start - net.params),
                                rtol=1e-4)
     assert 0.5 < plane.share <= 1
+
+
+def test_a_paused_paths_points_in_its_plane_carry_it_on(mnist):
+    """What a paused run on the page keeps of its path: its plane, from which its points come back."""
+    X, y = mnist.train_images[:500], mnist.train_labels[:500]
+    trainer = Trainer(Network(seed=1), X, y, lr=3.0, epochs=3, seed=1)
+    for _ in range(2):
+        trainer.run_epoch()
+    plane = trainer.trajectory.plane(trainer.net.params)
+    points = plane.points(trainer.net.params)
+    assert points.shape == (3, trainer.net.params.size) and points.dtype == np.float32
+    np.testing.assert_allclose(points[-1], trainer.net.params, atol=1e-5)  # the end, the centre, is on the plane
+    steps = np.array(trainer.trajectory.snapshots, np.float64) - trainer.net.params
+    np.testing.assert_allclose((points - trainer.net.params) @ plane.directions.T, plane.coordinates, atol=1e-4)
+    assert plane.share == pytest.approx(1)  # three points and the centre: all in one plane...
+    np.testing.assert_allclose(points, np.array(trainer.trajectory.snapshots), atol=1e-4 * np.abs(steps).max())
 
 
 # ---- model files ----------------------------------------------------------------------------
@@ -174,7 +205,7 @@ def test_a_checkpoint_from_before_paths_carries_on_with_the_path_from_there(mnis
 def test_the_directions_are_the_singular_vectors():
     rng = np.random.default_rng(4)
     steps = rng.standard_normal((7, 300)) * np.arange(7, 0, -1)[:, None]
-    lengths, directions = principal_directions(steps)
+    lengths, directions = principal_directions(Steps(list(steps), np.zeros(300)))
     _, s, vt = np.linalg.svd(steps, full_matrices=False)
     np.testing.assert_allclose(lengths, s, rtol=1e-9)
     np.testing.assert_allclose(np.abs(np.sum(directions * vt[:2], axis=1)), 1, rtol=1e-9)  # the same, up to sign

@@ -35,8 +35,9 @@ def add_parser(sub):
 def run(args):
     import uvicorn
 
-    from ..web import create_app
+    from ..web import create_app, give_memory_back
 
+    give_memory_back()  # before anything large is allocated: a class's memory is the arrays it keeps
     if args.port > 65535:
         raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
     check_can_listen(args.host, args.port)  # before any slow loading or training
