@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from digitnet import experiments
+from digitnet import Network, experiments
 from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
@@ -62,6 +62,23 @@ def test_memorize_runs_live_and_gives_the_experiments_numbers(client, trained_ne
     lengths = [len(s["parts"].get("real", {}).get("cost", [])) for s in stream]
     assert lengths == sorted(lengths) and [s["version"] for s in stream] == sorted({s["version"] for s in stream})
     assert client.get("/api/experiments").json()["result"] == final["result"]
+
+
+def test_a_network_trained_on_the_page_keeps_its_recipe_and_memorize_trains_with_it(client, mnist, tmp_path):
+    recipe = {"hidden": [8], "epochs": 2, "images": 600, "optimizer": "sgd", "lr": 0.5, "batch_size": 30}
+    client.post("/api/train", json=recipe)
+    until(client, "/api/train", lambda s: s["state"] == "done")
+    (tmp_path / "page.npz").write_bytes(client.get("/api/download").content)
+    page_net = Network.load(tmp_path / "page.npz")  # its file says how it was trained, as `digitnet train`'s do
+    assert page_net.header["recipe"] == "web"
+    assert {k: page_net.header["options"][k] for k in ("optimizer", "lr", "batch_size", "epochs", "images")} == \
+        {k: recipe[k] for k in ("optimizer", "lr", "batch_size", "epochs", "images")}
+    client.post("/api/experiments/memorize", json={"images": 100, "epochs": 3})
+    on_the_page = [s for s in events(client) if s["state"] == "done"][0]["result"]
+    args = mnist.train_images, mnist.train_labels, (mnist.test_images, mnist.test_labels), 100, 3
+    assert on_the_page["real"]["cost"] == pytest.approx(experiments.memorize(page_net, *args)["real"]["cost"])
+    no_recipe = Network(page_net.sizes, "relu", "cross-entropy")  # the default recipe's Adam: another curve
+    assert on_the_page["real"]["cost"] != pytest.approx(experiments.memorize(no_recipe, *args)["real"]["cost"])
 
 
 def test_the_stream_sends_a_few_statuses_a_second_however_often_the_experiment_reports(client):

@@ -475,13 +475,20 @@ def download(you: You):
     lab = you.lab
     net, accuracy = lab.net, lab.accuracy
     file = io.BytesIO()
-    modelfile.write(file, net, recipe="web", test_accuracy=accuracy)
+    modelfile.write(file, net, **recorded(net), test_accuracy=accuracy)
     name = "digitnet-" + "-".join(map(str, net.sizes)) + ".npz"
     return Response(file.getvalue(), media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/save", response_model=Saved, responses=errors(400, 403, 409))
+def recorded(net):
+    """How ``net`` was trained, for its model file's header: its recipe and options, as the file it
+    was loaded from or the page's training run recorded them ("web" and none if neither did)."""
+    header = getattr(net, "header", None) or {}
+    return {"recipe": header.get("recipe") or "web", "options": header.get("options")}
+
+
+@router.post("/save", response_model=Saved, responses=errors(400, 403, 409, 410))
 def save(request: Request, you: You):
     """Save the network as it is now (trained and edited) to the server's model file: only
     for a visitor at the server's own computer (the others download it)."""
@@ -491,7 +498,7 @@ def save(request: Request, you: You):
     lab = you.lab
     net, accuracy = lab.net, lab.accuracy
     try:
-        modelfile.save(net, path, recipe="web", test_accuracy=accuracy)
+        modelfile.save(net, path, **recorded(net), test_accuracy=accuracy)
     except OSError as e:
         raise HTTPException(409, f"cannot write {path}: {e.strerror or e}") from None
     return {"path": path}

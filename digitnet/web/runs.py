@@ -18,8 +18,10 @@ from collections import deque
 import numpy as np
 
 from ..api import Network
+from ..augment import describe
 from ..errors import DigitnetError
 from ..experiments import sample
+from ..recipes import TRAINING_OPTIONS
 from ..training import Trainer
 from .lab import Trained
 
@@ -102,10 +104,20 @@ class Run:
             X, y = sample(X, y, self.images, np.random.default_rng(self.seed))
         trainer = Trainer(net, X, y, seed=self.seed, test=(dataset.test_images, dataset.test_labels),
                           **self.options)
+        net.header = recipe(trainer, self.images)
         if self.saved is not None:
             trainer.restore(*carried_on(self.saved, self.reached))
         self.saved = None
         return trainer
+
+
+def recipe(trainer, images):
+    """How a run on the page trains, as ``digitnet train`` records it in a model's header: the
+    experiments train with it (experiments.recipe_of), and a downloaded model keeps it."""
+    o = trainer.options
+    options = {key: o[key] for key in TRAINING_OPTIONS}
+    return {"recipe": "web", "options": {**options, "augment": describe(o["augment"]), "validation": o["validation"],
+                                          "seed": o["seed"], "images": images}}
 
 
 def kept(state, reached):
