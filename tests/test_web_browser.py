@@ -449,7 +449,8 @@ def test_the_landscape_panel_rolls_the_ball_and_follows_training(page, output_di
     page.wait_for_selector("#landscape-panel .plot[data-rolled]")
     path = page.evaluate("digitnet.experiment.result.path")
     assert page.locator("#landscape-panel .plot").get_attribute("data-epoch") == str(path["epochs"][-1])
-    assert "goes down from a cost of" in text(page, "#landscape-panel .status")
+    status = text(page, "#landscape-panel .status")
+    assert "goes down on the plane from a cost of" in status and "at the epochs' own weights, off the plane" in status
     page.locator("#landscape-panel").screenshot(path=output_dir / "web-landscape.png")
     # Follow a live training run: the path grows epoch by epoch.
     page.fill("#train-form [name=hidden]", "8")

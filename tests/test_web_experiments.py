@@ -98,6 +98,8 @@ def test_landscape_gives_the_path_plane_and_a_random_slice_when_asked(client, tr
     expected = experiments.strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
     assert final["result"]["random"] is None
     assert final["result"]["path"]["path_x"] == pytest.approx(expected["path"]["path_x"])
+    assert final["result"]["path"]["epoch_cost"] == pytest.approx(trained_net.path.costs)  # the real costs, beside
+    assert final["result"]["path"]["epoch_cost_images"] == 1000
     np.testing.assert_allclose(final["result"]["path"]["cost"], expected["path"]["cost"], rtol=1e-6)
     assert final["parts"]["path"]["cost"] == final["result"]["path"]["cost"]  # row by row
     client.post("/api/experiments/landscape", json=SMALL["landscape"] | {"random": True})
@@ -195,7 +197,9 @@ def test_the_landscape_of_a_network_training_live_has_its_path_so_far(client):
         until(client, "/api/train", lambda s, epochs=epochs: s["epoch"] >= epochs and not s["busy"])
         client.post("/api/experiments/landscape", json=SMALL["landscape"])
         final = events(client)[-1]
-        assert final["result"]["path"]["epochs"] == list(range(epochs + 1))
+        path = final["result"]["path"]
+        assert path["epochs"] == list(range(epochs + 1))  # also after a pause, which keeps only its points
+        assert len(path["epoch_cost"]) == epochs + 1 and None not in path["epoch_cost"]
 
 
 @pytest.mark.parametrize("path, body", [("memorize", {"images": 50}), ("memorize", {"epochs": 301}),
