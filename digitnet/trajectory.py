@@ -12,8 +12,8 @@ the snapshots, so it grows by two networks' worth of numbers however long traini
 A point of the path drawn on the plane is the epoch's parameters projected onto it: the
 cost there, the surface's height under the ball, is not the cost at the epoch's own
 parameters, which lie off the plane (at the start, far off). So the cost at each
-snapshot is measured too, while the snapshot is still there (``Height``), and kept with
-the plane.
+snapshot is measured too, while the snapshot is still there (``Height``, once, when the
+plane is first asked for after it was taken), and kept with the plane.
 """
 
 from typing import NamedTuple
@@ -79,7 +79,7 @@ class Trajectory:
         if epoch % self.every == 0 or last:
             self.epochs.append(epoch)
             self.snapshots.append(np.array(params, copy=True))
-            self.costs.append(None if self.height is None else self.height(params))
+            self.costs.append(None)  # measured when asked for: most snapshots of a long run are thinned out first
         while len(self.snapshots) > self.keep:
             self.every *= 2
             end = len(self.epochs) - 1
@@ -102,19 +102,27 @@ class Trajectory:
         # Signs that read the same for every model: the start on the left, above the end.
         signs = np.where(coordinates[0] * (-1, 1) < 0, -1.0, 1.0)
         share = float(np.sum(lengths[:2] ** 2) / np.sum(lengths ** 2))
-        measured = self.height is not None
+        costs = self.measured()
         return Plane(list(self.epochs), (directions * signs[:, None]).astype(np.float32), coordinates * signs, share,
-                     list(self.costs) if measured else None, self.height.images if measured else None)
+                     costs, self.height.images if costs is not None else None)
+
+    def measured(self):
+        """The cost at each snapshot, those not measured yet measured now; None without a height."""
+        if self.height is None:
+            return None
+        self.costs = [self.height(s) if c is None else c for c, s in zip(self.costs, self.snapshots, strict=True)]
+        return list(self.costs)
 
     # ---- carrying on later (checkpoints) ------------------------------------------------------
 
     def state(self):
+        costs = self.measured() or self.costs
         return ({f"path_{k}": p for k, p in enumerate(self.snapshots)},
-                {"epochs": self.epochs, "every": self.every, "costs": [finite(c) for c in self.costs]})
+                {"epochs": self.epochs, "every": self.every, "costs": [finite(c) for c in costs]})
 
     def restore(self, arrays, facts):
         epochs, every = facts["epochs"], facts["every"]
-        costs = facts.get("costs") or [None] * len(epochs)  # a checkpoint from before costs were measured
+        costs = facts.get("costs") or [None] * len(epochs)  # None: measured again (or before costs were measured)
         if not (isinstance(every, int) and every >= 1 and isinstance(epochs, list)
                 and all(isinstance(e, int) for e in epochs) and len(costs) == len(epochs)
                 and all(c is None or isinstance(c, (int, float)) for c in costs)):
