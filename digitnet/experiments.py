@@ -167,8 +167,11 @@ def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None, random=Tru
       of the minimum training found;
     - "path": the plane of the path training took (``net.path``, see trajectory.py), over
       the whole path, with the path in it ("epochs", "path_x", "path_y" and "path_cost", C
-      at each point) and "share", how much of the path lies in that plane. None for a
-      model saved before paths were recorded.
+      at each point: the surface's height where each epoch's parameters, projected onto the
+      plane, lie) and "share", how much of the path lies in that plane; and "epoch_cost", C
+      at each epoch's own parameters, off the plane, as training measured it on
+      "epoch_cost_images" of its training images (None for a model saved before that
+      was measured). None for a model saved before paths were recorded.
 
     Each slice is {"x": [...], "y": [...], "cost": [row for each y]}; "cost" is C at θ.
     Far from θ some image may be given probability 0, and C is then infinite (inf).
@@ -196,7 +199,7 @@ def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None, random=Tru
                                     "path", progress),
                           "epochs": list(plane.epochs), "path_x": along.tolist(), "path_y": across.tolist(),
                           "path_cost": cost_along(net, x, Y, plane.directions, plane.coordinates),
-                          "share": plane.share}
+                          "epoch_cost": plane.costs, "epoch_cost_images": plane.cost_images, "share": plane.share}
     return result
 
 

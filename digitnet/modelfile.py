@@ -9,7 +9,8 @@ options, half uniform noise and half scribbles);
 ``W0, b0, W1, b1, ...`` hold the
 weights and biases. A trained model also has the plane of the path training took
 (trajectory.py): ``path_directions``, its two directions, and the header's ``path``,
-the epochs and their coordinates in it. A model saved before paths were recorded has
+the epochs and their coordinates in it, with the cost at each epoch's own weights (not
+in files saved before those were measured). A model saved before paths were recorded has
 neither, and loads with ``net.path`` None. Each array is read with ``allow_pickle=False`` and only after
 its .npy header shows the expected shape, so loading a file can never run code
 nor allocate what a damaged header claims.
@@ -31,7 +32,7 @@ from .negatives import KINDS
 from .network import Network, parameter_count
 from .recipes import TRAINING_OPTIONS
 from .training import History
-from .trajectory import MAX_SNAPSHOTS, Plane
+from .trajectory import MAX_SNAPSHOTS, Plane, finite
 from .version import __version__
 
 FORMAT = "digitnet-model"
@@ -51,7 +52,8 @@ def path_facts(plane):
     if plane is None:
         return None
     return {"epochs": plane.epochs, "coordinates": [[float(x), float(y)] for x, y in plane.coordinates],
-            "share": plane.share}
+            "share": plane.share, "costs": None if plane.costs is None else [finite(c) for c in plane.costs],
+            "cost_images": plane.cost_images}
 
 
 def save(net, path, arrays=None, **record):
@@ -140,17 +142,22 @@ def read_path(path, archive, header):
     if facts is None:
         return None
     epochs, coordinates, share = facts.get("epochs"), facts.get("coordinates"), facts.get("share")
+    costs, cost_images = facts.get("costs"), facts.get("cost_images")  # None in files saved before they were
     if not (isinstance(epochs, list) and 2 <= len(epochs) <= MAX_SNAPSHOTS and all(type(e) is int for e in epochs)
             and isinstance(coordinates, list) and len(coordinates) == len(epochs)
             and all(isinstance(c, list) and len(c) == 2 and all(map(finite_number, c)) for c in coordinates)
-            and finite_number(share)):
+            and finite_number(share)
+            and (costs is None or isinstance(costs, list) and len(costs) == len(epochs)
+                 and all(c is None or finite_number(c) for c in costs))
+            and (cost_images is None or type(cost_images) is int and cost_images > 0)):
         raise DigitnetError(f"{path}: the model header's 'path' is damaged")
     directions = read_array(path, archive, "path_directions", (2, parameter_count(header["sizes"])))
     with np.errstate(over="ignore"):
         directions = directions.astype(np.float32)
     if not np.isfinite(directions).all():
         raise DigitnetError(f"{path}: path_directions holds NaN or infinite values")
-    return Plane(epochs, directions, np.array(coordinates, dtype=np.float64), float(share))
+    return Plane(epochs, directions, np.array(coordinates, dtype=np.float64), float(share), costs,
+                 cost_images if costs is not None else None)
 
 
 def finite_number(value):

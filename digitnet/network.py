@@ -140,9 +140,8 @@ class Network:
         return np.concatenate([self.forward(X[k:k + 4096]) for k in range(0, max(len(X), 1), 4096)])
 
     def predict_proba(self, X):
-        """The output activations, scaled to sum to 1 for each example."""
-        a = self.outputs(X)
-        return a / a.sum(axis=1, keepdims=True)
+        """The output activations, scaled to sum to 1 for each example (``probabilities``)."""
+        return probabilities(self.outputs(X))
 
     def predict(self, X):
         """The digit of each example: the brightest output neuron (``digits``, the index of
@@ -197,6 +196,16 @@ class Network:
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
                 f"cost={self.cost.name!r}{', not_a_digit=True' if self.not_a_digit else ''}"
                 f"{f', classes={self.classes}' if self.classes else ''})")
+
+
+def probabilities(outputs):
+    """Output activations (one example's, or rows of them) scaled to sum to 1. Every sigmoid output of
+    an example can round to 0 in float32 (each z far below 0): that example favours no output, and
+    gets 1/n for each, not 0/0."""
+    outputs = np.asarray(outputs)
+    total = outputs.sum(axis=-1, keepdims=True)
+    even = np.full(outputs.shape, 1 / outputs.shape[-1], outputs.dtype)
+    return np.divide(outputs, total, out=even, where=total > 0)
 
 
 # ---- the parameter layout, shared with kernels.py ---------------------------------------------

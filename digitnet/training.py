@@ -23,7 +23,7 @@ from .negatives import mix, training_images
 from .network import Network
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make
 from .recipes import NOT_A_DIGIT
-from .trajectory import Trajectory
+from .trajectory import HEIGHT_IMAGES, Height, Trajectory
 from .validation import as_labels, as_pixels, check_seed, check_training
 
 ENGINES = {
@@ -112,7 +112,9 @@ class Trainer:
         self.epoch = 0
         self.history = History()
         self.best = None  # (validation accuracy, copy of the parameters, epoch)
-        self.trajectory = Trajectory(net.params.size, net.dtype.itemsize)
+        # The path's real height: the cost at each snapshot, on the first training images as they are.
+        self.height = Height(net, self.X[self.rows[:HEIGHT_IMAGES]], self.y[self.rows[:HEIGHT_IMAGES]])
+        self.trajectory = Trajectory(net.params.size, net.dtype.itemsize, self.height)
         self.trajectory.record(0, net.params)
 
     @property
@@ -257,7 +259,7 @@ class Trainer:
         self.rng.bit_generator.state = facts["rng"]
         self.epoch = facts["epoch"]
         self.history = History(facts["history"])
-        self.trajectory = Trajectory(self.net.params.size, self.net.dtype.itemsize)
+        self.trajectory = Trajectory(self.net.params.size, self.net.dtype.itemsize, self.height)
         if "path" in facts:
             self.trajectory.restore(arrays, facts["path"])
         else:  # a checkpoint from before paths were recorded: the path starts here

@@ -67,6 +67,16 @@ def app(trained_net, mnist, tmp_path):
     return create_app(trained_net, mnist, save_path=tmp_path / "web.npz")
 
 
+def browser(app, **options):
+    """A TestClient for ``app`` that has loaded the page, as a browser does first: that gives it its
+    session, which it needs to change anything."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, **options)
+    assert client.get("/").status_code == 200
+    return client
+
+
 @pytest.fixture(scope="session")
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ every answer is the asking visitor's own network's, and memory stays bounded how
 many visitors come."""
 
 import importlib.util
+import time
 
 import httpx
 import pytest
@@ -35,16 +36,23 @@ def test_a_small_class_gets_its_own_answers_with_no_cross_talk(default_model, tm
         assert int(stats[name]["Request Count"]) > 0, (name, output)  # the editor saw its own edits, then training
 
 
+def page_loaded(url):
+    """An httpx client that has loaded the page, as a browser does: it has a session."""
+    client = httpx.Client(base_url=url, timeout=60)
+    assert client.get("/").status_code == 200
+    return client
+
+
 def test_memory_stays_bounded_with_300_visitors(tmp_path):
-    """300 visitors each change a neuron, so each has a session with its own network: the server
-    keeps at most --max-sessions (200), so after 200 its memory stops growing."""
+    """300 visitors each change a neuron, so each would have a session with its own network: the server
+    keeps at most --max-sessions (200), turning the rest away, so after 200 its memory stops growing."""
     big = tmp_path / "big.npz"  # 118,000 parameters: each visitor's copy is half a megabyte
     Network((784, 128, 128, 10), "relu", "cross-entropy", seed=0).save(big)
     with live_server(big, tmp_path, data=False) as (url, process):
-        clients = [httpx.Client(base_url=url, timeout=30) for _ in range(300)]
-        rss = {}
+        clients = [page_loaded(url) for _ in range(300)]
+        rss, answers = {}, []
         for k, client in enumerate(clients):
-            assert client.put(f"/api/neurons/0/{k % 128}", json={"bias_shift": 1.0}).status_code == 200
+            answers.append(client.put(f"/api/neurons/0/{k % 128}", json={"bias_shift": 1.0}).status_code)
             assert client.post("/api/look", json={"pixels": [0] * 784}).status_code == 200
             if k + 1 in (20, 200, 300):
                 rss[k + 1] = rss_mb(process.pid)
@@ -52,7 +60,41 @@ def test_memory_stays_bounded_with_300_visitors(tmp_path):
         for client in clients:
             client.close()
         assert process.poll() is None
-    assert kept == [False] * 100 + [True] * 200  # the least recently seen were dropped
+    assert answers == [200] * 200 + [409] * 100 and kept == [True] * 200 + [False] * 100  # nobody was dropped
     per_visitor = (rss[200] - rss[20]) / 180
     assert per_visitor > 0.2, rss  # each kept visitor's network does take memory...
     assert rss[300] - rss[200] < 0.25 * 100 * per_visitor, rss  # ...but the 100 beyond the limit add none
+
+
+LARGEST = {"hidden": [128] * 4, "epochs": 100, "images": 100, "paused": True}  # the page's largest network
+
+
+def pause_after(client, epochs):
+    """Start the largest run paused and step it ``epochs`` epochs."""
+    assert client.post("/api/train", json=LARGEST).status_code == 202
+    for epoch in range(1, epochs + 1):
+        client.post("/api/train/step")
+        deadline = time.monotonic() + 60
+        while not (status := client.get("/api/train").json())["epoch"] == epoch or status["busy"]:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+
+
+def test_paused_runs_of_the_largest_network_keep_a_few_megabytes_each(default_model, tmp_path, monkeypatch):
+    """Visitors each pause a run of the largest network the page trains (4 hidden layers of 128, 151,306
+    parameters, 0.6 MB) after 5 epochs: each keeps its network, the path's plane and Adam's memory,
+    five networks' worth (3 MB), where the path's snapshots made it twelve (7 MB). bench/classroom_memory.py
+    measures 200 such visitors, each paused after 99 of 100 epochs."""
+    monkeypatch.setenv("DIGITNET_COMPILED", "0")  # NumPy's epochs: what they keep is the same, and no compiling
+    with live_server(default_model, tmp_path) as (url, process):
+        first = page_loaded(url)
+        pause_after(first, 5)  # the training images' copies, the allocator's pools and such, once
+        before = rss_mb(process.pid)
+        visitors = [page_loaded(url) for _ in range(8)]
+        for client in visitors:
+            pause_after(client, 5)
+        per_visitor = (rss_mb(process.pid) - before) / len(visitors)
+        for client in [first, *visitors]:
+            client.close()
+        assert process.poll() is None
+    assert 1 < per_visitor < 5, f"{per_visitor:.1f} MB for each paused run"

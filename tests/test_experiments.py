@@ -135,6 +135,9 @@ def test_the_path_runs_downhill_to_the_trained_network(trained_net, surface):
     assert path["path_x"][kept] == pytest.approx(0, abs=1e-6) and path["path_y"][kept] == pytest.approx(0, abs=1e-6)
     assert path["path_cost"][kept] == pytest.approx(surface["cost"], rel=1e-5)
     assert path["path_cost"][0] > 3 * path["path_cost"][kept]  # the random start is high up
+    # Beside each epoch's point on the plane, the cost at its own weights, as training measured it.
+    assert path["epoch_cost"] == trained_net.path.costs and len(path["epoch_cost"]) == len(path["epochs"])
+    assert path["epoch_cost_images"] == 1000 and path["epoch_cost"][0] > 3 * path["epoch_cost"][kept]
     assert 0.5 < path["share"] <= 1
     x, y = np.array(path["x"]), np.array(path["y"])  # the slice covers the whole path
     assert x.min() < min(path["path_x"]) and x.max() > max(path["path_x"])
@@ -237,6 +240,16 @@ def test_without_json_it_says_what_it_found(default_model, tmp_path, capsys):
                 "--out", tmp_path / "m.png") == 0
     out = capsys.readouterr().out
     assert "real labels:" in out and "shuffled labels:" in out and "wrote" in out
+
+
+def test_show_landscape_says_the_cost_on_the_plane_and_at_the_epochs_own_weights(default_model, tmp_path, capsys):
+    assert show("landscape", default_model, "--images", "300", "--steps", "5", "--data", MNIST,
+                "--out", tmp_path / "l.png") == 0
+    out = capsys.readouterr().out
+    costs = Network.load(default_model).path.costs
+    assert "in that plane" in out
+    assert (f"at the epochs' own weights, off the plane, the cost went from {costs[0]:.3f} to {costs[-1]:.3f} "
+            "(on 1,000 of the images it trained on)") in out
 
 
 def test_an_old_model_draws_its_surface_without_a_path(tmp_path, capsys):

@@ -9,7 +9,7 @@ import pytest
 from digitnet import Network
 from digitnet.errors import DigitnetError
 from digitnet.functions import ACTIVATIONS, COSTS, one_hot, sigmoid, softmax
-from digitnet.network import flatten, layout, parameter_views
+from digitnet.network import flatten, layout, parameter_views, probabilities
 
 PAIRS = [(activation, cost) for activation in ACTIVATIONS for cost in COSTS]
 
@@ -165,6 +165,22 @@ def test_activations_and_costs():
     ce = COSTS["cross-entropy"].fn
     assert ce(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]])) == pytest.approx(np.log(2))
     assert ce(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])) == np.inf  # certain and wrong
+
+
+def test_predict_proba_adds_up_to_one_and_even_when_every_output_underflows_is_a_number():
+    net = Network((4, 3, 5), "sigmoid", "quadratic", seed=0)
+    X = np.array([[0.1, 0.9, 0.3, 0.5], [1.0, 0.0, 0.0, 1.0]], np.float32)
+    proba = net.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(proba, net.outputs(X) / net.outputs(X).sum(axis=1, keepdims=True), rtol=1e-6)
+    net.biases[-1][:] = -100  # σ(−100) is 0 in float32: every output rounds to 0
+    with np.errstate(all="raise"):  # and nothing divides 0 by 0 on the way
+        proba = net.predict_proba(X)
+    assert not net.outputs(X).any()
+    assert proba.dtype == np.float32 and np.array_equal(proba, np.full((2, 5), 0.2, np.float32))  # none favoured
+    # Each example on its own: one without a favourite beside one with.
+    assert probabilities(np.array([[0, 0, 0, 0], [1, 3, 0, 0]], np.float32)).tolist() == [[0.25] * 4,
+                                                                                            [0.25, 0.75, 0, 0]]
 
 
 def test_bad_sizes_and_names_are_refused():

@@ -7,7 +7,6 @@ import zipfile
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from digitnet import Network
@@ -20,7 +19,7 @@ from digitnet.recipes import NOT_A_DIGIT, RECIPES
 from digitnet.training import Trainer, network_for
 from digitnet.web import create_app
 
-from .conftest import MNIST, OLD_MODEL
+from .conftest import MNIST, OLD_MODEL, browser
 
 
 @pytest.fixture
@@ -254,7 +253,7 @@ def test_export_names_the_outputs(net, model, tmp_path):
 
 @pytest.fixture
 def client(net, mnist):
-    return TestClient(create_app(net, mnist))
+    return browser(create_app(net, mnist))
 
 
 def test_the_api_names_the_not_a_digit_output(client):
@@ -279,7 +278,7 @@ def test_a_drawing_can_be_taught_to_be_not_a_digit(client, mnist):
 
 
 def test_a_ten_output_network_refuses_the_label_10(trained_net, mnist):
-    client = TestClient(create_app(trained_net, mnist))
+    client = browser(create_app(trained_net, mnist))
     pixels = mnist.test_images[0].ravel().tolist()
     answer = client.post("/api/teach/image", json={"pixels": pixels, "label": 10})
     assert answer.status_code == 422 and answer.json()["detail"][0]["msg"].endswith("0 to 9, not 10")
@@ -294,5 +293,5 @@ def test_the_page_shows_a_letter_from_a_seed_and_the_network_turns_it_away(clien
     answers = [client.get("/api/examples/letter", params={"seed": seed}).json()["answer"] for seed in range(30)]
     assert answers.count("not a digit") >= 15, answers
     assert 'id="letter"' in client.get("/").text
-    plain = TestClient(create_app(trained_net, mnist))  # a network that cannot say so names a digit
+    plain = browser(create_app(trained_net, mnist))  # a network that cannot say so names a digit
     assert plain.get("/api/examples/letter", params={"seed": 5}).json()["answer"] in "0123456789"

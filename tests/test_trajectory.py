@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from digitnet import Network, modelfile
+from digitnet import trajectory as trajectory_module
 from digitnet.cli import main
 from digitnet.errors import DigitnetError
 from digitnet.training import Trainer
-from digitnet.trajectory import MAX_SNAPSHOTS, Trajectory, principal_directions
+from digitnet.trajectory import MAX_SNAPSHOTS, Steps, Trajectory, principal_directions
 
 from .conftest import OLD_MODEL
 from .test_modelfile import arrays_of, trained_like_net, write_npz
@@ -55,6 +56,20 @@ def test_the_plane_of_a_flat_path_holds_all_of_it():
     assert plane.epochs == list(range(len(ab)))
 
 
+def test_the_plane_is_the_same_worked_out_in_blocks_of_parameters(monkeypatch):
+    rng = np.random.default_rng(2)
+    trajectory = Trajectory(1000)
+    for epoch in range(9):
+        trajectory.record(epoch, rng.standard_normal(1000).astype(np.float32) * (9 - epoch))
+    centre = trajectory.snapshots[-1]
+    whole = trajectory.plane(centre)
+    monkeypatch.setattr(trajectory_module, "CHUNK", 37)  # 28 blocks, the last one short
+    blocks = trajectory.plane(centre)
+    np.testing.assert_allclose(blocks.directions, whole.directions, atol=1e-6)
+    np.testing.assert_allclose(blocks.coordinates, whole.coordinates, rtol=1e-10, atol=1e-9)
+    assert blocks.share == pytest.approx(whole.share, rel=1e-12)
+
+
 def test_a_path_of_one_point_has_no_plane():
     trajectory = Trajectory(5)
     trajectory.record(0, np.ones(5))
@@ -77,6 +92,44 @@ def test_training_records_the_path_from_the_random_start(mnist):
     assert 0.5 < plane.share <= 1
 
 
+def test_the_path_keeps_the_real_cost_at_each_epochs_weights_which_lie_off_the_plane(mnist):
+    X, y = mnist.train_images[:1500], mnist.train_labels[:1500]
+    net = Network(activation="relu", cost="cross-entropy", seed=5)
+    trainer = Trainer(net, X, y, optimizer="adam", lr=0.005, batch_size=64, epochs=5, seed=5)
+    probe = trainer.X[trainer.rows[:1000]], trainer.y[trainer.rows[:1000]]  # the first 1,000 images it trains on
+    weights = [net.params.copy()]
+    trainer.run(progress=lambda record: weights.append(net.params.copy()))
+    twin = net.copy()
+    real = []
+    for params in weights:
+        twin.params[...] = params
+        real.append(twin.total_cost(*probe))
+    plane = net.path
+    assert plane.costs == pytest.approx(real, rel=1e-5) and plane.cost_images == 1000
+    on_the_plane = []
+    for point in plane.points(net.params):  # each epoch's weights projected onto the plane
+        twin.params[...] = point
+        on_the_plane.append(twin.total_cost(*probe))
+    assert on_the_plane[-1] == pytest.approx(real[-1], rel=1e-4)  # the end is the centre: on the plane
+    assert on_the_plane[0] != pytest.approx(real[0], rel=1e-3)  # the start lies off it: another height
+
+
+def test_a_paused_paths_points_in_its_plane_carry_it_on(mnist):
+    """What a paused run on the page keeps of its path: its plane, from which its points come back."""
+    X, y = mnist.train_images[:500], mnist.train_labels[:500]
+    trainer = Trainer(Network(seed=1), X, y, lr=3.0, epochs=3, seed=1)
+    for _ in range(2):
+        trainer.run_epoch()
+    plane = trainer.trajectory.plane(trainer.net.params)
+    points = plane.points(trainer.net.params)
+    assert points.shape == (3, trainer.net.params.size) and points.dtype == np.float32
+    np.testing.assert_allclose(points[-1], trainer.net.params, atol=1e-5)  # the end, the centre, is on the plane
+    steps = np.array(trainer.trajectory.snapshots, np.float64) - trainer.net.params
+    np.testing.assert_allclose((points - trainer.net.params) @ plane.directions.T, plane.coordinates, atol=1e-4)
+    assert plane.share == pytest.approx(1)  # three points and the centre: all in one plane...
+    np.testing.assert_allclose(points, np.array(trainer.trajectory.snapshots), atol=1e-4 * np.abs(steps).max())
+
+
 # ---- model files ----------------------------------------------------------------------------
 
 
@@ -91,9 +144,11 @@ def with_path(net, epochs=3):
 
 def test_a_model_file_keeps_the_plane_of_its_path(tmp_path):
     net = with_path(trained_like_net())
+    net.path = net.path._replace(costs=[2.3, float("inf"), 0.4], cost_images=1000)
     net.save(tmp_path / "model.npz")
     back = Network.load(tmp_path / "model.npz")
     assert back.path.epochs == net.path.epochs and back.path.share == net.path.share
+    assert back.path.costs == [2.3, None, 0.4] and back.path.cost_images == 1000  # JSON's null for infinity
     np.testing.assert_array_equal(back.path.directions, net.path.directions)
     np.testing.assert_array_equal(back.path.coordinates, net.path.coordinates)
     without = trained_like_net()
@@ -135,6 +190,9 @@ def damaged(folder, name, **changes):
     ("coordinates-short.npz", {"coordinates": [[0, 0]]}, ["'path' is damaged"]),
     ("coordinates-text.npz", {"coordinates": [["a", 1], [0, 0], [0, 0]]}, ["'path' is damaged"]),
     ("share-missing.npz", {"share": None}, ["'path' is damaged"]),
+    ("costs-short.npz", {"costs": [1.0]}, ["'path' is damaged"]),
+    ("costs-text.npz", {"costs": ["high", 1.0, 0.5]}, ["'path' is damaged"]),
+    ("cost-images-zero.npz", {"costs": [2.0, 1.0, 0.5], "cost_images": 0}, ["'path' is damaged"]),
     ("no-directions.npz", {"directions": None}, ["path_directions", "missing"]),
     ("directions-shape.npz", {"directions": np.zeros((3, 13002), np.float32)}, ["path_directions", "[2, 13002]"]),
     ("directions-nan.npz", {"directions": np.full((2, 13002), np.nan, np.float32)}, ["path_directions", "NaN"]),
@@ -169,12 +227,26 @@ def test_a_checkpoint_from_before_paths_carries_on_with_the_path_from_there(mnis
     resumed.restore(arrays, facts)
     resumed.run()
     assert resumed.net.path.epochs == [0, 1, 2, 3, 4]
+    straight = trainer()
+    straight.run()
+    assert resumed.net.path.costs == straight.net.path.costs  # the costs before the checkpoint came with it
+    assert later.net.path.costs == straight.net.path.costs[2:]
+
+
+def test_a_model_saved_before_costs_were_measured_has_its_path_without_them(tmp_path):
+    net = with_path(trained_like_net())
+    arrays, header = arrays_of(net)
+    arrays["path_directions"] = net.path.directions
+    del header["path"]["costs"], header["path"]["cost_images"]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    back = Network.load(write_npz(tmp_path / "before-costs.npz", arrays))
+    assert back.path.epochs == [0, 1, 2] and back.path.costs is None and back.path.cost_images is None
 
 
 def test_the_directions_are_the_singular_vectors():
     rng = np.random.default_rng(4)
     steps = rng.standard_normal((7, 300)) * np.arange(7, 0, -1)[:, None]
-    lengths, directions = principal_directions(steps)
+    lengths, directions = principal_directions(Steps(list(steps), np.zeros(300)))
     _, s, vt = np.linalg.svd(steps, full_matrices=False)
     np.testing.assert_allclose(lengths, s, rtol=1e-9)
     np.testing.assert_allclose(np.abs(np.sum(directions * vt[:2], axis=1)), 1, rtol=1e-9)  # the same, up to sign

@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from digitnet import Network
 from digitnet.lesson import cost_of_one
@@ -15,7 +14,7 @@ from digitnet.web import create_app
 from digitnet.web.schema import MAX_BODY
 from digitnet.web.server import STATIC
 
-from .conftest import eventually, wait_for
+from .conftest import browser, eventually, wait_for
 
 
 @pytest.fixture
@@ -28,12 +27,12 @@ LOCAL = ("127.0.0.1", 50000)  # a visitor at the server's own computer
 
 @pytest.fixture
 def client(trained_net, mnist, save_path):
-    return TestClient(create_app(trained_net, mnist, save_path=save_path), client=LOCAL)
+    return browser(create_app(trained_net, mnist, save_path=save_path), client=LOCAL)
 
 
 @pytest.fixture
 def dataless(trained_net):
-    return TestClient(create_app(trained_net, None))
+    return browser(create_app(trained_net, None))
 
 
 def drawing(image):
@@ -212,7 +211,7 @@ def test_grey_values_need_not_be_whole_numbers(client, mnist):
 def test_probabilities_stay_numbers_when_every_output_is_zero():
     net = Network((784, 4, 10), "sigmoid", "quadratic", seed=0)
     net.biases[-1][:] = -200  # σ(-200) is 0 in float32
-    answer = TestClient(create_app(net)).post("/api/look", json={"pixels": [0] * 784}).json()
+    answer = browser(create_app(net)).post("/api/look", json={"pixels": [0] * 784}).json()
     assert answer["layers"][-1] == [0] * 10 and answer["probabilities"] == [0.1] * 10
 
 
@@ -452,7 +451,7 @@ def test_starting_again_mid_epoch_drops_the_old_run_and_never_piles_up_threads(t
 
     from digitnet.training import Trainer
 
-    client = TestClient(create_app(trained_net, mnist, max_training=2))  # seats for both runs below
+    client = browser(create_app(trained_net, mnist, max_training=2))  # seats for both runs below
     release, run_epoch = threading.Event(), Trainer.run_epoch
 
     def held(trainer):  # the first two runs' epochs wait until released
@@ -516,7 +515,7 @@ def test_save_writes_the_network_as_edited_to_the_servers_path_only(client, save
 
 
 def test_save_to_an_unwritable_place_is_a_409(trained_net, tmp_path):
-    client = TestClient(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"), client=LOCAL)
+    client = browser(create_app(trained_net, None, save_path=tmp_path / "missing" / "web.npz"), client=LOCAL)
     answer = client.post("/api/save")
     assert answer.status_code == 409 and "cannot write" in answer.json()["detail"]
 
@@ -541,7 +540,7 @@ def test_serve_runs_the_app_on_localhost_and_prints_the_url(served, default_mode
     assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123/" in out and "without test images" in out and "warning" not in out
-    assert TestClient(served["app"]).get("/api/model").json()["has_data"] is False
+    assert browser(served["app"]).get("/api/model").json()["has_data"] is False
 
 
 def test_serve_for_a_class_prints_the_network_address_and_warns(served, default_model, capsys, monkeypatch):
@@ -580,7 +579,7 @@ def test_serve_uses_model_npz_in_the_current_folder(served, default_model, tmp_p
     (tmp_path / "model.npz").write_bytes(default_model.read_bytes())
     small_mnist(tmp_path / "data", mnist)
     assert main(["serve", "--data", "data", "--port", "8001"]) == 0
-    model = TestClient(served["app"]).get("/api/model").json()
+    model = browser(served["app"]).get("/api/model").json()
     assert model["has_data"] and model["sizes"] == [784, 16, 16, 10]
     assert model["test_accuracy"] == Network.load("model.npz").score(mnist.test_images, mnist.test_labels)
 
@@ -596,7 +595,7 @@ def test_serve_without_a_model_trains_one_first_and_keeps_it(served, tmp_path, m
     out = capsys.readouterr().out
     assert "epoch   1/2" in out and "epoch   2/2" in out and "saved model.npz" in out
     saved = Network.load(tmp_path / "model.npz")
-    model = TestClient(served["app"]).get("/api/model").json()
+    model = browser(served["app"]).get("/api/model").json()
     assert model["sizes"] == list(saved.sizes) and model["activation"] == "relu"
     assert model["test_accuracy"] == pytest.approx(saved.header["test_accuracy"])
 
@@ -617,7 +616,7 @@ def test_a_model_that_names_its_classes_answers_with_the_names(trained_net, mnis
     names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
     named = Network(trained_net.sizes, trained_net.activation.name, trained_net.cost.name, classes=names)
     named.params[...] = trained_net.params
-    client = TestClient(create_app(named, mnist))
+    client = browser(create_app(named, mnist))
     assert client.get("/api/model").json()["outputs"] == list(names)
     answer = client.post("/api/look", json=pixels(mnist.test_images[0])).json()
     assert answer["answer"] == names[answer["prediction"]]

@@ -30,14 +30,19 @@ def served(request, trained_net):
 
 
 @pytest.fixture
-def server(served, mnist, tmp_path):
+def web_app(served, mnist, tmp_path):
+    return create_app(served, mnist, save_path=tmp_path / "web.npz")
+
+
+@pytest.fixture
+def server(web_app):
     """The app under uvicorn on a free port of 127.0.0.1, in a thread, stopped afterwards."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(served, mnist, save_path=tmp_path / "web.npz")
+    app = web_app
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -444,7 +449,8 @@ def test_the_landscape_panel_rolls_the_ball_and_follows_training(page, output_di
     page.wait_for_selector("#landscape-panel .plot[data-rolled]")
     path = page.evaluate("digitnet.experiment.result.path")
     assert page.locator("#landscape-panel .plot").get_attribute("data-epoch") == str(path["epochs"][-1])
-    assert "goes down from a cost of" in text(page, "#landscape-panel .status")
+    status = text(page, "#landscape-panel .status")
+    assert "goes down on the plane from a cost of" in status and "at the epochs' own weights, off the plane" in status
     page.locator("#landscape-panel").screenshot(path=output_dir / "web-landscape.png")
     # Follow a live training run: the path grows epoch by epoch.
     page.fill("#train-form [name=hidden]", "8")
@@ -496,3 +502,83 @@ def test_a_model_that_names_its_classes_is_shown_with_the_names(page):
     assert page.locator("#digit").text_content() == FASHION[look["prediction"]]
     page.locator("#labels button").nth(5).click()
     assert page.locator("#teach").text_content().startswith("This is a Sandal")
+
+
+# ---- sessions: a full class, and a session that ended -------------------------------------------
+
+
+def fresh_page(browser, server):
+    """A page in a browser of its own (its own cookies), loaded; script errors go in ``page.errors``.
+    Unlike ``page``'s, the console may log the 409s and 410s these tests provoke."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(30_000)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
+    return page
+
+
+def switch_off(page, layer, neuron):
+    page.click(f'#net circle.hidden[data-layer="{layer}"][data-neuron="{neuron}"]')
+    page.wait_for_selector("#neuron-body:not([hidden])")
+    page.locator("#off").check()
+
+
+def test_a_visitor_whose_session_ended_is_told_so_and_what_was_lost(browser, server, web_app, output_dir):
+    from digitnet.web.sessions import Sessions
+
+    page = fresh_page(browser, server)
+    page.fill("#train-form [name=hidden]", "8")
+    page.fill("#train-form [name=epochs]", "3")
+    page.fill("#train-form [name=images]", "600")
+    page.click("#step")  # one epoch of a run, then paused
+    page.wait_for_function("digitnet.training.state === 'paused' && digitnet.training.history.length === 1 && "
+                           "!digitnet.training.busy")
+    page.wait_for_function("digitnet.model.sizes.join() === '784,8,10'")
+    switch_off(page, 0, 3)
+    page.wait_for_function("digitnet.model.edits.length === 1")
+    assert page.locator("#notice").is_hidden()
+
+    web_app.state.sessions = Sessions()  # the server restarts: it no longer knows this browser's key
+    page.locator("#canvas").scroll_into_view_if_needed()
+    draw(page, ONE)  # the visitor comes back and draws
+    notice = page.locator("#notice")
+    notice.wait_for(state="visible")
+    assert notice.text_content().startswith("Your session has ended (the server was restarted): your edits, "
+                                            "teaching, training and experiments are gone; reload the page")
+    assert "Lost with it: your 1 hand edit and your training run (paused at epoch 1 of 3)." in notice.text_content()
+    notice.screenshot(path=output_dir / "web-session-ended.png")
+
+    notice.locator("button", has_text="Reload").click()  # a fresh start, and still told why
+    page.wait_for_function("window.digitnet && digitnet.look !== null && digitnet.model !== null")
+    notice.wait_for(state="visible")
+    assert notice.text_content() == ("Your last session on this server ended before this page was loaded (the server "
+                                     "was restarted), and its work with it: your 1 hand edit and your training run "
+                                     "(paused at epoch 1 of 3). This page starts afresh from the served network.")
+    assert page.evaluate("digitnet.model.edits.length") == 0 and page.evaluate("digitnet.model.editing")
+    assert page.evaluate("document.cookie") == ""  # told once: the server's note is gone
+    page.reload()
+    page.wait_for_function("window.digitnet && digitnet.model !== null")
+    assert page.locator("#notice").is_hidden()
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_a_newcomer_to_a_full_class_can_draw_and_is_told_why_editing_is_off(browser, server, web_app):
+    web_app.state.classroom.max_sessions = 1
+    first = fresh_page(browser, server)
+    switch_off(first, 0, 1)
+    first.wait_for_function("digitnet.model.edits.length === 1")
+    late = fresh_page(browser, server)
+    notice = late.locator("#notice")
+    notice.wait_for(state="visible")
+    assert notice.text_content().startswith("The class is full (1 visitors are working): you can draw and look, "
+                                            "but editing is off")
+    assert answer_after_drawing(late, ONE)["prediction"] == 1  # drawing works, on the served network
+    switch_off(late, 0, 2)
+    late.wait_for_function("document.querySelector('#caption').textContent.startsWith('the class is full')")
+    assert late.evaluate("digitnet.model.edits.length") == 0 and first.evaluate("digitnet.model.edits.length") == 1
+    assert not first.errors and not late.errors, first.errors + late.errors
+    for page in (first, late):
+        page.context.close()

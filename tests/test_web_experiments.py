@@ -9,14 +9,13 @@ import time
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from digitnet import experiments
+from digitnet import Network, experiments
 from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
 
-from .conftest import eventually
+from .conftest import browser, eventually
 from .conftest import wait_for as until
 
 SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200, "steps": 7},
@@ -25,7 +24,7 @@ SMALL = {"memorize": {"images": 200, "epochs": 30}, "landscape": {"images": 200,
 
 @pytest.fixture
 def client(app):
-    return TestClient(app)
+    return browser(app)
 
 
 def strict_json(text):
@@ -65,6 +64,23 @@ def test_memorize_runs_live_and_gives_the_experiments_numbers(client, trained_ne
     assert client.get("/api/experiments").json()["result"] == final["result"]
 
 
+def test_a_network_trained_on_the_page_keeps_its_recipe_and_memorize_trains_with_it(client, mnist, tmp_path):
+    recipe = {"hidden": [8], "epochs": 2, "images": 600, "optimizer": "sgd", "lr": 0.5, "batch_size": 30}
+    client.post("/api/train", json=recipe)
+    until(client, "/api/train", lambda s: s["state"] == "done")
+    (tmp_path / "page.npz").write_bytes(client.get("/api/download").content)
+    page_net = Network.load(tmp_path / "page.npz")  # its file says how it was trained, as `digitnet train`'s do
+    assert page_net.header["recipe"] == "web"
+    assert {k: page_net.header["options"][k] for k in ("optimizer", "lr", "batch_size", "epochs", "images")} == \
+        {k: recipe[k] for k in ("optimizer", "lr", "batch_size", "epochs", "images")}
+    client.post("/api/experiments/memorize", json={"images": 100, "epochs": 3})
+    on_the_page = [s for s in events(client) if s["state"] == "done"][0]["result"]
+    args = mnist.train_images, mnist.train_labels, (mnist.test_images, mnist.test_labels), 100, 3
+    assert on_the_page["real"]["cost"] == pytest.approx(experiments.memorize(page_net, *args)["real"]["cost"])
+    no_recipe = Network(page_net.sizes, "relu", "cross-entropy")  # the default recipe's Adam: another curve
+    assert on_the_page["real"]["cost"] != pytest.approx(experiments.memorize(no_recipe, *args)["real"]["cost"])
+
+
 def test_the_stream_sends_a_few_statuses_a_second_however_often_the_experiment_reports(client):
     start = time.monotonic()
     client.post("/api/experiments/memorize", json={"images": 200, "epochs": 300})
@@ -82,6 +98,8 @@ def test_landscape_gives_the_path_plane_and_a_random_slice_when_asked(client, tr
     expected = experiments.strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
     assert final["result"]["random"] is None
     assert final["result"]["path"]["path_x"] == pytest.approx(expected["path"]["path_x"])
+    assert final["result"]["path"]["epoch_cost"] == pytest.approx(trained_net.path.costs)  # the real costs, beside
+    assert final["result"]["path"]["epoch_cost_images"] == 1000
     np.testing.assert_allclose(final["result"]["path"]["cost"], expected["path"]["cost"], rtol=1e-6)
     assert final["parts"]["path"]["cost"] == final["result"]["path"]["cost"]  # row by row
     client.post("/api/experiments/landscape", json=SMALL["landscape"] | {"random": True})
@@ -131,7 +149,7 @@ def test_experiments_wait_in_the_training_queue(trained_net, mnist, monkeypatch)
     from digitnet.training import Trainer
 
     app = create_app(trained_net, mnist, max_training=1)
-    trainer, experimenter = TestClient(app), TestClient(app)
+    trainer, experimenter = browser(app), browser(app)
     release, run_epoch = threading.Event(), Trainer.run_epoch
 
     def held(self):
@@ -149,12 +167,13 @@ def test_experiments_wait_in_the_training_queue(trained_net, mnist, monkeypatch)
 
 
 def test_a_visitor_who_leaves_stops_their_experiment(trained_net, mnist):
-    app = create_app(trained_net, mnist, max_sessions=1)
-    first, second = TestClient(app), TestClient(app)
+    app = create_app(trained_net, mnist, idle_minutes=0.5 / 60)
+    first, second = browser(app), browser(app)
     first.post("/api/experiments/sigmoid-vs-relu", json={})
     wait_for(first, lambda s: s["state"] == "running")
     experiment = app.state.classroom.visitors[first.cookies[COOKIE]].experiment
-    second.put("/api/neurons/0/0", json={"off": True})  # kept: the first visitor is dropped
+    time.sleep(0.6)  # the first visitor has gone quiet for longer than the idle time...
+    second.get("/api/model")  # ...which the next request finds: their session ends
     assert experiment.status()["state"] == "stopped" and experiment.status()["message"] == "the visitor left"
 
 
@@ -178,7 +197,9 @@ def test_the_landscape_of_a_network_training_live_has_its_path_so_far(client):
         until(client, "/api/train", lambda s, epochs=epochs: s["epoch"] >= epochs and not s["busy"])
         client.post("/api/experiments/landscape", json=SMALL["landscape"])
         final = events(client)[-1]
-        assert final["result"]["path"]["epochs"] == list(range(epochs + 1))
+        path = final["result"]["path"]
+        assert path["epochs"] == list(range(epochs + 1))  # also after a pause, which keeps only its points
+        assert len(path["epoch_cost"]) == epochs + 1 and None not in path["epoch_cost"]
 
 
 @pytest.mark.parametrize("path, body", [("memorize", {"images": 50}), ("memorize", {"epochs": 301}),
@@ -199,7 +220,7 @@ def test_the_experiments_are_in_the_schema_and_need_data(client, trained_net):
     assert {"/api/experiments", "/api/experiments/stop", "/api/experiments/events"} <= set(paths)
     options = client.get("/api/options").json()
     assert options["experiments"]["memorize"] == {"images": 1000, "epochs": 300}  # the command line's defaults
-    dataless = TestClient(create_app(trained_net, None))
+    dataless = browser(create_app(trained_net, None))
     answer = dataless.post("/api/experiments/memorize", json={})
     assert answer.status_code == 409 and "--data" in answer.json()["detail"]
 
@@ -222,7 +243,7 @@ def test_a_taught_or_edited_network_has_no_path_but_its_trained_one_has(client):
 
 
 def test_an_experiment_that_fails_says_why_and_gives_its_seat_back(trained_net, mnist, monkeypatch):
-    client = TestClient(create_app(trained_net, mnist, max_training=1))
+    client = browser(create_app(trained_net, mnist, max_training=1))
 
     def broken(*args, **kwargs):
         raise ValueError("something the experiment did not expect")

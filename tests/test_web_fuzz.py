@@ -1,13 +1,15 @@
 """The web API against its own OpenAPI schema: schemathesis sends generated (valid
-and invalid) requests to a real `digitnet serve` on 127.0.0.1; no answer may be a
-5xx, every answer must match the schema (status code, content type, body), and a
-request the schema does not allow (an unknown field in a body among them) must be refused."""
+and invalid) requests to a real `digitnet serve` on 127.0.0.1, from a browser session
+(the page loaded); no answer may be a 5xx, every answer must match the schema (status code,
+content type, body), and a request the schema does not allow (an unknown field in a body
+among them) must be refused."""
 
 import os
 import re
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks as sc
@@ -48,6 +50,23 @@ def without_prefix_items(node):
 
 
 @pytest.fixture(scope="module")
+def page_loaded(web_server):
+    """A session that has loaded the page, as a browser's has: it may change things."""
+    url, _ = web_server
+    with requests.Session() as session:
+        assert session.get(url + "/", timeout=30).status_code == 200
+        yield session
+
+
+@pytest.fixture(scope="module")
+def client(web_server):
+    url, _ = web_server
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert client.get("/").status_code == 200
+        yield client
+
+
+@pytest.fixture(scope="module")
 def web_schema(web_server):
     url, _ = web_server
     raw = httpx.get(url + "/openapi.json", timeout=30).json()
@@ -69,31 +88,29 @@ schema = (schemathesis.pytest.from_fixture("web_schema")
 @schema.parametrize()
 @settings(max_examples=int(os.environ.get("DIGITNET_FUZZ_EXAMPLES", 25)), deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case, web_server):
+def test_api_conforms_to_its_schema(case, web_server, page_loaded):
     url, process = web_server
-    case.call_and_validate(base_url=url, checks=CHECKS, timeout=30)
+    case.call_and_validate(base_url=url, session=page_loaded, checks=CHECKS, timeout=30)
     assert process.poll() is None
 
 
-def test_train_request_validation(web_server):
+def test_train_request_validation(client):
     """Malformed training requests are refused with 422 (never start anything, never 5xx)."""
-    url, _ = web_server
     for body in [{"hidden": []}, {"hidden": [0]}, {"hidden": [10**9]}, {"lr": -1}, {"lr": "fast"},
                  {"epochs": 0}, {"batch_size": 10**9}, {"images": 5}, {"activation": "swish"}, [], "text", None]:
-        response = httpx.post(url + "/api/train", json=body, timeout=30)
+        response = client.post("/api/train", json=body)
         assert response.status_code == 422, (body, response.text)
-    assert httpx.get(url + "/api/train", timeout=30).json()["state"] == "idle"
+    assert client.get("/api/train").json()["state"] == "idle"
 
 
 @pytest.mark.parametrize("kind", ["memorize", "landscape", "sigmoid-vs-relu"])
-def test_experiment_request_validation(web_server, kind):
+def test_experiment_request_validation(client, kind):
     """Malformed experiment requests are refused with 422 (never start anything, never 5xx)."""
-    url, _ = web_server
     for body in [{"images": 1}, {"images": 10**9}, {"images": "many"}, {"epochs": 0}, {"steps": 2}, {"extent": -1},
                  {"depths": [0]}, {"seed": -1}, [], "text", None]:
-        response = httpx.post(f"{url}/api/experiments/{kind}", json=body, timeout=30)
+        response = client.post(f"/api/experiments/{kind}", json=body)
         assert response.status_code == 422, (body, response.text)  # another kind's options too: not this one's
-    assert httpx.get(url + "/api/experiments", timeout=30).json()["state"] == "idle"
+    assert client.get("/api/experiments").json()["state"] == "idle"
 
 
 def json_bodies(spec):
@@ -112,15 +129,19 @@ def test_every_request_body_refuses_unknown_fields(web_server):
     spec = httpx.get(url + "/openapi.json", timeout=30).json()
     bodies = list(json_bodies(spec))
     assert len(bodies) >= 10
+    page = httpx.Client(base_url=url, timeout=30)  # a visitor with the page loaded: writes need its session
+    page.get("/")
     for method, path, schema in bodies:
         name = schema["$ref"].rsplit("/", 1)[1]
         assert spec["components"]["schemas"][name].get("additionalProperties") is False, name
         where = re.sub(r"\{(\w+)\}", lambda m: {"layer": "0", "neuron": "3"}[m[1]], path)
-        response = httpx.request(method.upper(), url + where, json={"switched_off": True}, timeout=30)
+        response = page.request(method.upper(), where, json={"switched_off": True})
         assert response.status_code == 422, (method, path, response.text)
         assert {"loc": ["body", "switched_off"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"} \
             in response.json()["detail"], (method, path)
+    page.close()
     with httpx.Client(base_url=url, timeout=30) as visitor:  # one visitor: the session's cookie is kept
+        visitor.get("/")
         assert visitor.put("/api/neurons/0/3", json={"bias_shift": 5, "switched_off": True}).status_code == 422
         assert visitor.get("/api/neurons/0/3").json()["bias_shift"] == 0  # nothing changed
         assert visitor.put("/api/neurons/0/3", json={"bias_shift": 5}).status_code == 200

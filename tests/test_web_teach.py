@@ -5,7 +5,6 @@ batch of 100 steps; bad input answered with a 4xx."""
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from digitnet import Network
 from digitnet.functions import one_hot
@@ -14,10 +13,12 @@ from digitnet.network import parameter_views
 from digitnet.web import create_app, lab
 from digitnet.web.routes import seen
 
+from .conftest import browser
+
 
 @pytest.fixture
 def client(app):
-    return TestClient(app)
+    return browser(app)
 
 
 def drawing(image):
@@ -233,7 +234,7 @@ def test_a_hundred_steps_on_a_hundred_random_training_images(client, trained_net
 
 
 def test_one_visitors_teaching_leaves_the_others_network_alone(app, trained_net, mnist):
-    teacher, other = TestClient(app), TestClient(app)
+    teacher, other = browser(app), browser(app)
     image = {"pixels": mnist.test_images[0].ravel().tolist()}
     before = other.post("/api/look", json=image).json()
     for _ in range(3):
@@ -293,7 +294,7 @@ def test_bad_test_image_and_batch_requests_get_a_422(client, path, body):
 
 
 def test_a_label_the_network_has_no_output_for_gets_a_422(mnist):
-    small = TestClient(create_app(Network((784, 8, 5), "relu", "cross-entropy", seed=0), mnist))
+    small = browser(create_app(Network((784, 8, 5), "relu", "cross-entropy", seed=0), mnist))
     answer = small.post("/api/teach/test", json={"index": 0, "label": 7})
     assert answer.status_code == 422 and answer.json()["detail"] == [  # the schema's form of a 422
         {"loc": ["label"], "msg": "a label is one of the network's 5 outputs, 0 to 4, not 7", "type": "value_error"}]
@@ -301,7 +302,7 @@ def test_a_label_the_network_has_no_output_for_gets_a_422(mnist):
 
 
 def test_without_mnist_drawings_are_taught_but_test_images_and_batches_are_not(trained_net, mnist):
-    dataless = TestClient(create_app(trained_net, None))
+    dataless = browser(create_app(trained_net, None))
     step = dataless.post("/api/teach", json={"pixels": drawing(mnist.test_images[0]), "label": 3}).json()
     assert step["after"]["test_accuracy"] is None and step["after"]["cost"] is not None
     for path, body in (("/api/teach/test", {"index": 0}), ("/api/teach/batch", {})):

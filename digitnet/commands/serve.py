@@ -23,9 +23,10 @@ def add_parser(sub):
     p.add_argument("--save-to", default="model-web.npz",
                    help="where Save writes the model for a visitor at this computer (others download it)")
     p.add_argument("--max-sessions", type=positive_int, default=200,
-                   help="visitors (browser sessions) kept at once; the least recently seen is dropped first")
+                   help="visitors (browser sessions) kept at once; when all places are taken, a newcomer can draw "
+                        "and look but not edit until a session ends (none is dropped to make room)")
     p.add_argument("--idle-minutes", type=positive_int, default=30, help="a visitor's session ends this long "
-                                                                         "after their last request")
+                                                                         "after their last request, freeing its place")
     p.add_argument("--max-training", type=positive_int, default=os.cpu_count() or 1,
                    help="training runs at once (the number of cores); others queue")
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (else $DIGITNET_DATA, "
@@ -38,8 +39,9 @@ def add_parser(sub):
 def run(args):
     import uvicorn
 
-    from ..web import create_app
+    from ..web import create_app, give_memory_back
 
+    give_memory_back()  # before anything large is allocated: a class's memory is the arrays it keeps
     if args.port > 65535:
         raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
     check_can_listen(args.host, args.port)  # before any slow loading or training

@@ -152,6 +152,11 @@ def as_json(numbers):
     return json.dumps(strict(numbers), allow_nan=False)
 
 
+def cost_text(cost):
+    """A cost as printed: ∞ for None, which is how an infinite one is kept."""
+    return "∞" if cost is None else f"{cost:.3f}"
+
+
 def pick(images, labels, index, which):
     if not 0 <= index < len(images):
         raise DigitnetError(f"--image {index} is out of range: the {which} set has images 0 to {len(images) - 1}")
@@ -329,6 +334,10 @@ def draw_landscape(net, args, progress):
     lines.append("no path: the model was saved before training recorded it" if path is None else
                  f"the path of {len(path['epochs'])} epochs, {path['share']:.1%} of it in the plane drawn, "
                  f"goes down from a cost of {path['path_cost'][0]:.3f} to {path['path_cost'][-1]:.3f} in that plane")
+    if path is not None and path["epoch_cost"] is not None:
+        start, end = strict([path["epoch_cost"][0], path["epoch_cost"][-1]])
+        lines.append(f"at the epochs' own weights, off the plane, the cost went from {cost_text(start)} to "
+                     f"{cost_text(end)} (on {path['epoch_cost_images']:,} of the images it trained on)")
     return landscape_figure(result, args.images), "\n".join(lines)
 
 

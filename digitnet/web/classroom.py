@@ -3,8 +3,10 @@ run and experiment, so that nothing one visitor does changes another's page.
 
 A visitor who has changed nothing is a ``newcomer`` and costs nothing: they all see
 the server's model, shared read-only. A session is kept (a ``Visitor`` made) when
-its visitor first changes something. At most ``max_sessions`` are kept, the least
-recently seen dropped first, and a session not seen for ``idle`` seconds expires.
+its visitor first changes something. At most ``max_sessions`` are kept, and a kept
+session ends only when it has not been seen for ``idle`` seconds: never to make room
+for someone new, so nobody's work is wiped by a crowd arriving. When all the places are
+taken, a newcomer can still draw and look, on the shared model, until one comes free.
 """
 
 import os
@@ -67,13 +69,25 @@ class Classroom:
         return self._visitor(key, keep=False)
 
     def keep(self, key):
-        """The visitor of session ``key``, kept from now on: they are about to change something."""
+        """The visitor of session ``key``, kept from now on: they are about to change something.
+        Raises Full if that needs a place and none is free."""
         return self._visitor(key, keep=True)
+
+    def has_room(self):
+        """Whether a newcomer could be kept now."""
+        self.find(None)  # lets go of the sessions idle too long
+        return len(self.visitors) < self.max_sessions
+
+    def full(self):
+        """What a newcomer is told when there is no room."""
+        return (f"the class is full ({self.max_sessions} visitors are working): you can draw and look, but editing "
+                f"is off until one of their sessions ends, {self.idle / 60:g} minutes after its last request")
 
     def __len__(self):
         return len(self.visitors)
 
     def _visitor(self, key, keep):
+        # The sessions idle too long go first; then the visitor of ``key``, made now if ``keep`` and there is room.
         now, gone = time.monotonic(), []
         with self.lock:
             while self.visitors:  # the least recently seen first: stop at the first still active
@@ -82,13 +96,17 @@ class Classroom:
                     break
                 gone.append(self.visitors.pop(oldest))
             visitor = self.visitors.get(key)
-            if visitor is None and keep:
+            if visitor is None and keep and len(self.visitors) < self.max_sessions:
                 visitor = self.visitors[key] = Visitor(self)
-                while len(self.visitors) > self.max_sessions:
-                    gone.append(self.visitors.popitem(last=False)[1])
             if visitor is not None:
                 self.visitors.move_to_end(key)
                 visitor.seen = now
         for visitor_gone in gone:  # outside the lock: stopping a run waits for nobody, but takes its own lock
             visitor_gone.leave()
+        if visitor is None and keep:
+            raise Full(self.full())
         return visitor or self.newcomer
+
+
+class Full(RuntimeError):
+    """Every place is taken by a visitor seen recently: a newcomer cannot be kept."""

@@ -7,7 +7,7 @@ ask, at most ``max_training`` runs of either kind use the cores. What it measure
 as it comes, epoch by epoch or row by row, for the page to draw growing; the page hears of
 it through an event stream that sends what is new at most ten times a second, however often
 the experiment reports. An experiment stops when its visitor stops it, starts another,
-leaves (the session is dropped), or stops watching: no page listening and no one asking
+leaves (the session ends), or stops watching: no page listening and no one asking
 for ``UNWATCHED`` seconds.
 """
 

@@ -16,7 +16,7 @@ from .. import lesson
 from ..blas import one_blas_thread
 from ..experiments import strict
 from ..figures import strongest_connections
-from ..network import parameter_views
+from ..network import parameter_views, probabilities
 
 UNDO_BYTES = 1 << 20  # the teaching steps a visitor can undo hold at most this much of parameters
 STRONGEST = 300  # connections drawn per layer: all 12,000 would be a grey fog
@@ -60,8 +60,8 @@ class Trained:
     def connections(self):
         with self.lock:
             if self._connections is None:
-                self._connections = connections(self.net)
-            return self._connections
+                self._connections = strongest(self.net)
+            return listed(self._connections)
 
 
 class Lab:
@@ -266,12 +266,6 @@ def for_the_page(scores):
     return {"test_accuracy": scores["accuracy"], "average_cost": strict(scores["average_cost"])}
 
 
-def probabilities(output):
-    """The outputs scaled to add up to 1 (softmax's already do)."""
-    total = output.sum()  # sigmoid outputs can all round to 0: then no digit is favoured
-    return output / total if total > 0 else np.full_like(output, 1 / len(output))
-
-
 def laid_out(cost):
     """``lesson.cost_of_one``'s numbers for JSON, with its answer: an infinite cost (the right
     digit given probability 0) becomes None."""
@@ -293,15 +287,25 @@ class TooFar(ValueError):
     """A teaching step that would take the weights past MAX_PARAMETER: not taken."""
 
 
-def connections(net, per_layer=STRONGEST):
-    """The strongest ``per_layer`` weights of each layer as [from, to, w]: the strongest
-    show what the network uses."""
+def strongest(net, per_layer=STRONGEST):
+    """The strongest ``per_layer`` weights of each layer, strongest first, as an array of rows
+    (from, to, w): the strongest show what the network uses. Kept as arrays for a visitor's
+    network, they take a tenth of the memory of the lists the page is sent."""
     out = []
     for W in net.weights:
         to, frm, w = strongest_connections(W, per_layer)
-        strongest_first = np.argsort(-np.abs(w), kind="stable")
-        out.append([[int(frm[k]), int(to[k]), round(float(w[k]), 4)] for k in strongest_first])
+        first = np.argsort(-np.abs(w), kind="stable")
+        out.append(np.column_stack([frm[first], to[first], np.round(w[first].astype(np.float64), 4)]))
     return out
+
+
+def listed(layers):
+    """``strongest``'s arrays as the page's lists of [from, to, w]."""
+    return [[[int(i), int(j), w] for i, j, w in rows.tolist()] for rows in layers]
+
+
+def connections(net):
+    return listed(strongest(net))
 
 
 def rounded(x, digits=4):

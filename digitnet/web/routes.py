@@ -1,8 +1,10 @@
 """The web API's routes: each answers for the visitor asking (``Depends(visitor)``), in JSON.
 
 Routes that change something ask for ``Changing``: that keeps the visitor's session
-(classroom.py); the others read, and a visitor who has changed nothing reads the
-server's model.
+(classroom.py), and needs one, given by loading the page; the others read, and a
+visitor who has changed nothing reads the server's model. A browser whose session
+ended with work in it is told so (410) by every route, never answered as if nothing
+had been lost.
 """
 
 import asyncio
@@ -12,15 +14,15 @@ import json
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from .. import figures, modelfile, negatives
 from ..errors import DigitnetError
 from ..images import to_mnist
-from .classroom import Visitor
+from .classroom import Full, Visitor
 from .lab import TooFar
 from .runs import Busy, Training
 from .schema import (
@@ -50,6 +52,7 @@ from .schema import (
     errors,
     options,
 )
+from .sessions import mark_kept
 
 STREAM_SECONDS = 60  # an event stream ends after this long; a client still interested opens another
 TRAINING_EVENTS = 0.2  # seconds between looks at a training run for news: an epoch takes longer
@@ -60,11 +63,41 @@ router = APIRouter(prefix="/api")
 
 # async: these are quick, and so need no trip to a worker thread
 async def visitor(request: Request) -> Visitor:
-    return request.app.state.classroom.find(request.state.session)
+    return found(request)[0]
 
 
-async def changing(request: Request) -> Visitor:
-    return request.app.state.classroom.keep(request.state.session)
+async def changing(request: Request, response: Response) -> Visitor:
+    """The visitor, kept from now on (they are about to change something): a 403 for a browser that
+    has no session (it has not loaded the page), a 409 when the class is full."""
+    visitor, session = found(request)
+    if visitor is request.app.state.classroom.newcomer:
+        if session.key is None:
+            raise HTTPException(403, "this browser has no session on this server: reload the page to get one")
+        try:
+            visitor = request.app.state.classroom.keep(session.key)
+        except Full as e:
+            raise HTTPException(409, str(e)) from None
+    if not session.kept:
+        mark_kept(response, session.key)
+    return visitor
+
+
+def found(request):
+    """The visitor asking (the newcomer for a session that has kept nothing) and their session;
+    a 410 if the browser's session had work kept and has ended since."""
+    classroom, session = request.app.state.classroom, request.app.state.sessions.of(request.cookies)
+    visitor = classroom.find(session.key)
+    if visitor is classroom.newcomer and session.kept:
+        raise HTTPException(410, ended(session.signed, classroom.idle))
+    return visitor, session
+
+
+def ended(signed, idle):
+    """Why a session with work ended: the server restarted (it no longer knows the key), or it was idle."""
+    why = "the server was restarted" if not signed else \
+        f"nothing was heard from this page for {idle / 60:g} minutes"
+    return (f"your session has ended ({why}): your edits, teaching, training and experiments are gone; "
+            "reload the page to start again from the served network")
 
 
 You = Annotated[Visitor, Depends(visitor)]
@@ -77,7 +110,7 @@ Wanted = Annotated[int | None, Query(ge=0, le=NOT_A_DIGIT_LABEL,
                                                  "laid out")]
 
 
-@router.get("/model", response_model=Model)
+@router.get("/model", response_model=Model, responses=errors(410))
 def model(request: Request, you: You):
     """The network's shape, test accuracy, hand edits and strongest connections."""
     return described(you, request)
@@ -91,14 +124,14 @@ def train_options():
 
 # ---- what the network sees ------------------------------------------------------------
 
-@router.post("/predict", response_model=Prediction, responses=errors(400, 413))
+@router.post("/predict", response_model=Prediction, responses=errors(400, 410, 413))
 async def predict(drawing: Drawing, you: You, label: Wanted = None):
     """A drawing, centred and scaled as MNIST's digits were (digitnet.images.to_mnist), then
     what the network sees, every layer's activations and its answer."""
     return you.lab.look(seen(np.asarray(drawing.pixels, dtype=np.float32)), wanted(you.lab, label))
 
 
-@router.post("/predict/bytes", response_model=Prediction, responses=errors(400, 413))
+@router.post("/predict/bytes", response_model=Prediction, responses=errors(400, 410, 413))
 async def predict_bytes(you: You, drawing: Annotated[bytes, Body(
         media_type="application/octet-stream", min_length=DRAWN * DRAWN, max_length=DRAWN * DRAWN,
         description=f"a {DRAWN}×{DRAWN} drawing as {DRAWN * DRAWN} bytes, row by row: 0 = blank, 255 = full ink")],
@@ -128,7 +161,7 @@ def wanted(lab, label):
     return label
 
 
-@router.post("/look", response_model=Prediction, responses=errors(400, 413))
+@router.post("/look", response_model=Prediction, responses=errors(400, 410, 413))
 def look(image: Image, you: You, label: Wanted = None):
     """A 28×28 image fed to the network exactly as it is: every layer's activations and its answer."""
     return you.lab.look(np.asarray(image.pixels) / 255, wanted(you.lab, label))
@@ -145,20 +178,20 @@ def neuron_info(lab, layer, neuron):
             **lab.edit_of(layer, neuron), "test_accuracy": lab.accuracy}
 
 
-@router.get("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404))
+@router.get("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404, 410))
 def neuron(layer: Layer, neuron: Index, you: You):
     """One hidden neuron: its weights as a 28×28 picture, its bias and hand edit."""
     return neuron_info(you.lab, layer, neuron)
 
 
-@router.put("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(400, 404, 413))
+@router.put("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(400, 403, 404, 409, 410, 413))
 def edit_neuron(layer: Layer, neuron: Index, edit: Edit, you: Changing):
     """Shift a neuron's bias, scale its weights or switch it off; the answer has the new test accuracy."""
     you.lab.edit(layer, neuron, edit.bias_shift, edit.weight_scale, edit.off)
     return neuron_info(you.lab, layer, neuron)
 
 
-@router.post("/reset", response_model=Model)
+@router.post("/reset", response_model=Model, responses=errors(403, 409, 410))
 def reset(request: Request, you: Changing):
     """Undo every hand edit."""
     you.lab.reset()
@@ -172,7 +205,7 @@ def need_data(lab):
         raise HTTPException(409, "no MNIST test images: start the server with --data DIR or DIGITNET_DATA")
 
 
-@router.get("/examples/test", response_model=Prediction, responses=errors(409))
+@router.get("/examples/test", response_model=Prediction, responses=errors(409, 410))
 def test_image(you: You, index: Annotated[int | None, Query(ge=0, le=9999)] = None, label: Wanted = None):
     """A test image (a random one unless ``index`` is given), its label, the network's answer,
     and its cost as its true label (or as ``label``)."""
@@ -195,7 +228,7 @@ def test_pixels(lab, i):
     return lab.dataset.test_images[i] / 255
 
 
-@router.get("/examples/noise", response_model=Prediction)
+@router.get("/examples/noise", response_model=Prediction, responses=errors(410))
 def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, label: Wanted = None):
     """Random pixels, and the network's answer: often a confident digit, unless it has learnt to say
     "not a digit"; with a ``label``, its cost as that."""
@@ -210,7 +243,7 @@ def letter(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = No
     return you.lab.look(images[0], wanted(you.lab, label))
 
 
-@router.get("/examples/dream/{digit}", response_model=Prediction)
+@router.get("/examples/dream/{digit}", response_model=Prediction, responses=errors(410))
 def dream(you: You, digit: Annotated[int, PathParam(ge=0, le=9)],
           steps: Annotated[int, Query(ge=1, le=1000)] = 200,
           seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0, label: Wanted = None):
@@ -222,7 +255,7 @@ def dream(you: You, digit: Annotated[int, PathParam(ge=0, le=9)],
 
 # ---- teaching: one step downhill on one example ---------------------------------------------------
 
-@router.post("/teach", response_model=TeachStep, responses=errors(400, 409, 413))
+@router.post("/teach", response_model=TeachStep, responses=errors(400, 403, 409, 410, 413))
 def teach(example: TeachDrawing, you: Changing):
     """One step of gradient descent on a drawing (as /api/predict takes it) as the digit ``label``:
     every weight and bias of the visitor's network moves by −η ∂C/∂w, from backprop on this one
@@ -231,13 +264,13 @@ def teach(example: TeachDrawing, you: Changing):
     return step(you.lab, seen(np.asarray(example.pixels, dtype=np.float32)), example.label, example.lr)
 
 
-@router.post("/teach/image", response_model=TeachStep, responses=errors(400, 409, 413))
+@router.post("/teach/image", response_model=TeachStep, responses=errors(400, 403, 409, 410, 413))
 def teach_image(example: TeachImage, you: Changing):
     """/api/teach for a 28×28 image fed to the network as it is (as /api/look takes it)."""
     return step(you.lab, np.asarray(example.pixels) / 255, example.label, example.lr)
 
 
-@router.post("/teach/test", response_model=TeachStep, responses=errors(400, 409, 413))
+@router.post("/teach/test", response_model=TeachStep, responses=errors(400, 403, 409, 410, 413))
 def teach_test(example: TeachTest, you: Changing):
     """/api/teach for test image ``index``, as its true label unless ``label`` says otherwise."""
     i, true_label = test_example(you.lab, example.index)
@@ -256,7 +289,7 @@ def taken(teach, *args):
         raise HTTPException(409, str(e)) from None
 
 
-@router.post("/teach/batch", response_model=TeachBatchStep, responses=errors(400, 409, 413))
+@router.post("/teach/batch", response_model=TeachBatchStep, responses=errors(400, 403, 409, 410, 413))
 def teach_batch(batch: TeachBatch, you: Changing):
     """A step downhill on each of ``images`` random training images in turn: stochastic
     gradient descent, one example at a time, kept as one teaching step that Undo takes back."""
@@ -266,7 +299,7 @@ def teach_batch(batch: TeachBatch, you: Changing):
     return taken(you.lab.teach_many, images[chosen], labels[chosen], batch.lr)
 
 
-@router.post("/teach/undo", response_model=Model, responses=errors(409))
+@router.post("/teach/undo", response_model=Model, responses=errors(403, 409, 410))
 def undo(request: Request, you: Changing):
     """Take back the last teaching step."""
     if not you.lab.undo():
@@ -274,7 +307,7 @@ def undo(request: Request, you: Changing):
     return described(you, request)
 
 
-@router.post("/teach/reset", response_model=Model, responses=errors(409))
+@router.post("/teach/reset", response_model=Model, responses=errors(403, 409, 410))
 def start_over(request: Request, you: Changing):
     """Back to the network as it was before the first teaching step."""
     if not you.lab.start_over():
@@ -284,7 +317,8 @@ def start_over(request: Request, you: Changing):
 
 # ---- training ---------------------------------------------------------------------------------
 
-@router.post("/train", response_model=TrainStatus, status_code=202, responses=errors(400, 409, 413))
+@router.post("/train", response_model=TrainStatus, status_code=202,
+             responses=errors(400, 403, 409, 410, 413))
 def train(request: TrainRequest, you: Changing):
     """Train a new network in the background; its events stream from /api/train/events."""
     need_data(you.lab)
@@ -297,7 +331,7 @@ def train(request: TrainRequest, you: Changing):
     return you.training.status()
 
 
-@router.get("/train", response_model=TrainStatus)
+@router.get("/train", response_model=TrainStatus, responses=errors(410))
 def train_status(you: You):
     """Where training is: state, place in the queue, epoch and each epoch's cost and accuracy."""
     return you.training.status()
@@ -316,12 +350,13 @@ def control(action):
 
 
 for action in ("pause", "resume", "step", "stop"):
-    router.post(f"/train/{action}", response_model=TrainStatus, responses=errors(409),
+    router.post(f"/train/{action}", response_model=TrainStatus, responses=errors(403, 409, 410),
                 summary=f"Training: {action}", name=f"train_{action}")(control(action))
 
 
 @router.get("/train/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "training status events"}})
+            responses={**errors(410), 200: {"content": {"text/event-stream": {}},
+                                             "description": "training status events"}})
 async def train_events(request: Request, you: You):
     """Server-sent events: the training status each time it changes, until training stops running
     (or for at most a minute: the page then listens again)."""
@@ -355,7 +390,8 @@ def event_stream(request, source, pause, watched=False):
 
 # ---- the experiments of chapter 2, run live -----------------------------------------------------
 
-@router.post("/experiments/memorize", response_model=ExperimentStatus, status_code=202, responses=errors(400, 409, 413))
+@router.post("/experiments/memorize", response_model=ExperimentStatus, status_code=202,
+             responses=errors(400, 403, 409, 410, 413))
 def memorize(options: MemorizeRequest, you: Changing):
     """Train this network's shape with its recipe, from its own random start, on ``images``
     training images, once with their labels and once with the labels shuffled, an epoch of
@@ -364,7 +400,7 @@ def memorize(options: MemorizeRequest, you: Changing):
 
 
 @router.post("/experiments/landscape", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 409, 413))
+             responses=errors(400, 403, 409, 410, 413))
 def landscape(options: LandscapeRequest, you: Changing):
     """The cost around this network's weights on the plane of the path its training took
     (and, if asked for or there is no path, on two random directions), row by row."""
@@ -372,7 +408,7 @@ def landscape(options: LandscapeRequest, you: Changing):
 
 
 @router.post("/experiments/sigmoid-vs-relu", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 409, 413))
+             responses=errors(400, 403, 409, 410, 413))
 def sigmoid_vs_relu(options: SigmoidVsReluRequest, you: Changing):
     """Networks of 2, 4 and 6 hidden layers (``depths``), each with sigmoid and with ReLU hidden
     layers, trained alike an epoch each in turn: their costs, and the gradient reaching layer 1."""
@@ -385,13 +421,13 @@ def begin(you, kind, options):
     return you.experiment.status()
 
 
-@router.get("/experiments", response_model=ExperimentStatus)
+@router.get("/experiments", response_model=ExperimentStatus, responses=errors(410))
 def experiment_status(you: You):
     """The visitor's experiment: which, its state, place in the queue, and what it has measured."""
     return you.experiment.status()
 
 
-@router.post("/experiments/stop", response_model=ExperimentStatus, responses=errors(409))
+@router.post("/experiments/stop", response_model=ExperimentStatus, responses=errors(403, 409, 410))
 def stop_experiment(you: Changing):
     """Stop the experiment; what it measured so far stays."""
     try:
@@ -402,7 +438,8 @@ def stop_experiment(you: Changing):
 
 
 @router.get("/experiments/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "experiment status events"}})
+            responses={**errors(410), 200: {"content": {"text/event-stream": {}},
+                                             "description": "experiment status events"}})
 async def experiment_events(request: Request, you: You):
     """Server-sent events: the experiment's status as it measures, at most ten a second, until it
     ends (or for at most a minute). An experiment with no page listening and nobody asking stops."""
@@ -412,8 +449,20 @@ async def experiment_events(request: Request, you: You):
 # ---- saving -----------------------------------------------------------------------------------
 
 def described(you, request):
-    """The visitor's network as /api/model describes it, with where Save writes."""
-    return {**you.lab.describe(), "save_to": save_to(request)}
+    """The visitor's network as /api/model describes it, with where Save writes and whether they can edit it."""
+    return {**you.lab.describe(), "save_to": save_to(request), **may_edit(you, request)}
+
+
+def may_edit(you, request):
+    """Whether the visitor can change things ("editing"), and if not, why ("notice")."""
+    classroom = request.app.state.classroom
+    if you is not classroom.newcomer:
+        return {"editing": True, "notice": None}
+    if request.app.state.sessions.of(request.cookies).key is None:
+        return {"editing": False, "notice": "this browser has no session on this server: reload the page to edit"}
+    if not classroom.has_room():
+        return {"editing": False, "notice": classroom.full()}
+    return {"editing": True, "notice": None}
 
 
 def save_to(request):
@@ -426,7 +475,7 @@ def save_to(request):
     return str(request.app.state.save_path) if local else None
 
 
-@router.get("/download", response_class=Response, responses={200: {
+@router.get("/download", response_class=Response, responses={**errors(410), 200: {
     "content": {"application/octet-stream": {}}, "description": "the visitor's network as a model file (.npz)"}})
 def download(you: You):
     """The network as it is now (trained and edited), as a model file for ``digitnet`` and
@@ -434,13 +483,20 @@ def download(you: You):
     lab = you.lab
     net, accuracy = lab.net, lab.accuracy
     file = io.BytesIO()
-    modelfile.write(file, net, recipe="web", test_accuracy=accuracy)
+    modelfile.write(file, net, **recorded(net), test_accuracy=accuracy)
     name = "digitnet-" + "-".join(map(str, net.sizes)) + ".npz"
     return Response(file.getvalue(), media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/save", response_model=Saved, responses=errors(400, 403, 409))
+def recorded(net):
+    """How ``net`` was trained, for its model file's header: its recipe and options, as the file it
+    was loaded from or the page's training run recorded them ("web" and none if neither did)."""
+    header = getattr(net, "header", None) or {}
+    return {"recipe": header.get("recipe") or "web", "options": header.get("options")}
+
+
+@router.post("/save", response_model=Saved, responses=errors(400, 403, 409, 410))
 def save(request: Request, you: You):
     """Save the network as it is now (trained and edited) to the server's model file: only
     for a visitor at the server's own computer (the others download it)."""
@@ -450,7 +506,7 @@ def save(request: Request, you: You):
     lab = you.lab
     net, accuracy = lab.net, lab.accuracy
     try:
-        modelfile.save(net, path, recipe="web", test_accuracy=accuracy)
+        modelfile.save(net, path, **recorded(net), test_accuracy=accuracy)
     except OSError as e:
         raise HTTPException(409, f"cannot write {path}: {e.strerror or e}") from None
     return {"path": path}

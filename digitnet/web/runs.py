@@ -18,8 +18,10 @@ from collections import deque
 import numpy as np
 
 from ..api import Network
+from ..augment import describe
 from ..errors import DigitnetError
 from ..experiments import sample
+from ..recipes import TRAINING_OPTIONS
 from ..training import Trainer
 from .lab import Trained
 
@@ -89,7 +91,8 @@ class Run:
         self.sizes, self.activation, self.cost, self.images, self.seed = sizes, activation, cost, images, seed
         self.options = options
         self.epochs = options["epochs"]
-        self.saved = None  # Trainer.state() while it has no seat
+        self.saved = None  # what carries it on (``kept``) while it has no seat
+        self.reached = None  # the network its last epoch left, as the page shows it (frozen, with its path's plane)
         self.seated = self.busy = False  # holding a seat; in an epoch
 
     def trainer(self, dataset):
@@ -101,10 +104,41 @@ class Run:
             X, y = sample(X, y, self.images, np.random.default_rng(self.seed))
         trainer = Trainer(net, X, y, seed=self.seed, test=(dataset.test_images, dataset.test_labels),
                           **self.options)
+        net.header = recipe(trainer, self.images)
         if self.saved is not None:
-            trainer.restore(*self.saved)
+            trainer.restore(*carried_on(self.saved, self.reached))
         self.saved = None
         return trainer
+
+
+def recipe(trainer, images):
+    """How a run on the page trains, as ``digitnet train`` records it in a model's header: the
+    experiments train with it (experiments.recipe_of), and a downloaded model keeps it."""
+    o = trainer.options
+    options = {key: o[key] for key in TRAINING_OPTIONS}
+    return {"recipe": "web", "options": {**options, "augment": describe(o["augment"]), "validation": o["validation"],
+                                          "seed": o["seed"], "images": images}}
+
+
+def kept(state, reached):
+    """What a paused run keeps of its ``Trainer.state()``: all but what ``reached``, the network its
+    last epoch left (the page's), holds already: the same parameters, and the path as its points in
+    the plane. So a paused run adds only the optimiser's memory to the visitor's network, where its
+    snapshots of the path (up to 64 networks' worth) would have made it tens of megabytes."""
+    arrays, facts = state
+    if reached is None or reached.path is None:  # no epoch yet (its one snapshot is the start), or a path
+        return state  # that never moved: a snapshot or two at most
+    return {k: v for k, v in arrays.items() if k != "params" and not k.startswith("path_")}, facts
+
+
+def carried_on(saved, reached):
+    """``kept``'s state made whole again for ``Trainer.restore``: the path goes on from its points
+    in the plane, so a run paused draws the path before the pause as it was drawn then."""
+    arrays, facts = saved
+    if "params" in arrays:
+        return saved
+    points = {f"path_{k}": point for k, point in enumerate(reached.path.points(reached.params))}
+    return {**arrays, "params": reached.params, **points}, facts
 
 
 class Training:
@@ -264,8 +298,10 @@ class Training:
             else:  # what finish() records, so far: the page's landscape follows the path as it grows
                 trainer.net.history = trainer.history
                 trainer.net.path = trainer.trajectory.plane(trainer.net.params)
-            self.lab.use(Trained(trainer.net, self.lab.dataset, accuracy=record.get("test_accuracy")
-                                 if trainer.history.best_epoch is None else None))
+            reached = Trained(trainer.net, self.lab.dataset, accuracy=record.get("test_accuracy")
+                              if trainer.history.best_epoch is None else None)
+            self.lab.use(reached)
+            run.reached = reached.net
             self.history.append({k: round(v, 6) if isinstance(v, float) else v for k, v in record.items()})
             if trainer.done:
                 run.seated = False
@@ -277,7 +313,7 @@ class Training:
     def _stand(self, run, trainer):
         # The caller holds self.changed: leave the seat, keeping only what carries the run on.
         if self.run is run:
-            run.saved = trainer.state()
+            run.saved = kept(trainer.state(), run.reached)
         run.seated = False
         return False
 

@@ -241,6 +241,9 @@ class Model(BaseModel):
     drawing_side: int = Field(DRAWN, description="the side of the drawings /api/predict takes")
     save_to: str | None = Field(None, description="the server's model file that Save also writes, for a "
                                                   "visitor at the server's own computer")
+    editing: bool = Field(True, description="whether this visitor can change the network: not when the class is "
+                                            "full, nor without a session (given by loading the page)")
+    notice: str | None = Field(None, description="why not, when editing is off")
 
 
 class Choice(BaseModel):
@@ -334,8 +337,10 @@ class ExperimentStatus(BaseModel):
 def errors(*codes):
     """OpenAPI entries for the error answers a route can give."""
     text = {400: "bad input (a body that is not UTF-8 JSON)",
-            403: "not for visitors from other computers", 404: "no such neuron",
-            409: "not possible now (no data, wrong training state, cannot write)",
+            403: "not allowed: a change from a browser with no session (loading the page gives one), "
+                 "or saving from another computer", 404: "no such neuron",
+            409: "not possible now (the class is full, no data, wrong training state, cannot write)",
+            410: "this browser's session has ended (idle too long, or the server restarted): its work is gone",
             413: "request body over 1 MiB"}
     return {code: {"model": Error, "description": text[code]} for code in codes}
 

@@ -1,5 +1,8 @@
 // Talking to the server, and the page's small helpers.
 
+import { sessionEnded } from "./session.js";
+import { state } from "./state.js";
+
 export const $ = (id) => document.getElementById(id);
 
 export async function api(method, path, body, signal) {
@@ -16,6 +19,7 @@ export async function api(method, path, body, signal) {
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail
       : (data.detail || []).map((e) => e.msg).join("; ");
+    if (response.status === 410) sessionEnded(detail);  // the session and its work are gone: say so at the top
     throw new Error(detail || `${response.status} ${response.statusText}`);
   }
   return data;
@@ -43,19 +47,25 @@ export function greyPicture(values, side) {
   return c;
 }
 
-// A listener to the server's event stream at ``url``: each message goes to ``show``. The stream
-// ends when the work does (or after a minute); rather than let the browser reconnect on its own,
-// it listens again only while ``goingOn()``.
+// A listener to the server's event stream at ``url`` (a status's path and "/events"): each message goes
+// to ``show``. The stream ends when the work does (or after a minute); rather than let the browser
+// reconnect on its own, it asks for the status once (which also hears if the session has ended: an
+// event stream cannot say) and listens again only while ``goingOn()``.
 export function stream(url, show, goingOn) {
   let events = null;
   const listen = () => {
     if (events) events.close();
     events = new EventSource(url);
     events.onmessage = (e) => show(JSON.parse(e.data));
-    events.onerror = () => {
+    events.onerror = async () => {
       events.close();
       events = null;
-      if (goingOn()) setTimeout(listen, 500);
+      try {
+        show(await api("GET", url.replace(/\/events$/, "")));
+      } catch {
+        return;  // the session has ended, or the server is gone: nothing more to hear
+      }
+      if (goingOn() && !state.ended) setTimeout(listen, 500);
     };
   };
   return listen;

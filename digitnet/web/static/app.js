@@ -10,6 +10,7 @@ import { fillExperiments, listen as listenToExperiment, setUpExperiments, showEx
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
 import { asLabel, drawn, example, onLook, refresh } from "./predict.js";
+import { endedBefore, rememberWork } from "./session.js";
 import { digitCount, named, notADigit, state } from "./state.js";
 import { fillTeaching, setUpTeaching } from "./teach.js";
 import { fillForm, listen, setUpTraining, showTraining } from "./training.js";
@@ -47,6 +48,8 @@ function fillDigits(outputs) {
 }
 
 async function start() {
+  endedBefore();
+  rememberWork();
   clearCanvas();
   setUpDrawing(drawn);
   setUpExamples();

@@ -83,8 +83,10 @@ const SUMMARY = {
   landscape: (r) => r.path === null
     ? "No path to draw: this network was saved before training recorded its path, or has been taught or edited " +
       "since training left it there. The cost around it alone."
-    : `The path of ${r.path.epochs.at(-1)} epochs, ${percent(r.path.share)} of it in this plane, goes down from a ` +
-      `cost of ${cost(r.path.path_cost[0])} to ${cost(r.path.path_cost.at(-1))}.`,
+    : `The path of ${r.path.epochs.at(-1)} epochs, ${percent(r.path.share)} of it in this plane, goes down on the ` +
+      `plane from a cost of ${cost(r.path.path_cost[0])} to ${cost(r.path.path_cost.at(-1))}` + (r.path.epoch_cost
+      ? `; at the epochs' own weights, off the plane, from ${cost(r.path.epoch_cost[0])} to ` +
+        `${cost(r.path.epoch_cost.at(-1))}.` : "."),
   "sigmoid-vs-relu": (r) => `On the test images: ${r.map((n) => `${n.activation} with ${n.hidden_layers} ` +
     `hidden layers ${percent(n.test_accuracy, 1)}`).join(", ")}.`,
 };
@@ -177,17 +179,24 @@ function drawSurface(g, box, slice, title, path, at) {
   label(g, `epoch ${path.epochs[Math.min(Math.floor(at), points.length - 1)]}`, ball[0] + 12, ball[1] + 4, "text");
 }
 
-// The ball's height: the cost at each epoch's point of the path, in the plane drawn.
+// The cost along the path, two ways: the ball's height, the surface's height at each epoch's point of
+// the plane (its weights projected onto it), and the cost at the epoch's own weights, which lie off
+// the plane, as training measured it (none for a model saved before it did).
 function drawHeight(g, box, path, at) {
   const inner = { x: box.x + 40, y: box.y, w: box.w - 40, h: box.h };
-  const costs = path.path_cost.map((c) => c ?? Infinity), finite = costs.filter(Number.isFinite);
-  const last = path.epochs.at(-1), most = Math.max(1e-9, ...finite);
+  const heights = path.path_cost.map((c) => c ?? Infinity), own = (path.epoch_cost || []).map((c) => c ?? Infinity);
+  const last = path.epochs.at(-1), most = Math.max(1e-9, ...[...heights, ...own].filter(Number.isFinite));
   const x = scale(0, last, inner.x, inner.x + inner.w), y = scale(0, most, inner.y + inner.h, inner.y);
-  frame(g, inner, { title: "the ball's height: the cost along the path", x: "epoch", top: most.toPrecision(3),
-    bottom: "0" });
-  const points = path.epochs.map((e, k) => [x(e), y(Math.min(costs[k], most))]);
+  frame(g, inner, { title: "the cost along the path", x: "epoch", top: most.toPrecision(3), bottom: "0" });
+  const line = (costs) => path.epochs.map((e, k) => [x(e), y(Math.min(costs[k], most))]);
+  const points = line(heights);
+  if (own.length) curve(g, line(own), "gold", { dots: true, width: 1.5 });
   curve(g, points, "plus", { dots: true });
   mark(g, ...along(points, at), 7, "lit", "gold");
+  const images = own.length && path.epoch_cost_images.toLocaleString("en");
+  label(g, "the ball's height: on this plane, at each epoch's point", inner.x + 8, inner.y + 16, "plus");
+  label(g, own.length ? `at each epoch's own weights, off the plane (on ${images} of its training images)`
+    : "the cost at each epoch's own weights was not recorded", inner.x + 8, inner.y + 32, own.length ? "gold" : "dim");
 }
 
 // Where the ball is at ``at`` (1.5: halfway from the second point of the path to the third).

@@ -3,6 +3,7 @@
 import { buildBars, showAccuracy } from "./answer.js";
 import { $, api } from "./api.js";
 import { buildNet, drawActivations, drawLinks, markNeurons } from "./diagram.js";
+import { showEditing } from "./session.js";
 import { state } from "./state.js";
 
 const reshaped = [];  // what starts afresh when the network changes shape
@@ -27,6 +28,7 @@ export async function loadModel(select) {
   drawActivations();
   $("shape").textContent = `the ${fresh.sizes.join("-")} ${fresh.activation} network`;
   showAccuracy(fresh.test_accuracy);
+  showEditing(fresh);
   for (const id of ["test-image", "start", "step"]) $(id).disabled = !fresh.has_data;
   if (!fresh.has_data) $("train-status").textContent = "No MNIST data on the server: start it with --data DIR to train.";
   described.forEach((redraw) => redraw(fresh));

@@ -18,6 +18,7 @@ export const state = {
   testIndex: null,   // which test image the network looks at, while it looks at one unchanged
   step: null,        // the last teaching step: before and after, the nudges
   experiment: null,  // GET /api/experiments: the visitor's experiment and what it has measured
+  ended: false,      // the server said this session has ended (its work is gone): the page stops asking for news
 };
 
 // What output d stands for, as the server names it ("3", "not a digit"), and under a bar or a neuron
