@@ -35,7 +35,7 @@ def add_parser(sub):
                     f"the test images in seconds. Options not given take the recipe's value. --recipe video is "
                     f"the videos' network exactly ({v['activation']}, {v['cost']} "
                     f"cost, plain SGD, η = {v['lr']:g}, batches of {v['batch_size']}, {v['epochs']} epochs); "
-                    f"--recipe wide has one hidden layer of {w['layers'][1]} and passes 98.5%.",
+                    f"--recipe wide has one hidden layer of {w['layers'][1]} and reaches about 98.5%.",
         epilog="Ctrl-C stops after the current epoch and saves the best network so far to --out. Long runs: "
                "--checkpoint FILE saves everything after every epoch, and --resume FILE carries on from it to "
                "exactly the weights an uninterrupted run gives.")
