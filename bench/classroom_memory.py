@@ -4,15 +4,20 @@ epochs, as late as a pause can come. Prints, and writes to bench/classroom_memor
 resident memory before the class, after it, and at its peak (VmHWM, the most it ever held), against
 a target of 1 GB.
 
-    python bench/classroom_memory.py [--visitors 200] [--epochs 99] [--model model.npz] [--compiled]
+    python bench/classroom_memory.py [--visitors 200] [--epochs 99] [--quick E] [--model model.npz] [--compiled]
 
 Each visitor loads the page, starts its run paused and asks for its epochs one step at a time, as the
 page's Step button does, and looks at its network (/api/model) once paused, as the page does after an
 epoch. The server trains as many runs at once as this machine has cores (its --max-training), so the
-visitors come that many at a time, each next pair when the last has paused: the class takes a while,
-half an hour or more on this 2-core machine. Runs train with NumPy unless --compiled (what a paused run keeps
-is the same either way; numba's compiled epochs of a network this wide are slower here, and numba adds
-its own memory to the server, which --compiled measures).
+visitors come that many at a time, each next pair when the last has paused: the class takes 20,000
+epochs, a quarter of an hour on this 2-core machine when it is quiet, many hours when it is busy (the
+runs train at a lower priority than anything else). ``--quick E`` pauses all but the last visitors
+after E epochs: what a paused run keeps is the same after 5 epochs as after 99 but for its history (less
+than a kilobyte an epoch), and the last ones still go the full --epochs, so that the peak has two of the
+longest runs training, with all their path's snapshots, on top of the others.
+Runs train with NumPy unless --compiled (what a paused run keeps is the same either way; numba's
+compiled epochs of a network this wide are slower here, and numba adds its own memory to the server,
+which --compiled measures).
 """
 
 import argparse
@@ -64,14 +69,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=99, help="epochs each run takes before it stays paused")
+    parser.add_argument("--quick", type=int, metavar="E", help="all but the last visitors pause after E epochs")
     parser.add_argument("--model", help="the model to serve (default: train one)")
     parser.add_argument("--compiled", action="store_true", help="train with numba's compiled epochs")
     args = parser.parse_args()
     if not args.compiled:
         os.environ["DIGITNET_COMPILED"] = "0"  # the server started below inherits it
     results = Report(HERE / "classroom_memory.txt")
+    seats = os.cpu_count() or 1  # the server's --max-training, by default
+    quick = "" if args.quick is None else f" (all but the last {seats} after {args.quick})"
     results.machine(f"classroom memory: {args.visitors} visitors each pausing a run of 784-128-128-128-128-10 after "
-                    f"{args.epochs} of 100 epochs, {'compiled' if args.compiled else 'NumPy'} epochs")
+                    f"{args.epochs}{quick} of 100 epochs, {'compiled' if args.compiled else 'NumPy'} epochs")
     with tempfile.TemporaryDirectory() as folder:
         model = model_file(args.model, folder)
         port = free_port()
@@ -80,10 +88,12 @@ def main():
         try:
             httpx.get(url + "/", timeout=60).raise_for_status()
             before = memory_mb(server.pid, "VmRSS")
-            start, clients, seats = time.monotonic(), [], os.cpu_count() or 1
+            start, clients = time.monotonic(), []
             while len(clients) < args.visitors:
-                arriving = [arrive(url, args.epochs) for _ in range(min(seats, args.visitors - len(clients)))]
-                while not all(paused(client, args.epochs) for client in arriving):
+                last = len(clients) + seats >= args.visitors
+                epochs = args.epochs if args.quick is None or last else args.quick
+                arriving = [arrive(url, epochs) for _ in range(min(seats, args.visitors - len(clients)))]
+                while not all(paused(client, epochs) for client in arriving):
                     time.sleep(0.5)
                 for client in arriving:  # the page looks at its network after each epoch
                     client.get("/api/model").raise_for_status()
