@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import data, figures, plots, sweep
+from .. import data, figures, sweep
 from ..errors import DigitnetError
 from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..training import network_for
@@ -158,6 +158,8 @@ def run(args):
     rows = results.of(cells)
     lines = figures.sweep_lines(rows, names)
     print_table(lines, names, rows)
+    from .. import plots  # matplotlib takes 0.4 s to import: only for the command that draws
+
     plots.save_png(plots.sweep_figure(lines), out / "sweep.png")
     print(f"wrote {out / 'results.csv'} and {out / 'sweep.png'}")
 
