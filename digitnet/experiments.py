@@ -8,8 +8,6 @@ epoch of every run (or every row of a surface) with what was just measured, so t
 a caller, such as a web page, can show the curves grow while the experiment runs.
 """
 
-import math
-
 import numpy as np
 
 from .blas import one_blas_thread
@@ -59,21 +57,6 @@ def side_by_side(trainers, progress=None):
                     progress(name, record)
     for trainer in trainers.values():
         trainer.finish()
-
-
-def strict(value):
-    """``value`` (dicts, lists, arrays and numbers) as plain lists and numbers, with every infinite
-    or NaN number replaced by None: strict JSON has no infinity, and far from the trained weights
-    a cost can overflow to it."""
-    if isinstance(value, np.ndarray):
-        return strict(value.tolist())
-    if isinstance(value, dict):
-        return {key: strict(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def curves(trainer, test):

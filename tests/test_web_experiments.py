@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digitnet import Network, experiments
+from digitnet.strictjson import strict
 from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
@@ -95,7 +96,7 @@ def test_landscape_gives_the_path_plane_and_a_random_slice_when_asked(client, tr
     final = events(client)[-1]
     assert final["state"] == "done" and final["total"] == 7
     X, y = experiments.sample(mnist.train_images, mnist.train_labels, 200, np.random.default_rng(0))
-    expected = experiments.strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
+    expected = strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
     assert final["result"]["random"] is None
     assert final["result"]["path"]["path_x"] == pytest.approx(expected["path"]["path_x"])
     assert final["result"]["path"]["epoch_cost"] == pytest.approx(trained_net.path.costs)  # the real costs, beside

@@ -7,8 +7,9 @@ import sys
 import numpy as np
 
 from ..errors import DigitnetError
-from ..experiments import SIGMOID_VS_RELU, strict
+from ..experiments import SIGMOID_VS_RELU
 from ..optimizers import OPTIMIZERS
+from ..strictjson import strict
 from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, load_model, positive_int
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import experiments
 from ..errors import DigitnetError
+from ..strictjson import strict
 
 UNWATCHED = 10  # seconds without a page listening or anyone asking: the experiment stops
 
@@ -92,7 +93,7 @@ class Experiment:
         self.heard = time.monotonic()
         with self.lock:
             run = self.run
-            return experiments.strict({
+            return strict({
                 "kind": run and run.kind, "state": self.state, "message": self.message,
                 "version": self.version + self.queue.moves, "place": self.queue.place(self),
                 "done": run.done if run else 0, "total": run.total if run else 0,

@@ -14,9 +14,9 @@ import numpy as np
 
 from .. import lesson
 from ..blas import one_blas_thread
-from ..experiments import strict
 from ..figures import strongest_connections
 from ..network import parameter_views, probabilities
+from ..strictjson import strict
 
 UNDO_BYTES = 1 << 20  # the teaching steps a visitor can undo hold at most this much of parameters
 STRONGEST = 300  # connections drawn per layer: all 12,000 would be a grey fog
