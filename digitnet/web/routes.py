@@ -169,26 +169,17 @@ def look(image: Image, you: You, label: Wanted = None):
 
 # ---- one neuron: look and tweak ---------------------------------------------------------
 
-def neuron_info(lab, layer, neuron):
-    net, trained = lab.net, lab.trained.net  # read once: another request may change them
-    lab.check_neuron(layer, neuron)
-    pattern = np.asarray(figures.neuron_pattern(net, layer, neuron), dtype=np.float64)
-    return {"layer": layer, "neuron": neuron, "pattern": np.round(pattern.ravel(), 5).tolist(),
-            "bias": float(net.biases[layer][neuron]), "trained_bias": float(trained.biases[layer][neuron]),
-            **lab.edit_of(layer, neuron), "test_accuracy": lab.accuracy}
-
-
 @router.get("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404, 410))
 def neuron(layer: Layer, neuron: Index, you: You):
     """One hidden neuron: its weights as a 28×28 picture, its bias and hand edit."""
-    return neuron_info(you.lab, layer, neuron)
+    return you.lab.neuron(layer, neuron)
 
 
 @router.put("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(400, 403, 404, 409, 410, 413))
 def edit_neuron(layer: Layer, neuron: Index, edit: Edit, you: Changing):
     """Shift a neuron's bias, scale its weights or switch it off; the answer has the new test accuracy."""
     you.lab.edit(layer, neuron, edit.bias_shift, edit.weight_scale, edit.off)
-    return neuron_info(you.lab, layer, neuron)
+    return you.lab.neuron(layer, neuron)
 
 
 @router.post("/reset", response_model=Model, responses=errors(403, 409, 410))
@@ -198,7 +189,7 @@ def reset(request: Request, you: Changing):
     return described(you, request)
 
 
-# ---- experiments ------------------------------------------------------------------------------
+# ---- examples to look at: test images, noise, letters, dreams ----------------------------------
 
 def need_data(lab):
     if lab.dataset is None:
@@ -323,7 +314,8 @@ def train(request: TrainRequest, you: Changing):
     """Train a new network in the background; its events stream from /api/train/events."""
     need_data(you.lab)
     options = request.model_dump()
-    sizes = [SIDE * SIDE, *options.pop("hidden"), 10]
+    net = you.lab.net  # a new network reads what the visitor's reads: its inputs, and an output per class
+    sizes = [net.sizes[0], *options.pop("hidden"), net.digits]
     try:
         you.training.start(sizes, **options)
     except Busy as e:
