@@ -7,8 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import DigitnetError
-from ..experiments import SIGMOID_VS_RELU
-from ..optimizers import OPTIMIZERS
+from ..experiments import EXPERIMENTS
 from ..strictjson import strict
 from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, load_model, positive_int
@@ -24,12 +23,9 @@ KINDS = {
     "noise": "what it says about random noise, and how sure it is",
     "dream": "the image each output neuron likes best, by gradient descent on the pixels",
     "gradient": "the gradient of the cost for one training example",
-    "memorize": "train the model's network again on a few images, with real and with shuffled labels",
-    "landscape": "the cost around the trained weights, and the path training took down it",
-    "sigmoid-vs-relu": "sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
     "cost": "the cost of one test image, output by output, and the network's average cost",
+    **{name: experiment.about for name, experiment in EXPERIMENTS.items()},
 }
-EXPERIMENTS = ("memorize", "landscape", "sigmoid-vs-relu")
 
 
 def add_parser(sub):
@@ -69,32 +65,29 @@ def add_parser(sub):
     parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
     parsers["cost"].add_argument("--image", type=int, default=0, help="index of a test image")
     parsers["cost"].add_argument("--label", type=int, help="the digit it should be (default: its true label)")
-    memorize = parsers["memorize"]
-    memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn (default 1000)")
-    memorize.add_argument("--epochs", type=positive_int, default=300,
-                          help="epochs of each of the two runs (default 300)")
-    landscape = parsers["landscape"]
-    landscape.add_argument("--images", type=positive_int, default=1000,
-                           help="training images the cost is taken on (default 1000)")
-    landscape.add_argument("--steps", type=positive_int, default=25, help="points along each side, odd (default 25)")
-    landscape.add_argument("--extent", type=finite_float, default=1.0,
-                           help="how far the random slice reaches, in lengths of each neuron's weights (default 1)")
-    landscape.add_argument("--seed", type=int, default=0, help="random seed: the images and directions")
-    versus = parsers["sigmoid-vs-relu"]
-    versus.description += " The model gives the input and output layers; every network is trained alike."
-    versus.add_argument("--depths", type=depths, default=(2, 4, 6),
-                        help="numbers of hidden layers to compare (default 2,4,6)")
-    versus.add_argument("--width", type=positive_int, default=16, help="neurons in each hidden layer (default 16)")
-    versus.add_argument("--images", type=positive_int, default=20000, help="training images (default 20000)")
-    versus.add_argument("--epochs", type=positive_int, default=SIGMOID_VS_RELU["epochs"],
-                        help=f"(default {SIGMOID_VS_RELU['epochs']})")
-    versus.add_argument("--optimizer", choices=OPTIMIZERS, default=SIGMOID_VS_RELU["optimizer"],
-                        help=f"(default {SIGMOID_VS_RELU['optimizer']}: adam hides the vanishing gradient)")
-    versus.add_argument("--lr", type=finite_float, default=SIGMOID_VS_RELU["lr"],
-                        help=f"learning rate η (default {SIGMOID_VS_RELU['lr']:g}; for adam try 0.005)")
-    versus.add_argument("--batch-size", type=positive_int, default=SIGMOID_VS_RELU["batch_size"],
-                        help=f"(default {SIGMOID_VS_RELU['batch_size']})")
-    versus.add_argument("--seed", type=int, default=0, help="random seed: the images and the starting weights")
+    parsers["sigmoid-vs-relu"].description += (" The model gives the input and output layers; every network is "
+                                               "trained alike.")
+    for name, experiment in EXPERIMENTS.items():
+        for key, option in experiment.options.items():
+            if option.command_line:
+                parsers[name].add_argument(f"--{key.replace('_', '-')}", **argument(option))
+
+
+def argument(option):
+    """An experiment's option (experiments.Option) as add_argument's settings: the type it is read as,
+    its default, and its help, which says the default as the user types it."""
+    default = option.default
+    if option.choices:
+        read = dict(choices=option.choices)
+    elif isinstance(default, tuple):
+        read = dict(type=depths)
+    elif isinstance(default, float):
+        read = dict(type=finite_float)
+    else:  # a count, or a seed (checked where it is used, which says the seed's limits)
+        read = dict(type=positive_int if option.least == 1 else int)
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else f"{default:g}" \
+        if isinstance(default, float) else default
+    return {**read, "default": default, "help": f"{option.about} (default {shown})"}
 
 
 def depths(text):
@@ -304,14 +297,21 @@ def draw_cost(net, args, progress):
 # ---- the experiments of chapter 2 ------------------------------------------------------------------
 
 
+def run_experiment(net, args, progress):
+    """The numbers of experiment ``args.kind``, with the options given (the landscape always with its random slice)."""
+    experiment = EXPERIMENTS[args.kind]
+    options = {key: getattr(args, key) for key, option in experiment.options.items() if option.command_line}
+    if args.kind == "landscape":
+        options["random"] = True
+    dataset = data_for(net, args, progress)
+    progress.stage(experiment.doing, experiment.reports(net, **options))
+    return experiment.run(net, dataset, progress, **options)
+
+
 def draw_memorize(net, args, progress):
-    from ..experiments import memorize
     from ..plots import memorize_figure
 
-    dataset = data_for(net, args, progress)
-    progress.stage("training with real and shuffled labels (epochs)", 2 * args.epochs)
-    result = memorize(net, dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                      args.images, args.epochs, progress)
+    result = run_experiment(net, args, progress)
     if args.json:
         return None, as_json(result)
     lines = [f"{name} labels: {run['train_accuracy'][-1]:.1%} of the {args.images:,} training images right after "
@@ -321,13 +321,9 @@ def draw_memorize(net, args, progress):
 
 
 def draw_landscape(net, args, progress):
-    from ..experiments import landscape, sample
     from ..plots import landscape_figure
 
-    dataset = data_for(net, args, progress)
-    X, y = sample(dataset.train_images, dataset.train_labels, args.images, np.random.default_rng(check_seed(args.seed)))
-    progress.stage("the cost surfaces (rows)", args.steps * (1 + (net.path is not None)))
-    result = landscape(net, X, y, args.steps, args.extent, args.seed, progress)
+    result = run_experiment(net, args, progress)
     if args.json:
         return None, as_json(result)
     lines = [f"cost at the trained weights: {result['cost']:.4f} on {args.images:,} training images"]
@@ -343,14 +339,9 @@ def draw_landscape(net, args, progress):
 
 
 def draw_sigmoid_vs_relu(net, args, progress):
-    from ..experiments import sigmoid_vs_relu
     from ..plots import sigmoid_vs_relu_figure
 
-    dataset = data_for(net, args, progress)
-    progress.stage("training sigmoid and ReLU networks (epochs)", 2 * len(args.depths) * args.epochs)
-    runs = sigmoid_vs_relu(dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                           net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed, progress,
-                           epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size)
+    runs = run_experiment(net, args, progress)
     if args.json:
         return None, as_json(runs)
     lines = [f"{run['activation']:7s} {run['hidden_layers']} hidden layers: cost {run['cost'][-1]:.3f} after "

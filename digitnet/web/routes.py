@@ -27,20 +27,18 @@ from .lab import TooFar
 from .runs import Busy, Training
 from .schema import (
     DRAWN,
+    EXPERIMENT_REQUESTS,
     NOT_A_DIGIT_LABEL,
     SIDE,
     Drawing,
     Edit,
     ExperimentStatus,
     Image,
-    LandscapeRequest,
-    MemorizeRequest,
     Model,
     Neuron,
     Options,
     Prediction,
     Saved,
-    SigmoidVsReluRequest,
     TeachBatch,
     TeachBatchStep,
     TeachDrawing,
@@ -382,35 +380,23 @@ def event_stream(request, source, pause, watched=False):
 
 # ---- the experiments of chapter 2, run live -----------------------------------------------------
 
-@router.post("/experiments/memorize", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def memorize(options: MemorizeRequest, you: Changing):
-    """Train this network's shape with its recipe, from its own random start, on ``images``
-    training images, once with their labels and once with the labels shuffled, an epoch of
-    each in turn: the two cost curves grow side by side (from /api/experiments/events)."""
-    return begin(you, "memorize", options)
+def experiment(name, request_model):
+    """The route that starts experiment ``name``, whose options come in a ``request_model``."""
+    def begin(options: request_model, you: Changing):
+        need_data(you.lab)
+        you.experiment.start(name, options.model_dump())
+        return you.experiment.status()
+
+    about = request_model.__doc__
+    begin.__doc__ = (f"{about[0].upper()}{about[1:]}. It runs on the visitor's network, in a seat of the training "
+                     "queue; what it measures streams from /api/experiments/events as it comes.")
+    return begin
 
 
-@router.post("/experiments/landscape", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def landscape(options: LandscapeRequest, you: Changing):
-    """The cost around this network's weights on the plane of the path its training took
-    (and, if asked for or there is no path, on two random directions), row by row."""
-    return begin(you, "landscape", options)
-
-
-@router.post("/experiments/sigmoid-vs-relu", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def sigmoid_vs_relu(options: SigmoidVsReluRequest, you: Changing):
-    """Networks of 2, 4 and 6 hidden layers (``depths``), each with sigmoid and with ReLU hidden
-    layers, trained alike an epoch each in turn: their costs, and the gradient reaching layer 1."""
-    return begin(you, "sigmoid-vs-relu", options)
-
-
-def begin(you, kind, options):
-    need_data(you.lab)
-    you.experiment.start(kind, options.model_dump())
-    return you.experiment.status()
+for name, request_model in EXPERIMENT_REQUESTS.items():
+    router.post(f"/experiments/{name}", response_model=ExperimentStatus, status_code=202,
+                responses=errors(400, 403, 409, 410, 413), summary=f"Experiment: {name}",
+                name=f"experiment_{name.replace('-', '_')}")(experiment(name, request_model))
 
 
 @router.get("/experiments", response_model=ExperimentStatus, responses=errors(410))
