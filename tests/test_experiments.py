@@ -303,7 +303,10 @@ def test_the_command_lines_flags_and_defaults_are_the_experiments_declaration(na
 
 
 def test_an_option_added_to_the_declaration_is_a_flag_of_the_command(monkeypatch):
+    from digitnet.commands import show
+
     monkeypatch.setitem(experiments.MEMORIZE, "rounds", experiments.Option(3, "rounds of memorising"))
+    monkeypatch.setitem(show.KINDS, "memorize", show.experiment("memorize", show.memorize_picture))  # made again
     flag = next(action for action in show_parser("memorize")._actions if action.dest == "rounds")
     assert flag.default == 3 and "rounds of memorising (default 3)" in flag.help
 
