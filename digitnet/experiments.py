@@ -357,17 +357,19 @@ def slices(net, random):
 
 EXPERIMENTS = {
     "memorize": Experiment(
-        "train the network's shape again, from its own random start, on a few images: with real and with "
-        "shuffled labels", MEMORIZE,
-        memorize_on, lambda net, epochs, **_: 2 * epochs,  # an epoch of each run in turn
-        "training with real and shuffled labels (epochs)"),
+        about="train the network's shape again, from its own random start, on a few images: with real and with "
+              "shuffled labels",
+        options=MEMORIZE, compute=memorize_on,
+        count=lambda net, epochs, **_: 2 * epochs,  # an epoch of each of the two runs
+        doing="training with real and shuffled labels (epochs)"),
     "landscape": Experiment(
-        "the cost around the trained weights, and the path training took down it", LANDSCAPE,
-        landscape_on, lambda net, steps, random, **_: slices(net, random) * steps,  # a row of each slice
-        "the cost surfaces (rows)"),
+        about="the cost around the trained weights, and the path training took down it",
+        options=LANDSCAPE, compute=landscape_on,
+        count=lambda net, steps, random, **_: slices(net, random) * steps,  # a row of each slice
+        doing="the cost surfaces (rows)"),
     "sigmoid-vs-relu": Experiment(
-        "sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
-        SIGMOID_VS_RELU, sigmoid_vs_relu_on,
-        lambda net, depths, epochs, **_: 2 * len(depths) * epochs,  # an epoch of each network, two per depth
-        "training sigmoid and ReLU networks (epochs)"),
+        about="sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
+        options=SIGMOID_VS_RELU, compute=sigmoid_vs_relu_on,
+        count=lambda net, depths, epochs, **_: 2 * len(depths) * epochs,  # an epoch of each network, two a depth
+        doing="training sigmoid and ReLU networks (epochs)"),
 }
