@@ -148,6 +148,16 @@ def test_a_kind_added_to_shows_table_is_offered_with_its_options_and_drawn(monke
     assert asked == [((784, 8, 10), 5)] and capsys.readouterr().out == "drawn\n"
 
 
+def test_serve_takes_the_classrooms_limits_as_its_defaults_without_loading_the_web_server():
+    from digitnet.web.classroom import IDLE_MINUTES, MAX_SESSIONS
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.max_sessions, args.idle_minutes) == (MAX_SESSIONS, IDLE_MINUTES)
+    loaded = subprocess.run([sys.executable, "-c", "import sys, digitnet.cli; digitnet.cli.build_parser(); "
+                             "print('fastapi' in sys.modules)"], capture_output=True, text=True, timeout=120)
+    assert loaded.stdout.strip() == "False", loaded.stderr  # the command line starts without FastAPI
+
+
 def closed_pipe_run(*args):
     """Run digitnet with its stdout a pipe whose reader has gone, as in `digitnet ... | head -0`."""
     reader, writer = os.pipe()
