@@ -6,9 +6,15 @@ Each trains or probes real networks, with the same fast training as ``digitnet t
 draws them. Each takes an optional ``progress(part, record)``, called after every
 epoch of every run (or every row of a surface) with what was just measured, so that
 a caller, such as a web page, can show the curves grow while the experiment runs.
+
+Each experiment is declared once, in ``EXPERIMENTS``: its options, with their defaults
+and the ranges the web page accepts (``Option``), how to run it on a network and a data
+set, and how many times it reports its progress. ``digitnet show``'s flags, the web API's
+request bodies and the page's starting values are made from that declaration.
 """
 
-import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,9 +22,36 @@ from .blas import one_blas_thread
 from .errors import DigitnetError
 from .functions import one_hot
 from .network import Network, parameter_views
+from .optimizers import OPTIMIZERS
 from .recipes import RECIPES, TRAINING_OPTIONS
 from .training import Trainer
 from .validation import as_inputs, as_labels, check_seed
+
+
+class Option(NamedTuple):
+    """One option of an experiment: its default and what it means.
+
+    ``page`` is the range (least, most) the web page accepts: narrower than what makes sense,
+    so that one visitor cannot keep a class's cores busy for long (a number that need not be
+    whole must be more than the least: an extent of 0 is no surface). ``page=True``: offered
+    there with no range (on or off); None: not offered there. ``command_line=False``: not
+    offered by ``digitnet show``. A tuple's default is a list of whole numbers, and ``length``
+    how many of them the page accepts. ``least`` is the smallest value that means anything
+    (1 for a count, 0 for a seed)."""
+
+    default: object
+    about: str
+    page: tuple | bool | None = None
+    command_line: bool = True
+    least: int = 1
+    choices: tuple = ()
+    odd: bool = False
+    length: tuple | None = None
+
+
+def seed_option(what):
+    """A random seed: NumPy takes any whole number from 0; the page, any of 32 bits."""
+    return Option(0, f"random seed: {what}", page=(0, 2**32 - 1), least=0)
 
 
 def recipe_of(net):
@@ -61,21 +94,6 @@ def side_by_side(trainers, progress=None):
         trainer.finish()
 
 
-def strict(value):
-    """``value`` (dicts, lists, arrays and numbers) as plain lists and numbers, with every infinite
-    or NaN number replaced by None: strict JSON has no infinity, and far from the trained weights
-    a cost can overflow to it."""
-    if isinstance(value, np.ndarray):
-        return strict(value.tolist())
-    if isinstance(value, dict):
-        return {key: strict(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def curves(trainer, test):
     """The cost and training accuracy of every epoch, and the test accuracy at the end."""
     return {"cost": trainer.history.column("cost"), "train_accuracy": trainer.history.column("train_accuracy"),
@@ -91,7 +109,13 @@ def shuffled(labels, rng):
     return rng.permutation(labels)
 
 
-def memorize(net, X, y, test, images=1000, epochs=300, progress=None):
+MEMORIZE = {
+    "images": Option(1000, "training images to learn", page=(100, 5000)),
+    "epochs": Option(300, "epochs of each of the two runs", page=(1, 300)),
+}
+
+
+def memorize(net, X, y, test, images=MEMORIZE["images"].default, epochs=MEMORIZE["epochs"].default, progress=None):
     """Zhang et al. 2017 and Arpit et al. 2017: train ``net``'s architecture with its recipe,
     from its own random start, on ``images`` training images (a random choice of X, y),
     once with their labels and once with the labels shuffled, the two runs an epoch each
@@ -158,7 +182,19 @@ def around(values, steps, margin=0.2):
     return np.linspace(low - pad, high + pad, steps)
 
 
-def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None, random=True):
+LANDSCAPE = {
+    "images": Option(1000, "training images the cost is taken on", page=(100, 5000)),
+    "steps": Option(25, "points along each side, odd", page=(3, 41), odd=True),
+    "extent": Option(1.0, "how far the random slice reaches, in lengths of each neuron's weights", page=(0, 10)),
+    # The command line's picture always has both slices; the page, following a training run, the path's alone.
+    "random": Option(False, "the random slice too, also when the network has a path", page=True,
+                     command_line=False),
+    "seed": seed_option("the images and the random directions"),
+}
+
+
+def landscape(net, X, y, steps=LANDSCAPE["steps"].default, extent=LANDSCAPE["extent"].default,
+              seed=LANDSCAPE["seed"].default, progress=None, random=True):
     """The cost C of ``net`` on the examples (X, y) around its trained parameters θ, on
     two 2-D slices through the space of its 13,002 (or however many) parameters:
 
@@ -205,11 +241,21 @@ def landscape(net, X, y, steps=25, extent=1.0, seed=0, progress=None, random=Tru
 
 # ---- 3. sigmoid against ReLU, deeper and deeper -------------------------------------------------------
 
-# The same for every network of the comparison. Plain gradient descent, as in the videos:
-# Adam divides each weight's step by the size of its recent gradients, which hides a
-# gradient that has all but vanished (deep sigmoid networks then learn too).
-SIGMOID_VS_RELU = dict(cost="cross-entropy", optimizer="sgd", lr=0.1, momentum=0.0, l2=0.0, batch_size=10,
-                       epochs=15, schedule="constant", shift=0)
+SIGMOID_VS_RELU = {
+    "depths": Option((2, 4, 6), "numbers of hidden layers to compare", page=(1, 8), length=(1, 3)),
+    "width": Option(16, "neurons in each hidden layer", page=(1, 64)),
+    "images": Option(20000, "training images", page=(100, 20000)),
+    "epochs": Option(15, "epochs of each network's training", page=(1, 15)),
+    # Plain gradient descent, as in the videos: Adam divides each weight's step by the size of its
+    # recent gradients, which hides a gradient that has all but vanished (deep sigmoid networks then learn too).
+    "optimizer": Option("sgd", "how each step follows the gradient: adam hides the vanishing gradient",
+                        choices=tuple(OPTIMIZERS)),
+    "lr": Option(0.1, "learning rate η; for adam try 0.005"),
+    "batch_size": Option(10, "examples in each step of gradient descent"),
+    "seed": seed_option("the images and the starting weights"),
+}
+TRAINING = ("epochs", "optimizer", "lr", "batch_size")  # the options above that every network trains with
+ALIKE = dict(cost="cross-entropy", momentum=0.0, l2=0.0, schedule="constant", shift=0)  # ...and these, fixed
 
 
 def layer_gradients(net, x, Y):
@@ -220,11 +266,12 @@ def layer_gradients(net, x, Y):
     return [float(np.linalg.norm(g)) for g in nabla_b]
 
 
-def sigmoid_vs_relu(X, y, test, inputs=784, outputs=10, depths=(2, 4, 6), width=16, images=20000, seed=0,
-                    progress=None, **options):
+def sigmoid_vs_relu(X, y, test, inputs=784, outputs=10, depths=SIGMOID_VS_RELU["depths"].default,
+                    width=SIGMOID_VS_RELU["width"].default, images=SIGMOID_VS_RELU["images"].default,
+                    seed=SIGMOID_VS_RELU["seed"].default, progress=None, **training):
     """Networks of ``depths`` hidden layers of ``width`` neurons, each once with sigmoid and
-    once with ReLU hidden layers, trained alike (``SIGMOID_VS_RELU``, updated by ``options``)
-    on ``images`` training images from the same seed, an epoch each in turn;
+    once with ReLU hidden layers, trained alike (``ALIKE``, and ``TRAINING``'s defaults updated
+    by ``training``) on ``images`` training images from the same seed, an epoch each in turn;
     ``progress((activation, depth), record)`` after each epoch, the record with its "gradients".
 
     Returns a list of runs, one per network: "activation", "hidden_layers", and per
@@ -232,7 +279,7 @@ def sigmoid_vs_relu(X, y, test, inputs=784, outputs=10, depths=(2, 4, 6), width=
     ``layer_gradients`` on 1,000 of the training images before training and after each
     epoch (its first number is the gradient reaching the first hidden layer).
     """
-    settings = {**SIGMOID_VS_RELU, **options}
+    settings = {**ALIKE, **{key: SIGMOID_VS_RELU[key].default for key in TRAINING}, **training}
     cost = settings.pop("cost")
     if not depths or min(depths) < 1 or width < 1:
         raise DigitnetError(f"need 1 or more hidden layers of 1 or more neurons, got {list(depths)} of {width}")
@@ -254,3 +301,75 @@ def sigmoid_vs_relu(X, y, test, inputs=784, outputs=10, depths=(2, 4, 6), width=
     side_by_side(trainers, measured)
     return [{"activation": activation, "hidden_layers": depth, **curves(trainer, test),
              "gradients": gradients[activation, depth]} for (activation, depth), trainer in trainers.items()]
+
+
+# ---- each experiment, as the command line and the web page run it ----------------------------------
+
+
+class Experiment:
+    """An experiment as ``digitnet show`` and the web page offer it: what it shows (``about``),
+    its ``options`` (name: Option), how to run it on a network and a data set (``compute``),
+    and how it reports progress: ``count(net, **options)`` calls of ``progress``, each after
+    one step of what it is ``doing`` (the unit in brackets)."""
+
+    def __init__(self, about, options, compute: Callable, count: Callable, doing):
+        self.about, self.options, self.compute, self.count, self.doing = about, options, compute, count, doing
+
+    def settings(self, options):
+        """``options`` with those not given at their defaults."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise DigitnetError(f"no option {', '.join(sorted(unknown))}: the options are {', '.join(self.options)}")
+        return {**{name: option.default for name, option in self.options.items()}, **options}
+
+    def run(self, net, dataset, progress=None, **options):
+        """Its numbers, for ``net`` on ``dataset``'s images (a data.Dataset)."""
+        return self.compute(net, dataset, progress, **self.settings(options))
+
+    def reports(self, net, **options):
+        """How many times ``run`` will call ``progress``."""
+        return self.count(net, **self.settings(options))
+
+
+def test_set(dataset):
+    return dataset.test_images, dataset.test_labels
+
+
+def memorize_on(net, dataset, progress, images, epochs):
+    return memorize(net, dataset.train_images, dataset.train_labels, test_set(dataset), images, epochs, progress)
+
+
+def landscape_on(net, dataset, progress, images, steps, extent, random, seed):
+    X, y = sample(dataset.train_images, dataset.train_labels, images, np.random.default_rng(check_seed(seed)))
+    return landscape(net, X, y, steps, extent, seed, progress, random)
+
+
+def sigmoid_vs_relu_on(net, dataset, progress, depths, width, images, seed, **training):
+    return sigmoid_vs_relu(dataset.train_images, dataset.train_labels, test_set(dataset), net.sizes[0],
+                           net.sizes[-1], depths, width, images, seed, progress, **training)
+
+
+def slices(net, random):
+    """The slices of the surface ``landscape`` works out: the path's plane if the network has a
+    path, and the random one if asked for or there is no path."""
+    return (random or net.path is None) + (net.path is not None)
+
+
+EXPERIMENTS = {
+    "memorize": Experiment(
+        about="train the network's shape again, from its own random start, on a few images: with real and with "
+              "shuffled labels",
+        options=MEMORIZE, compute=memorize_on,
+        count=lambda net, epochs, **_: 2 * epochs,  # an epoch of each of the two runs
+        doing="training with real and shuffled labels (epochs)"),
+    "landscape": Experiment(
+        about="the cost around the trained weights, and the path training took down it",
+        options=LANDSCAPE, compute=landscape_on,
+        count=lambda net, steps, random, **_: slices(net, random) * steps,  # a row of each slice
+        doing="the cost surfaces (rows)"),
+    "sigmoid-vs-relu": Experiment(
+        about="sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
+        options=SIGMOID_VS_RELU, compute=sigmoid_vs_relu_on,
+        count=lambda net, depths, epochs, **_: 2 * len(depths) * epochs,  # an epoch of each network, two a depth
+        doing="training sigmoid and ReLU networks (epochs)"),
+}

@@ -220,8 +220,14 @@ class Trainer:
         if self.best is not None:
             self.net.params[...] = self.best[1]
             self.history.best_epoch = self.best[2]
-        self.net.history = self.history
         self.net.negatives = self.options["not_a_digit"] or None
+        return self.so_far()
+
+    def so_far(self):
+        """Record on the network what its training has been until now: the history, and the plane
+        of the path (through the parameters it has now). ``finish`` does it at the end; a page that
+        draws the path as it grows does it after every epoch."""
+        self.net.history = self.history
         self.net.path = self.trajectory.plane(self.net.params)
         return self.history
 

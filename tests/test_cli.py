@@ -127,6 +127,37 @@ def test_every_help_shows_the_defaults():
         build_parser()._actions[-1].choices["serve"].format_help().split())
 
 
+def test_a_kind_added_to_shows_table_is_offered_with_its_options_and_drawn(monkeypatch, capsys):
+    """`digitnet show` is made from its table of kinds: one entry is a new picture, with its help and flags."""
+    from digitnet.commands import show
+
+    asked = []
+
+    def draw(net, args, progress):
+        asked.append((net.sizes, args.rows))
+        return None, "drawn"  # no figure: the message alone, as --json gives
+
+    monkeypatch.setitem(show.KINDS, "rows", show.Kind("rows", "a picture made up for this test", draw,
+                                                      [show.flag("--rows", type=int, default=3, help="how many")]))
+    for args in (["show", "--help"], ["show", "rows", "--help"]):
+        with pytest.raises(SystemExit):
+            main(args)
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "rows a picture made up for this test" in help_text and "--rows ROWS how many (default: 3)" in help_text
+    assert main(["show", "rows", str(OLD_MODEL), "--rows", "5"]) == 0
+    assert asked == [((784, 8, 10), 5)] and capsys.readouterr().out == "drawn\n"
+
+
+def test_serve_takes_the_classrooms_limits_as_its_defaults_without_loading_the_web_server():
+    from digitnet.web.classroom import IDLE_MINUTES, MAX_SESSIONS
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.max_sessions, args.idle_minutes) == (MAX_SESSIONS, IDLE_MINUTES)
+    loaded = subprocess.run([sys.executable, "-c", "import sys, digitnet.cli; digitnet.cli.build_parser(); "
+                             "print('fastapi' in sys.modules)"], capture_output=True, text=True, timeout=120)
+    assert loaded.stdout.strip() == "False", loaded.stderr  # the command line starts without FastAPI
+
+
 def closed_pipe_run(*args):
     """Run digitnet with its stdout a pipe whose reader has gone, as in `digitnet ... | head -0`."""
     reader, writer = os.pipe()

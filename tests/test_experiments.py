@@ -2,6 +2,7 @@
 training took, and sigmoid against ReLU. Their maths on real MNIST, and each one's
 `digitnet show` picture and --json."""
 
+import argparse
 import json
 import math
 
@@ -275,3 +276,54 @@ def test_bad_arguments_give_one_line(args, words, default_model, capsys):
     assert len(err) == 1 and err[0].startswith("digitnet: error:"), err
     for word in words:
         assert word in err[0]
+
+
+# ---- each experiment declared once -------------------------------------------------------------------
+
+
+def show_parser(kind):
+    """The parser of `digitnet show KIND`."""
+    from digitnet.cli import build_parser
+
+    def sub(parser, name):
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+
+    return sub(sub(build_parser(), "show"), kind)
+
+
+@pytest.mark.parametrize("name", experiments.EXPERIMENTS)
+def test_the_command_lines_flags_and_defaults_are_the_experiments_declaration(name):
+    declared = {key: option for key, option in experiments.EXPERIMENTS[name].options.items() if option.command_line}
+    flags = {action.dest: action for action in show_parser(name)._actions
+             if action.dest not in ("help", "model", "out", "dpi", "data", "json")}
+    assert set(flags) == set(declared)
+    for key, option in declared.items():
+        assert flags[key].default == option.default and option.about in flags[key].help
+        assert flags[key].option_strings == [f"--{key.replace('_', '-')}"]
+
+
+def test_an_option_added_to_the_declaration_is_a_flag_of_the_command(monkeypatch):
+    from digitnet.commands import show
+
+    monkeypatch.setitem(experiments.MEMORIZE, "rounds", experiments.Option(3, "rounds of memorising"))
+    monkeypatch.setitem(show.KINDS, "memorize", show.experiment("memorize", show.memorize_picture))  # made again
+    flag = next(action for action in show_parser("memorize")._actions if action.dest == "rounds")
+    assert flag.default == 3 and "rounds of memorising (default 3)" in flag.help
+
+
+@pytest.mark.parametrize("name, options", [
+    ("memorize", dict(images=100, epochs=3)),
+    ("landscape", dict(images=100, steps=3)),  # the path's slice alone
+    ("landscape", dict(images=100, steps=3, random=True)),
+    ("sigmoid-vs-relu", dict(images=100, epochs=2, depths=(1, 2), width=4)),
+])
+def test_an_experiment_reports_its_progress_as_often_as_it_declares(name, options, trained_net, mnist):
+    experiment = experiments.EXPERIMENTS[name]
+    reports = []
+    experiment.run(trained_net, mnist, lambda part, record: reports.append(part), **options)
+    assert len(reports) == experiment.reports(trained_net, **options) > 0
+
+
+def test_an_experiment_refuses_an_option_it_does_not_have(trained_net, mnist):
+    with pytest.raises(DigitnetError, match="no option rounds"):
+        experiments.EXPERIMENTS["memorize"].run(trained_net, mnist, rounds=3)

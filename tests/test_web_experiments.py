@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digitnet import Network, experiments
+from digitnet.strictjson import strict
 from digitnet.web import create_app
 from digitnet.web import experiments as live
 from digitnet.web.sessions import COOKIE
@@ -95,7 +96,7 @@ def test_landscape_gives_the_path_plane_and_a_random_slice_when_asked(client, tr
     final = events(client)[-1]
     assert final["state"] == "done" and final["total"] == 7
     X, y = experiments.sample(mnist.train_images, mnist.train_labels, 200, np.random.default_rng(0))
-    expected = experiments.strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
+    expected = strict(experiments.landscape(trained_net, X, y, steps=7, random=False))
     assert final["result"]["random"] is None
     assert final["result"]["path"]["path_x"] == pytest.approx(expected["path"]["path_x"])
     assert final["result"]["path"]["epoch_cost"] == pytest.approx(trained_net.path.costs)  # the real costs, beside
@@ -254,3 +255,39 @@ def test_an_experiment_that_fails_says_why_and_gives_its_seat_back(trained_net, 
     assert (failed["state"], failed["message"]) == ("error", "something the experiment did not expect")
     client.post("/api/experiments/landscape", json=SMALL["landscape"])  # the one seat is free again
     assert events(client)[-1]["state"] == "done"
+
+
+# ---- the requests are made from the experiments' declaration -------------------------------------------
+
+
+@pytest.mark.parametrize("name", experiments.EXPERIMENTS)
+def test_each_experiments_request_takes_the_declared_options_in_the_pages_ranges(name, client):
+    declared = {key: option for key, option in experiments.EXPERIMENTS[name].options.items() if option.page is not None}
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    title = "".join(word.capitalize() for word in name.split("-"))
+    fields = schema[f"{title}Request"]["properties"]
+    assert set(fields) == set(declared)
+    for key, option in declared.items():
+        field = fields[key]
+        assert field["default"] == (list(option.default) if isinstance(option.default, tuple) else option.default)
+        assert field["description"] == option.about
+        if isinstance(option.page, tuple):
+            bounds = field.get("items", field)  # a list's numbers each have the range
+            least = bounds.get("minimum", bounds.get("exclusiveMinimum"))
+            assert (least, bounds["maximum"]) == option.page
+    assert client.get("/api/options").json()["experiments"][name] == {
+        key: field["default"] for key, field in fields.items()}
+
+
+def test_an_option_out_of_the_declared_range_is_refused(client):
+    most = experiments.MEMORIZE["epochs"].page[1]
+    answer = client.post("/api/experiments/memorize", json={"epochs": most + 1})
+    assert answer.status_code == 422 and "epochs" in answer.text
+
+
+def test_an_option_added_to_the_declaration_is_a_field_of_the_request(monkeypatch):
+    from digitnet.web.schema import request_for
+
+    monkeypatch.setitem(experiments.MEMORIZE, "rounds", experiments.Option(3, "rounds of memorising", page=(1, 5)))
+    model = request_for("memorize", experiments.EXPERIMENTS["memorize"])
+    assert model().rounds == 3 and model.model_json_schema()["properties"]["rounds"]["maximum"] == 5

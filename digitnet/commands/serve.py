@@ -10,7 +10,9 @@ import webbrowser
 from pathlib import Path
 
 from ..errors import DigitnetError
-from . import Parser, load_data, load_model, positive_int
+from ..recipes import RECIPES
+from ..web.classroom import IDLE_MINUTES, MAX_SESSIONS
+from . import load_data, load_model, positive_int, train
 
 
 def add_parser(sub):
@@ -22,11 +24,11 @@ def add_parser(sub):
     p.add_argument("--port", type=positive_int, default=8000, help="port to listen on")
     p.add_argument("--save-to", default="model-web.npz",
                    help="where Save writes the model for a visitor at this computer (others download it)")
-    p.add_argument("--max-sessions", type=positive_int, default=200,
+    p.add_argument("--max-sessions", type=positive_int, default=MAX_SESSIONS,
                    help="visitors (browser sessions) kept at once; when all places are taken, a newcomer can draw "
                         "and look but not edit until a session ends (none is dropped to make room)")
-    p.add_argument("--idle-minutes", type=positive_int, default=30, help="a visitor's session ends this long "
-                                                                         "after their last request, freeing its place")
+    p.add_argument("--idle-minutes", type=positive_int, default=IDLE_MINUTES,
+                   help="a visitor's session ends this long after their last request, freeing its place")
     p.add_argument("--max-training", type=positive_int, default=os.cpu_count() or 1,
                    help="training runs at once (the number of cores); others queue")
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX files (else $DIGITNET_DATA, "
@@ -45,11 +47,11 @@ def run(args):
     if args.port > 65535:
         raise DigitnetError(f"--port must be 1 to 65535, got {args.port}")
     check_can_listen(args.host, args.port)  # before any slow loading or training
-    path = args.model or ("model.npz" if Path("model.npz").is_file() else None)
+    path = args.model or (train.DEFAULT_OUT if Path(train.DEFAULT_OUT).is_file() else None)
     net = load_model(path) if path else None  # a bad model file fails before MNIST is read
     dataset = try_data(args, needed=net is None)
     if net is None:
-        net = train_default(args)
+        net = train_default(dataset, args.data)
     print(f"serving {net} from {path or 'a freshly trained model'}")
     say_where(args.host, args.port)
     if args.open:
@@ -142,14 +144,11 @@ def try_data(args, needed):
         return None
 
 
-def train_default(args):
-    """No model yet: train one exactly as `digitnet train` does with its defaults,
-    which saves model.npz, so the next serve starts at once."""
-    from . import train
-
+def train_default(dataset, folder):
+    """No model yet: train one exactly as `digitnet train` does with its defaults, on the
+    data already read from ``folder``, which saves model.npz, so the next serve starts at once."""
     print("no model.npz here: training the default network first "
           "(or run `digitnet train` once and serve its model.npz)", flush=True)
-    parser = Parser(prog="digitnet")
-    train.add_parser(parser.add_subparsers())
-    train.run(parser.parse_args(["train", "--out", "model.npz"] + (["--data", args.data] if args.data else [])))
-    return load_model("model.npz")
+    train.check_can_write(train.DEFAULT_OUT)
+    train.train_new(dataset, dict(RECIPES["default"]), train.DEFAULT_OUT, folder=folder)
+    return load_model(train.DEFAULT_OUT)

@@ -3,101 +3,72 @@ the experiments of chapter 2 (whose ``--json`` prints their numbers instead)."""
 
 import json
 import sys
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import DigitnetError
-from ..experiments import SIGMOID_VS_RELU, strict
-from ..optimizers import OPTIMIZERS
+from ..experiments import EXPERIMENTS
+from ..strictjson import strict
 from ..validation import check_seed
 from . import check_fits, finite_float, layer_sizes, load_data, load_model, positive_int
 
 MAX_DPI = 600  # beyond this a figure is hundreds of megapixels
 
-KINDS = {
-    "weights": "each neuron's incoming weights as a 28x28 tile (deeper layers: the combined pattern)",
-    "activations": "the network diagram for one image: neurons lit by their activation",
-    "training": "cost and accuracy per epoch, from the model's stored history",
-    "confusion": "the confusion matrix on the test images",
-    "mistakes": "misclassified test images, most confident first",
-    "noise": "what it says about random noise, and how sure it is",
-    "dream": "the image each output neuron likes best, by gradient descent on the pixels",
-    "gradient": "the gradient of the cost for one training example",
-    "memorize": "train the model's network again on a few images, with real and with shuffled labels",
-    "landscape": "the cost around the trained weights, and the path training took down it",
-    "sigmoid-vs-relu": "sigmoid against ReLU hidden layers, 2 to 6 deep: cost, and the gradient reaching layer 1",
-    "cost": "the cost of one test image, output by output, and the network's average cost",
-}
-EXPERIMENTS = ("memorize", "landscape", "sigmoid-vs-relu")
+
+class Kind(NamedTuple):
+    """One picture ``digitnet show`` draws: adding a kind is one entry in ``KINDS``.
+
+    ``draw(net, args, progress)`` works out what the picture shows and draws it: (the figure,
+    a message to print), or (None, the numbers) with --json. ``options`` are the kind's own
+    flags, each a function that adds itself to the kind's parser (``flag``, ``one_of``);
+    ``data``: it reads the images (--data); ``json``: --json prints its numbers instead of
+    drawing; ``more``: said after ``help`` in the kind's own --help."""
+
+    name: str
+    help: str
+    draw: Callable
+    options: tuple = ()
+    data: bool = False
+    json: bool = False
+    more: str = ""
+
+
+def flag(*names, **settings):
+    """One of a kind's own options, as argparse's add_argument takes it."""
+    return lambda parser: parser.add_argument(*names, **settings)
+
+
+def one_of(*flags):
+    """Options of which at most one may be given."""
+    def add(parser):
+        group = parser.add_mutually_exclusive_group()
+        for add_flag in flags:
+            add_flag(group)
+    return add
 
 
 def add_parser(sub):
     p = sub.add_parser("show", help="draw what the network learned and how it fails (PNG)",
                        description="Draw a picture of a model as a PNG file (KIND.png unless --out).")
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
-    parsers = {kind: kinds.add_parser(kind, help=text, description=text[0].upper() + text[1:] + ".")
-               for kind, text in KINDS.items()}
-    for kind, k in parsers.items():
-        k.add_argument("model", help="a model file saved by digitnet train")
-        k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind}.png)")
-        k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
-        if kind in ("activations", "confusion", "mistakes", "gradient", "cost", *EXPERIMENTS):
-            k.add_argument("--data", metavar="DIR",
-                           help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
-        if kind in ("cost", *EXPERIMENTS):
-            k.add_argument("--json", action="store_true", help="print the numbers instead of drawing")
-        k.set_defaults(run=run)
-    parsers["weights"].add_argument("--layer", type=int, default=0,
-                                    help="0: first hidden layer; deeper layers show W_l ... W_0 combined")
-    source = parsers["activations"].add_mutually_exclusive_group()
-    source.add_argument("--image", type=int, default=0, help="index of a test image")
-    source.add_argument("--file", metavar="IMAGE", help="an image file (photo, scan, drawing) instead")
-    parsers["mistakes"].add_argument("--n", type=positive_int, default=40, help="how many to show")
-    parsers["noise"].add_argument("--n", type=positive_int, default=1000, help="noise images of each kind")
-    parsers["noise"].add_argument("--seed", type=int, default=0, help="random seed: the same seed, the same noise")
-    dream = parsers["dream"]
-    dream.add_argument("--digit", type=int, help="one digit (default: all ten)")
-    dream.add_argument("--steps", type=positive_int, default=200, help="gradient steps on the pixels")
-    dream.add_argument("--lr", type=finite_float, default=0.2,
-                       help="pixel change per step (root-mean-square), shrinking to 0 by the last step")
-    dream.add_argument("--smoothness", type=finite_float, default=0.0,
-                       help="penalty on differences between neighbouring pixels (0: none)")
-    dream.add_argument("--start", choices=("grey", "black", "noise"), default="grey",
-                       help="the image to start from")
-    dream.add_argument("--seed", type=int, default=0, help="random seed for --start noise")
-    parsers["gradient"].add_argument("--image", type=int, default=0, help="index of a training image")
-    parsers["cost"].add_argument("--image", type=int, default=0, help="index of a test image")
-    parsers["cost"].add_argument("--label", type=int, help="the digit it should be (default: its true label)")
-    memorize = parsers["memorize"]
-    memorize.add_argument("--images", type=positive_int, default=1000, help="training images to learn (default 1000)")
-    memorize.add_argument("--epochs", type=positive_int, default=300,
-                          help="epochs of each of the two runs (default 300)")
-    landscape = parsers["landscape"]
-    landscape.add_argument("--images", type=positive_int, default=1000,
-                           help="training images the cost is taken on (default 1000)")
-    landscape.add_argument("--steps", type=positive_int, default=25, help="points along each side, odd (default 25)")
-    landscape.add_argument("--extent", type=finite_float, default=1.0,
-                           help="how far the random slice reaches, in lengths of each neuron's weights (default 1)")
-    landscape.add_argument("--seed", type=int, default=0, help="random seed: the images and directions")
-    versus = parsers["sigmoid-vs-relu"]
-    versus.description += " The model gives the input and output layers; every network is trained alike."
-    versus.add_argument("--depths", type=depths, default=(2, 4, 6),
-                        help="numbers of hidden layers to compare (default 2,4,6)")
-    versus.add_argument("--width", type=positive_int, default=16, help="neurons in each hidden layer (default 16)")
-    versus.add_argument("--images", type=positive_int, default=20000, help="training images (default 20000)")
-    versus.add_argument("--epochs", type=positive_int, default=SIGMOID_VS_RELU["epochs"],
-                        help=f"(default {SIGMOID_VS_RELU['epochs']})")
-    versus.add_argument("--optimizer", choices=OPTIMIZERS, default=SIGMOID_VS_RELU["optimizer"],
-                        help=f"(default {SIGMOID_VS_RELU['optimizer']}: adam hides the vanishing gradient)")
-    versus.add_argument("--lr", type=finite_float, default=SIGMOID_VS_RELU["lr"],
-                        help=f"learning rate η (default {SIGMOID_VS_RELU['lr']:g}; for adam try 0.005)")
-    versus.add_argument("--batch-size", type=positive_int, default=SIGMOID_VS_RELU["batch_size"],
-                        help=f"(default {SIGMOID_VS_RELU['batch_size']})")
-    versus.add_argument("--seed", type=int, default=0, help="random seed: the images and the starting weights")
+    for kind in KINDS.values():
+        add_kind(kinds, kind)
 
 
-def depths(text):
-    return layer_sizes("1," + text)[1:]  # the same rules as layer sizes: positive whole numbers
+def add_kind(kinds, kind):
+    k = kinds.add_parser(kind.name, help=kind.help, description=f"{kind.help[0].upper()}{kind.help[1:]}.{kind.more}")
+    k.add_argument("model", help="a model file saved by digitnet train")
+    k.add_argument("--out", metavar="FILE.png", help=f"where to write the picture (default {kind.name}.png)")
+    k.add_argument("--dpi", type=positive_int, default=100, help="pixels per inch of the picture")
+    if kind.data:
+        k.add_argument("--data", metavar="DIR", help="folder with the IDX files (else $DIGITNET_DATA or the cache)")
+    if kind.json:
+        k.add_argument("--json", action="store_true", help="print the numbers instead of drawing")
+    for add_option in kind.options:
+        add_option(k)
+    k.set_defaults(run=run)
 
 
 def run(args):
@@ -108,7 +79,7 @@ def run(args):
     with Progress(args.kind) as progress:
         progress.stage("reading the model")
         net = load_model(args.model)
-        fig, message = DRAW[args.kind](net, args, progress)
+        fig, message = KINDS[args.kind].draw(net, args, progress)
         out = args.out or f"{args.kind}.png"
         if fig is not None:
             progress.stage(f"writing {out}")
@@ -185,10 +156,8 @@ def draw_activations(net, args, progress):
     from ..plots import activations_figure
 
     if args.file:
-        try:
-            from ..images import to_mnist
-        except ImportError:
-            raise DigitnetError("reading image files is not available in this version") from None
+        from ..images import to_mnist
+
         return activations_figure(net, to_mnist(args.file), title=args.file), None
     x, label = pick(*test_set(net, args, progress), args.image, "test")
     return activations_figure(net, x, title=f"test image {args.image} (a {net.output_names[label]})"), None
@@ -300,35 +269,59 @@ def draw_cost(net, args, progress):
     return cost_figure(net, x, laid_out, average, title), None
 
 
-# ---- the experiments of chapter 2 ------------------------------------------------------------------
+# ---- the experiments of chapter 2 (experiments.EXPERIMENTS) ---------------------------------------
 
 
-def draw_memorize(net, args, progress):
-    from ..experiments import memorize
+def experiment(name, picture, more="", **fixed):
+    """The kind that runs experiment ``name`` with the options it declares (and the ``fixed``
+    ones), and draws its numbers with ``picture(result, args)``: (the figure, a message)."""
+    declared = EXPERIMENTS[name]
+    given = [key for key, option in declared.options.items() if option.command_line]
+
+    def draw(net, args, progress):
+        options = {**{key: getattr(args, key) for key in given}, **fixed}
+        dataset = data_for(net, args, progress)
+        progress.stage(declared.doing, declared.reports(net, **options))
+        result = declared.run(net, dataset, progress, **options)
+        return (None, as_json(result)) if args.json else picture(result, args)
+
+    flags = [flag(f"--{key.replace('_', '-')}", **argument(declared.options[key])) for key in given]
+    return Kind(name, declared.about, draw, flags, data=True, json=True, more=more)
+
+
+def argument(option):
+    """An experiment's option (experiments.Option) as add_argument's settings: the type it is read as,
+    its default, and its help, which says the default as the user types it."""
+    default = option.default
+    if option.choices:
+        read = dict(choices=option.choices)
+    elif isinstance(default, tuple):
+        read = dict(type=depths)
+    elif isinstance(default, float):
+        read = dict(type=finite_float)
+    else:  # a count, or a seed (checked where it is used, which says the seed's limits)
+        read = dict(type=positive_int if option.least == 1 else int)
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else f"{default:g}" \
+        if isinstance(default, float) else default
+    return {**read, "default": default, "help": f"{option.about} (default {shown})"}
+
+
+def depths(text):
+    return layer_sizes("1," + text)[1:]  # the same rules as layer sizes: positive whole numbers
+
+
+def memorize_picture(result, args):
     from ..plots import memorize_figure
 
-    dataset = data_for(net, args, progress)
-    progress.stage("training with real and shuffled labels (epochs)", 2 * args.epochs)
-    result = memorize(net, dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                      args.images, args.epochs, progress)
-    if args.json:
-        return None, as_json(result)
     lines = [f"{name} labels: {run['train_accuracy'][-1]:.1%} of the {args.images:,} training images right after "
              f"{args.epochs} epochs (cost {run['cost'][-1]:.4f}); {run['test_accuracy']:.1%} of the test images"
              for name, run in result.items()]
     return memorize_figure(result, args.images), "\n".join(lines)
 
 
-def draw_landscape(net, args, progress):
-    from ..experiments import landscape, sample
+def landscape_picture(result, args):
     from ..plots import landscape_figure
 
-    dataset = data_for(net, args, progress)
-    X, y = sample(dataset.train_images, dataset.train_labels, args.images, np.random.default_rng(check_seed(args.seed)))
-    progress.stage("the cost surfaces (rows)", args.steps * (1 + (net.path is not None)))
-    result = landscape(net, X, y, args.steps, args.extent, args.seed, progress)
-    if args.json:
-        return None, as_json(result)
     lines = [f"cost at the trained weights: {result['cost']:.4f} on {args.images:,} training images"]
     path = result["path"]
     lines.append("no path: the model was saved before training recorded it" if path is None else
@@ -341,24 +334,47 @@ def draw_landscape(net, args, progress):
     return landscape_figure(result, args.images), "\n".join(lines)
 
 
-def draw_sigmoid_vs_relu(net, args, progress):
-    from ..experiments import sigmoid_vs_relu
+def sigmoid_vs_relu_picture(runs, args):
     from ..plots import sigmoid_vs_relu_figure
 
-    dataset = data_for(net, args, progress)
-    progress.stage("training sigmoid and ReLU networks (epochs)", 2 * len(args.depths) * args.epochs)
-    runs = sigmoid_vs_relu(dataset.train_images, dataset.train_labels, (dataset.test_images, dataset.test_labels),
-                           net.sizes[0], net.sizes[-1], args.depths, args.width, args.images, args.seed, progress,
-                           epochs=args.epochs, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size)
-    if args.json:
-        return None, as_json(runs)
     lines = [f"{run['activation']:7s} {run['hidden_layers']} hidden layers: cost {run['cost'][-1]:.3f} after "
              f"{args.epochs} epochs, test {run['test_accuracy']:.1%}; gradient reaching layer 1 at the start "
              f"{run['gradients'][0][0]:.1e}" for run in runs]
     return sigmoid_vs_relu_figure(runs), "\n".join(lines)
 
 
-DRAW = {"weights": draw_weights, "activations": draw_activations, "training": draw_training,
-        "confusion": draw_confusion, "mistakes": draw_mistakes, "noise": draw_noise, "dream": draw_dream,
-        "gradient": draw_gradient, "cost": draw_cost, "memorize": draw_memorize, "landscape": draw_landscape,
-        "sigmoid-vs-relu": draw_sigmoid_vs_relu}
+# ---- every kind ------------------------------------------------------------------------------------
+
+KINDS = {kind.name: kind for kind in [
+    Kind("weights", "each neuron's incoming weights as a 28x28 tile (deeper layers: the combined pattern)",
+         draw_weights, [flag("--layer", type=int, default=0,
+                             help="0: first hidden layer; deeper layers show W_l ... W_0 combined")]),
+    Kind("activations", "the network diagram for one image: neurons lit by their activation", draw_activations,
+         [one_of(flag("--image", type=int, default=0, help="index of a test image"),
+                 flag("--file", metavar="IMAGE", help="an image file (photo, scan, drawing) instead"))], data=True),
+    Kind("training", "cost and accuracy per epoch, from the model's stored history", draw_training),
+    Kind("confusion", "the confusion matrix on the test images", draw_confusion, data=True),
+    Kind("mistakes", "misclassified test images, most confident first", draw_mistakes,
+         [flag("--n", type=positive_int, default=40, help="how many to show")], data=True),
+    Kind("noise", "what it says about random noise, and how sure it is", draw_noise,
+         [flag("--n", type=positive_int, default=1000, help="noise images of each kind"),
+          flag("--seed", type=int, default=0, help="random seed: the same seed, the same noise")]),
+    Kind("dream", "the image each output neuron likes best, by gradient descent on the pixels", draw_dream,
+         [flag("--digit", type=int, help="one digit (default: all ten)"),
+          flag("--steps", type=positive_int, default=200, help="gradient steps on the pixels"),
+          flag("--lr", type=finite_float, default=0.2,
+               help="pixel change per step (root-mean-square), shrinking to 0 by the last step"),
+          flag("--smoothness", type=finite_float, default=0.0,
+               help="penalty on differences between neighbouring pixels (0: none)"),
+          flag("--start", choices=("grey", "black", "noise"), default="grey", help="the image to start from"),
+          flag("--seed", type=int, default=0, help="random seed for --start noise")]),
+    Kind("gradient", "the gradient of the cost for one training example", draw_gradient,
+         [flag("--image", type=int, default=0, help="index of a training image")], data=True),
+    experiment("memorize", memorize_picture),
+    experiment("landscape", landscape_picture, random=True),  # the picture has room for both slices
+    experiment("sigmoid-vs-relu", sigmoid_vs_relu_picture,
+               more=" The model gives the input and output layers; every network is trained alike."),
+    Kind("cost", "the cost of one test image, output by output, and the network's average cost", draw_cost,
+         [flag("--image", type=int, default=0, help="index of a test image"),
+          flag("--label", type=int, help="the digit it should be (default: its true label)")], data=True, json=True),
+]}

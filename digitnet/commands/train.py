@@ -22,6 +22,7 @@ from ..validation import check_seed
 from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
+DEFAULT_OUT = "model.npz"
 
 
 def add_parser(sub):
@@ -40,7 +41,7 @@ def add_parser(sub):
                "--checkpoint FILE saves everything after every epoch, and --resume FILE carries on from it to "
                "exactly the weights an uninterrupted run gives.")
     add_training_options(p)
-    p.add_argument("--out", help="where to save the trained model (default model.npz)")
+    p.add_argument("--out", help=f"where to save the trained model (default {DEFAULT_OUT})")
     p.add_argument("--data", metavar="DIR", help="folder with the four IDX files (else $DIGITNET_DATA, "
                                                  "else the cache, downloading MNIST once)")
     p.add_argument("--classes", type=class_names, metavar="NAME,NAME,...",
@@ -130,28 +131,35 @@ def print_epoch(record, epochs):
 def run(args):
     if args.resume:
         return resume(args)
-    out = args.out or "model.npz"
+    out = args.out or DEFAULT_OUT
     check_checkpoint_is_new(args.checkpoint, args.overwrite)  # before anything slow: a slip fails at once
     check_can_write(out)
     options = recipe_options(args)
     validation = DEFAULT_VALIDATION if args.validation is None else args.validation
     seed = DEFAULT_SEED if args.seed is None else args.seed
     check_seed(seed)
-    dataset = load_data(args)
+    return train_new(load_data(args), options, out, args.recipe, validation, seed, args.teacher, args.engine,
+                     args.data, args.checkpoint)
+
+
+def train_new(dataset, options, out, recipe="default", validation=DEFAULT_VALIDATION, seed=DEFAULT_SEED,
+              teacher=None, engine=None, folder=None, checkpoint=None):
+    """Train a new network on ``dataset`` (read from ``folder``) with the recipe's ``options``,
+    then score and save it to ``out``, as `digitnet train` does; its exit status."""
     options = with_output_layer(options, dataset)
     net, options = network_for(options, seed, dataset.classes)
     check_fits(net, dataset)
     print(f"training {net} ({net.n_parameters:,} weights and biases) on {len(dataset.train_images):,} images, "
-          f"recipe {args.recipe}", flush=True)
+          f"recipe {recipe}", flush=True)
     trainer = Trainer(net, dataset.train_images, dataset.train_labels, validation=validation, seed=seed,
-                      teacher=teacher_of(args.teacher), engine=args.engine, **options)
-    if args.teacher:
-        options["teacher"] = args.teacher
+                      teacher=teacher_of(teacher), engine=engine, **options)
+    if teacher:
+        options["teacher"] = teacher
     options["engine"] = trainer.options["engine"]  # the model file says what trained it
     options["not_a_digit"] = trainer.options["not_a_digit"] or 0  # ...and of what kinds its negatives were
-    record = {"recipe": args.recipe, "options": {**options, "validation": validation, "seed": seed},
-              "data": args.data, "out": out}
-    return train(trainer, dataset, record, out, args.checkpoint)
+    record = {"recipe": recipe, "options": {**options, "validation": validation, "seed": seed},
+              "data": folder, "out": out}
+    return train(trainer, dataset, record, out, checkpoint)
 
 
 def resume(args):
@@ -167,7 +175,7 @@ def resume(args):
     validation, seed = options.pop("validation", 0), options.pop("seed", None)
     teacher = options.pop("teacher", None)
     args.data = args.data or record["data"]
-    out = args.out or record["out"] or "model.npz"
+    out = args.out or record["out"] or DEFAULT_OUT
     check_can_write(out)
     dataset = load_data(args)
     check_fits(net, dataset)

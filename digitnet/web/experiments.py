@@ -13,49 +13,13 @@ for ``UNWATCHED`` seconds.
 
 import threading
 import time
+from functools import partial
 
-import numpy as np
-
-from .. import experiments
 from ..errors import DigitnetError
+from ..experiments import EXPERIMENTS
+from ..strictjson import strict
 
 UNWATCHED = 10  # seconds without a page listening or anyone asking: the experiment stops
-
-
-def memorize(net, dataset, options, progress):
-    return experiments.memorize(net, dataset.train_images, dataset.train_labels, test_set(dataset),
-                                options["images"], options["epochs"], progress)
-
-
-def landscape(net, dataset, options, progress):
-    X, y = experiments.sample(dataset.train_images, dataset.train_labels, options["images"],
-                              np.random.default_rng(options["seed"]))
-    return experiments.landscape(net, X, y, options["steps"], options["extent"], options["seed"], progress,
-                                 random=options["random"])
-
-
-def sigmoid_vs_relu(net, dataset, options, progress):
-    return experiments.sigmoid_vs_relu(dataset.train_images, dataset.train_labels, test_set(dataset), net.sizes[0],
-                                       net.sizes[-1], options["depths"], options["width"], options["images"],
-                                       options["seed"], progress, epochs=options["epochs"])
-
-
-def test_set(dataset):
-    return dataset.test_images, dataset.test_labels
-
-
-KINDS = {"memorize": memorize, "landscape": landscape, "sigmoid-vs-relu": sigmoid_vs_relu}
-
-
-def reports(kind, net, options):
-    """How many times the experiment will report progress: once an epoch of each network it
-    trains, or once a row of each slice of the surface it draws."""
-    if kind == "memorize":
-        return 2 * options["epochs"]
-    if kind == "landscape":
-        slices = (options["random"] or net.path is None) + (net.path is not None)
-        return slices * options["steps"]
-    return 2 * len(options["depths"]) * options["epochs"]
 
 
 def part_name(part):
@@ -72,7 +36,7 @@ class Run:
 
     def __init__(self, kind, options, net, dataset):
         self.kind, self.options, self.net, self.dataset = kind, options, net, dataset
-        self.total, self.done = reports(kind, net, options), 0
+        self.total, self.done = EXPERIMENTS[kind].reports(net, **options), 0
         self.parts, self.result = {}, None  # part: {measurement: [one value per report]}; the end result
         self.going = True  # until done, stopped or failed
 
@@ -92,7 +56,7 @@ class Experiment:
         self.heard = time.monotonic()
         with self.lock:
             run = self.run
-            return experiments.strict({
+            return strict({
                 "kind": run and run.kind, "state": self.state, "message": self.message,
                 "version": self.version + self.queue.moves, "place": self.queue.place(self),
                 "done": run.done if run else 0, "total": run.total if run else 0,
@@ -158,8 +122,7 @@ class Experiment:
                 return  # replaced or stopped before its turn came
             self._set("running")
         try:
-            result = KINDS[run.kind](run.net, run.dataset, run.options,
-                                     lambda part, record: self._measured(run, part, record))
+            result = EXPERIMENTS[run.kind].run(run.net, run.dataset, partial(self._measured, run), **run.options)
         except Stopped:
             return
         except Exception as e:  # whatever went wrong, say it, and give the seat back to the queue

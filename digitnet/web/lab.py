@@ -14,9 +14,9 @@ import numpy as np
 
 from .. import lesson
 from ..blas import one_blas_thread
-from ..experiments import strict
-from ..figures import strongest_connections
+from ..figures import neuron_pattern, strongest_connections
 from ..network import parameter_views, probabilities
+from ..strictjson import strict
 
 UNDO_BYTES = 1 << 20  # the teaching steps a visitor can undo hold at most this much of parameters
 STRONGEST = 300  # connections drawn per layer: all 12,000 would be a grey fog
@@ -106,6 +106,17 @@ class Lab:
 
     def edit_of(self, layer, neuron):
         return self.edits.get((layer, neuron), NO_EDIT)
+
+    def neuron(self, layer, neuron):
+        """One hidden neuron as the page shows it: the pattern of pixels that drives it (for the
+        first layer its incoming weights), its bias now and as trained, its hand edit, and the
+        test accuracy of the network as edited."""
+        net, trained = self.net, self.trained.net  # read once: another request may change them
+        self.check_neuron(layer, neuron)
+        pattern = np.asarray(neuron_pattern(net, layer, neuron), dtype=np.float64)
+        return {"layer": layer, "neuron": neuron, "pattern": rounded(pattern.ravel(), 5),
+                "bias": float(net.biases[layer][neuron]), "trained_bias": float(trained.biases[layer][neuron]),
+                **self.edit_of(layer, neuron), "test_accuracy": self.accuracy}
 
     def teach(self, net, scores=None):
         """Make ``net`` (this network after a teaching step) the visitor's, its new trained

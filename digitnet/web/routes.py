@@ -27,20 +27,18 @@ from .lab import TooFar
 from .runs import Busy, Training
 from .schema import (
     DRAWN,
+    EXPERIMENT_REQUESTS,
     NOT_A_DIGIT_LABEL,
     SIDE,
     Drawing,
     Edit,
     ExperimentStatus,
     Image,
-    LandscapeRequest,
-    MemorizeRequest,
     Model,
     Neuron,
     Options,
     Prediction,
     Saved,
-    SigmoidVsReluRequest,
     TeachBatch,
     TeachBatchStep,
     TeachDrawing,
@@ -169,26 +167,17 @@ def look(image: Image, you: You, label: Wanted = None):
 
 # ---- one neuron: look and tweak ---------------------------------------------------------
 
-def neuron_info(lab, layer, neuron):
-    net, trained = lab.net, lab.trained.net  # read once: another request may change them
-    lab.check_neuron(layer, neuron)
-    pattern = np.asarray(figures.neuron_pattern(net, layer, neuron), dtype=np.float64)
-    return {"layer": layer, "neuron": neuron, "pattern": np.round(pattern.ravel(), 5).tolist(),
-            "bias": float(net.biases[layer][neuron]), "trained_bias": float(trained.biases[layer][neuron]),
-            **lab.edit_of(layer, neuron), "test_accuracy": lab.accuracy}
-
-
 @router.get("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(404, 410))
 def neuron(layer: Layer, neuron: Index, you: You):
     """One hidden neuron: its weights as a 28×28 picture, its bias and hand edit."""
-    return neuron_info(you.lab, layer, neuron)
+    return you.lab.neuron(layer, neuron)
 
 
 @router.put("/neurons/{layer}/{neuron}", response_model=Neuron, responses=errors(400, 403, 404, 409, 410, 413))
 def edit_neuron(layer: Layer, neuron: Index, edit: Edit, you: Changing):
     """Shift a neuron's bias, scale its weights or switch it off; the answer has the new test accuracy."""
     you.lab.edit(layer, neuron, edit.bias_shift, edit.weight_scale, edit.off)
-    return neuron_info(you.lab, layer, neuron)
+    return you.lab.neuron(layer, neuron)
 
 
 @router.post("/reset", response_model=Model, responses=errors(403, 409, 410))
@@ -198,7 +187,7 @@ def reset(request: Request, you: Changing):
     return described(you, request)
 
 
-# ---- experiments ------------------------------------------------------------------------------
+# ---- examples to look at: test images, noise, letters, dreams ----------------------------------
 
 def need_data(lab):
     if lab.dataset is None:
@@ -323,7 +312,8 @@ def train(request: TrainRequest, you: Changing):
     """Train a new network in the background; its events stream from /api/train/events."""
     need_data(you.lab)
     options = request.model_dump()
-    sizes = [SIDE * SIDE, *options.pop("hidden"), 10]
+    net = you.lab.net  # a new network reads what the visitor's reads: its inputs, and an output per class
+    sizes = [net.sizes[0], *options.pop("hidden"), net.digits]
     try:
         you.training.start(sizes, **options)
     except Busy as e:
@@ -390,35 +380,23 @@ def event_stream(request, source, pause, watched=False):
 
 # ---- the experiments of chapter 2, run live -----------------------------------------------------
 
-@router.post("/experiments/memorize", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def memorize(options: MemorizeRequest, you: Changing):
-    """Train this network's shape with its recipe, from its own random start, on ``images``
-    training images, once with their labels and once with the labels shuffled, an epoch of
-    each in turn: the two cost curves grow side by side (from /api/experiments/events)."""
-    return begin(you, "memorize", options)
+def experiment(name, request_model):
+    """The route that starts experiment ``name``, whose options come in a ``request_model``."""
+    def begin(options: request_model, you: Changing):
+        need_data(you.lab)
+        you.experiment.start(name, options.model_dump())
+        return you.experiment.status()
+
+    about = request_model.__doc__
+    begin.__doc__ = (f"{about[0].upper()}{about[1:]}. It runs on the visitor's network, in a seat of the training "
+                     "queue; what it measures streams from /api/experiments/events as it comes.")
+    return begin
 
 
-@router.post("/experiments/landscape", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def landscape(options: LandscapeRequest, you: Changing):
-    """The cost around this network's weights on the plane of the path its training took
-    (and, if asked for or there is no path, on two random directions), row by row."""
-    return begin(you, "landscape", options)
-
-
-@router.post("/experiments/sigmoid-vs-relu", response_model=ExperimentStatus, status_code=202,
-             responses=errors(400, 403, 409, 410, 413))
-def sigmoid_vs_relu(options: SigmoidVsReluRequest, you: Changing):
-    """Networks of 2, 4 and 6 hidden layers (``depths``), each with sigmoid and with ReLU hidden
-    layers, trained alike an epoch each in turn: their costs, and the gradient reaching layer 1."""
-    return begin(you, "sigmoid-vs-relu", options)
-
-
-def begin(you, kind, options):
-    need_data(you.lab)
-    you.experiment.start(kind, options.model_dump())
-    return you.experiment.status()
+for name, request_model in EXPERIMENT_REQUESTS.items():
+    router.post(f"/experiments/{name}", response_model=ExperimentStatus, status_code=202,
+                responses=errors(400, 403, 409, 410, 413), summary=f"Experiment: {name}",
+                name=f"experiment_{name.replace('-', '_')}")(experiment(name, request_model))
 
 
 @router.get("/experiments", response_model=ExperimentStatus, responses=errors(410))

@@ -295,9 +295,8 @@ class Training:
                 return self._stand(run, trainer)
             if trainer.done:
                 trainer.finish()
-            else:  # what finish() records, so far: the page's landscape follows the path as it grows
-                trainer.net.history = trainer.history
-                trainer.net.path = trainer.trajectory.plane(trainer.net.params)
+            else:  # the page's landscape follows the path as it grows
+                trainer.so_far()
             reached = Trained(trainer.net, self.lab.dataset, accuracy=record.get("test_accuracy")
                               if trainer.history.best_epoch is None else None)
             self.lab.use(reached)

@@ -2,13 +2,15 @@
 
 Every input has limits, so /openapi.json describes exactly what is accepted; the
 choices of activation, cost and optimizer are the registries' names
-(functions.ACTIVATIONS and COSTS, optimizers.OPTIMIZERS), never a copy of them.
+(functions.ACTIVATIONS and COSTS, optimizers.OPTIMIZERS), and the experiments' options
+are made from their declaration (experiments.EXPERIMENTS), never a copy of them.
 """
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from ..experiments import EXPERIMENTS
 from ..functions import ACTIVATIONS, COSTS
 from ..optimizers import OPTIMIZERS
 
@@ -115,11 +117,8 @@ class TeachBatch(Request):
 
 # ---- the experiments of chapter 2, run live --------------------------------------------
 
-class MemorizeRequest(Request):
+class ExperimentRequest(Request):
     model_config = ConfigDict(strict=True)  # and, as for every Request, an option of another experiment is refused
-
-    images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images to learn")
-    epochs: Annotated[int, Whole] = Field(300, ge=1, le=300, description="epochs of each of the two runs")
 
 
 def odd(steps):
@@ -128,27 +127,31 @@ def odd(steps):
     return steps
 
 
-class LandscapeRequest(Request):
-    model_config = ConfigDict(strict=True)
+def field(option):
+    """An experiment's option (experiments.Option) as a field of its request: its type, default,
+    the range the page accepts, and what it means."""
+    default, about = option.default, option.about
+    if isinstance(default, bool):
+        return bool, Field(default, description=about)
+    least, most = option.page
+    if isinstance(default, tuple):  # a list of whole numbers
+        each = Annotated[int, Field(ge=least, le=most), Whole]
+        fewest, most_of_them = option.length
+        return list[each], Field(list(default), min_length=fewest, max_length=most_of_them, description=about)
+    if isinstance(default, float):
+        return float, Field(default, gt=least, le=most, allow_inf_nan=False, description=about)
+    checks = (Whole, AfterValidator(odd)) if option.odd else (Whole,)
+    return Annotated[(int, *checks)], Field(default, ge=least, le=most, description=about)
 
-    images: Annotated[int, Whole] = Field(1000, ge=100, le=5000, description="training images the cost is taken on")
-    steps: Annotated[int, Whole, AfterValidator(odd)] = Field(25, ge=3, le=41,
-                                                               description="points along each side, odd")
-    extent: float = Field(1.0, gt=0, le=10, allow_inf_nan=False,
-                          description="how far the random slice reaches, in lengths of each neuron's weights")
-    random: bool = Field(False, description="the random slice too, also when the network has a path")
-    seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and random directions")
+
+def request_for(name, experiment):
+    """The body /api/experiments/NAME takes: the options the page offers, in the ranges it accepts."""
+    fields = {key: field(option) for key, option in experiment.options.items() if option.page is not None}
+    title = "".join(word.capitalize() for word in name.split("-"))  # sigmoid-vs-relu: SigmoidVsRelu
+    return create_model(f"{title}Request", __base__=ExperimentRequest, __doc__=experiment.about, **fields)
 
 
-class SigmoidVsReluRequest(Request):
-    model_config = ConfigDict(strict=True)
-
-    depths: list[Annotated[int, Field(ge=1, le=8), Whole]] = Field([2, 4, 6], min_length=1, max_length=3,
-                                                                   description="numbers of hidden layers to compare")
-    width: Annotated[int, Whole] = Field(16, ge=1, le=64, description="neurons in each hidden layer")
-    images: Annotated[int, Whole] = Field(20000, ge=100, le=20000, description="training images")
-    epochs: Annotated[int, Whole] = Field(15, ge=1, le=15)
-    seed: Annotated[int, Whole] = Field(0, ge=0, le=2**32 - 1, description="the images and starting weights")
+EXPERIMENT_REQUESTS = {name: request_for(name, experiment) for name, experiment in EXPERIMENTS.items()}
 
 
 class TrainRequest(Request):
@@ -322,7 +325,7 @@ class TeachBatchStep(BaseModel):
 
 
 class ExperimentStatus(BaseModel):
-    kind: Literal["memorize", "landscape", "sigmoid-vs-relu"] | None
+    kind: Literal[tuple(EXPERIMENTS)] | None
     state: Literal["idle", "queued", "running", "done", "stopped", "error"]
     message: str
     version: int
@@ -353,7 +356,4 @@ def options():
     return {"activations": choices(ACTIVATIONS), "costs": choices(COSTS), "optimizers": choices(OPTIMIZERS),
             "defaults": SUGGESTED.model_dump(), "learning_rates": list(LR_RANGE),
             "batch": TeachBatch.model_fields["images"].default,
-            "experiments": {kind: request().model_dump() for kind, request in EXPERIMENTS.items()}}
-
-
-EXPERIMENTS = {"memorize": MemorizeRequest, "landscape": LandscapeRequest, "sigmoid-vs-relu": SigmoidVsReluRequest}
+            "experiments": {name: request().model_dump() for name, request in EXPERIMENT_REQUESTS.items()}}
