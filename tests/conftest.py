@@ -26,6 +26,20 @@ def mnist():
 
 
 @pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory, mnist):
+    """A folder of MNIST's first 2,000 training and 1,000 test images, as IDX files: for a server whose
+    property under test does not need all of MNIST, but whose every answer scores the test images."""
+    from digitnet import data
+
+    folder = tmp_path_factory.mktemp("small-mnist")
+    for part, count in (("train", 2000), ("test", 1000)):
+        images = getattr(mnist, f"{part}_images")[:count]
+        data.write_idx(folder / data.FILES[f"{part}_images"], images.reshape(count, 28, 28))
+        data.write_idx(folder / data.FILES[f"{part}_labels"], getattr(mnist, f"{part}_labels")[:count])
+    return folder
+
+
+@pytest.fixture(scope="session")
 def default_model(tmp_path_factory, mnist):
     """The path of a model trained by `digitnet train` exactly as a user would run it."""
     from digitnet.cli import main

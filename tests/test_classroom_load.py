@@ -80,13 +80,13 @@ def pause_after(client, epochs):
             time.sleep(0.05)
 
 
-def test_paused_runs_of_the_largest_network_keep_a_few_megabytes_each(default_model, tmp_path, monkeypatch):
+def test_paused_runs_of_the_largest_network_keep_a_few_megabytes_each(default_model, small_mnist, tmp_path):
     """Visitors each pause a run of the largest network the page trains (4 hidden layers of 128, 151,306
     parameters, 0.6 MB) after 5 epochs: each keeps its network, the path's plane and Adam's memory,
     five networks' worth (3 MB), where the path's snapshots made it twelve (7 MB). bench/classroom_memory.py
-    measures 200 such visitors, each paused after 99 of 100 epochs."""
-    monkeypatch.setenv("DIGITNET_COMPILED", "0")  # NumPy's epochs: what they keep is the same, and no compiling
-    with live_server(default_model, tmp_path) as (url, process):
+    measures 200 such visitors, each paused after 99 of 100 epochs. A run keeps nothing of the test
+    images, which every epoch is scored on: a thousand of them will do."""
+    with live_server(default_model, tmp_path, data=small_mnist) as (url, process):
         first = page_loaded(url)
         pause_after(first, 5)  # the training images' copies, the allocator's pools and such, once
         before = rss_mb(process.pid)

@@ -32,10 +32,12 @@ def free_port():
 @contextlib.contextmanager
 def live_server(model, folder, data=True, args=()):
     """`digitnet serve MODEL` in a subprocess on a free port of 127.0.0.1, run from
-    ``folder`` (where the page's Save writes); yields (base URL, process)."""
+    ``folder`` (where the page's Save writes), with MNIST (``data`` True), none (False) or the
+    data set in the folder ``data``; yields (base URL, process)."""
     folder = Path(folder)
     port = free_port()
-    env = {**os.environ, "DIGITNET_DATA": str(MNIST if data else folder / "no-data-here")}
+    data = MNIST if data is True else data or folder / "no-data-here"
+    env = {**os.environ, "DIGITNET_DATA": str(data)}
     log = open(folder / "server.log", "w+")  # noqa: SIM115 - closed below, read on failure
     process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", str(model), "--port", str(port), *args],
                                cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
