@@ -4,7 +4,7 @@ epochs, as late as a pause can come. Prints, and writes to bench/classroom_memor
 resident memory before the class, after it, and at its peak (VmHWM, the most it ever held), against
 a target of 1 GB.
 
-    python bench/classroom_memory.py [--visitors 200] [--epochs 99] [--quick E] [--model model.npz] [--compiled]
+    python bench/classroom_memory.py [--visitors 200] [--epochs 99] [--quick E] [--model model.npz]
 
 Each visitor loads the page, starts its run paused and asks for its epochs one step at a time, as the
 page's Step button does, and looks at its network (/api/model) once paused, as the page does after an
@@ -15,9 +15,7 @@ runs train at a lower priority than anything else). ``--quick E`` pauses all but
 after E epochs: what a paused run keeps is the same after 5 epochs as after 99 but for its history (less
 than a kilobyte an epoch), and the last ones still go the full --epochs, so that the peak has two of the
 longest runs training, with all their path's snapshots, on top of the others.
-Runs train with NumPy unless --compiled (what a paused run keeps is the same either way; numba's
-compiled epochs of a network this wide are slower here, and numba adds its own memory to the server,
-which --compiled measures).
+The runs train as the server trains them, with the compiled engine (kernels.c).
 """
 
 import argparse
@@ -71,15 +69,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=99, help="epochs each run takes before it stays paused")
     parser.add_argument("--quick", type=int, metavar="E", help="all but the last visitors pause after E epochs")
     parser.add_argument("--model", help="the model to serve (default: train one)")
-    parser.add_argument("--compiled", action="store_true", help="train with numba's compiled epochs")
     args = parser.parse_args()
-    if not args.compiled:
-        os.environ["DIGITNET_COMPILED"] = "0"  # the server started below inherits it
     results = Report(HERE / "classroom_memory.txt")
     seats = os.cpu_count() or 1  # the server's --max-training, by default
     quick = "" if args.quick is None else f" (all but the last {seats} after {args.quick})"
     results.machine(f"classroom memory: {args.visitors} visitors each pausing a run of 784-128-128-128-128-10 after "
-                    f"{args.epochs}{quick} of 100 epochs, {'compiled' if args.compiled else 'NumPy'} epochs")
+                    f"{args.epochs}{quick} of 100 epochs")
     with tempfile.TemporaryDirectory() as folder:
         model = model_file(args.model, folder)
         port = free_port()
