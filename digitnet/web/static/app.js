@@ -2,6 +2,7 @@
 // Each part is a module; this one wires them together and starts.
 
 import { drawAnswer } from "./answer.js";
+import { inBrowser } from "./engine.js";
 import { $, api, percent, say } from "./api.js";
 import { chooseLabel, setUpCost } from "./cost.js";
 import { drawActivations, drawInput } from "./diagram.js";
@@ -48,6 +49,10 @@ function fillDigits(outputs) {
 }
 
 async function start() {
+  if (inBrowser) {
+    document.querySelector("footer").textContent = "digitnet · the network runs in your browser, as network.py " +
+      "runs it in Python; the experiments of chapter 2 and the dreams were worked out by the Python package.";
+  }
   endedBefore();
   rememberWork();
   clearCanvas();
@@ -74,7 +79,7 @@ async function start() {
     showExperiment(experiment);  // one of this visitor's from before the page was loaded, if any
     if (experiment.state === "running" || experiment.state === "queued") listenToExperiment();
   } catch (e) {
-    say(`Cannot reach the server: ${e.message}`);
+    say(inBrowser ? `Cannot start the network: ${e.message}` : `Cannot reach the server: ${e.message}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The Train panel: its choices from the server, starting, pausing and stepping a run, its
 // place in the queue, the curves, and saving.
 
-import { $, api, percent, stream } from "./api.js";
+import { $, api, download, percent, stream } from "./api.js";
 import { changed } from "./neuron.js";
 import { curve, frame, label, scale, setUpPlot } from "./plots.js";
 import { state } from "./state.js";
@@ -57,8 +57,7 @@ function ordinal(n) { return n === 1 ? "next" : `${n}${n % 10 === 2 && n !== 12 
 async function save() {
   // Every visitor downloads their network; at the server's own computer it is also written to its file.
   const link = document.createElement("a");
-  link.href = "/api/download";
-  link.download = "";
+  Object.assign(link, await download());
   document.body.appendChild(link);
   link.click();
   link.remove();

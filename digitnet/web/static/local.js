@@ -1,0 +1,397 @@
+// The browser's engine, for the page as a static site (`digitnet site`): the server's API (routes.py)
+// answered in the page itself, with the answers' shapes of schema.py, by network.js on the exported
+// network and the MNIST sample beside the page (data/). What needs more than a browser should do (the
+// experiments of chapter 2, the dreams, the letters) was worked out by Python when the site was made.
+// Training runs in a Web Worker (trainer.js), so the page stays responsive.
+
+import { digitize } from "./digitize.js";
+import { COSTS } from "./functions.js";
+import { Network, oneHot } from "./network.js";
+import { npz } from "./npz.js";
+
+const here = (name) => new URL(`../data/${name}`, import.meta.url);  // beside static/, under any path
+const SIDE = 28;
+
+async function bytes(name) {
+  const response = await fetch(here(name));
+  if (!response.ok) throw new Error(`cannot load ${name}: ${response.status} ${response.statusText}`);
+  const data = new Uint8Array(await response.arrayBuffer());
+  if (data[0] !== 0x1f || data[1] !== 0x8b) return data;  // a host may have unzipped it already
+  const opened = new Blob([data]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(opened).arrayBuffer());
+}
+
+const [site, params, testImages, testLabels] = await Promise.all([
+  fetch(here("site.json")).then((r) => r.json()), bytes("model.f32"), bytes("test-images.u8.gz"),
+  bytes("test-labels.u8")]);
+let training = null;  // the training images and labels, loaded when first needed
+const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz"), bytes("train-labels.u8")]));
+const testSet = { images: Float32Array.from(testImages, (b) => b / 255), labels: testLabels };
+
+const make = (params, shape = site.model) => new Network({ ...shape, params }, site.registry);
+
+// ---- the visitor's network: trained values, hand edits, teaching steps to undo (lab.py's Lab) -----
+
+const UNDO_BYTES = 1 << 20;
+const NO_EDIT = { bias_shift: 0, weight_scale: 1, off: false };
+const lab = { trained: null, net: null, edits: new Map(), taught: [], untaught: null };
+
+function use(net) {
+  Object.assign(lab, { trained: net, net, edits: new Map(), taught: [], untaught: null });
+}
+use(make(new Float32Array(params.buffer)));
+
+function edited(trained, edits) {
+  const net = trained.copy();
+  for (const [key, e] of edits) {
+    const [layer, neuron] = key.split(",").map(Number), { w, nIn, b } = net.places[layer];
+    for (let k = 0; k < nIn; k++) net.params[w + neuron * nIn + k] *= e.weight_scale;
+    net.params[b + neuron] += e.bias_shift;
+    if (e.off) {
+      const next = net.places[layer + 1];
+      for (let j = 0; j < next.nOut; j++) net.params[next.w + j * next.nIn + neuron] = 0;
+    }
+  }
+  return net;
+}
+
+function checkNeuron(layer, neuron) {
+  const hidden = lab.net.sizes.slice(1, -1);
+  if (!(layer < hidden.length)) throw new Error(`there is no hidden layer ${layer}: the hidden layers are 0 to ${hidden.length - 1}`);
+  if (!(neuron < hidden[layer])) throw new Error(`hidden layer ${layer} has neurons 0 to ${hidden[layer] - 1}, not ${neuron}`);
+}
+
+function teach(net, scores) {
+  lab.untaught ??= { trained: lab.trained, net: lab.net, edits: lab.edits };
+  lab.taught.push({ trained: lab.trained, net: lab.net, edits: lab.edits });
+  while (lab.taught.length > 1 && lab.taught.reduce((n, t) => n + t.net.params.byteLength, 0) > UNDO_BYTES) lab.taught.shift();
+  net.scores = scores;
+  Object.assign(lab, { trained: net, net, edits: new Map() });
+}
+
+// ---- what the page shows ------------------------------------------------------------------------
+
+const round = (x, digits = 4) => Array.from(x, (v) => +v.toFixed(digits));
+const finite = (v) => (Number.isFinite(v) ? v : null);
+const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
+
+function probabilities(outputs) {
+  const total = outputs.reduce((s, v) => s + v, 0);
+  return Array.from(outputs, (v) => (total > 0 ? v / total : 1 / outputs.length));
+}
+
+// The share of the test images right and the average cost (lesson.accuracy_and_cost), kept with the network.
+function scores(net) {
+  if (!net.scores) {
+    const m = testSet.labels.length, n = net.sizes.at(-1), out = net.outputs(testSet.images, m);
+    let right = 0;
+    for (let i = 0; i < m; i++) right += argmax(out.subarray(i * n, (i + 1) * n)) === testSet.labels[i];
+    const costs = net.costs(out, oneHot(Array.from(testSet.labels), n), m);
+    net.scores = { test_accuracy: right / m, average_cost: finite(costs.reduce((s, c) => s + c, 0) / m) };
+  }
+  return net.scores;
+}
+
+function costOfOne(net, x, label) {
+  const n = net.sizes.at(-1);
+  if (!(label >= 0 && label < n)) throw new Error(`the network has outputs 0 to ${n - 1}, not ${label}`);
+  const a = net.outputs(x, 1), y = Array.from({ length: n }, (_, d) => (d === label ? 1 : 0));
+  const squares = Array.from(a, (v, d) => (v - y[d]) ** 2);
+  const terms = Array.from(a, (v, d) => COSTS[net.cost].term(v, y[d]));
+  const total = terms.reduce((s, t) => s + t, 0);
+  return { cost_kind: net.cost, label, outputs: Array.from(a), desired: y, squared_differences: squares,
+    sum_of_squares: squares.reduce((s, v) => s + v, 0), terms: terms.map(finite), cost: finite(total),
+    probabilities: probabilities(a), prediction: argmax(a) };
+}
+
+function look(x, label = null) {
+  const net = lab.net, acts = net.feedforward(x, 1), out = acts.at(-1);
+  const zs = net.places.map(({ w, nOut, nIn, b }, l) => Array.from({ length: nOut }, (_, j) => {
+    let z = net.params[b + j];
+    for (let k = 0; k < nIn; k++) z += net.params[w + j * nIn + k] * acts[l][k];
+    return z;
+  }));
+  return { input: round(x), layers: acts.slice(1).map((a) => round(a)), zs: zs.map((z) => round(z)),
+    prediction: argmax(out), answer: site.model.outputs[argmax(out)], probabilities: round(probabilities(out)),
+    label: null, index: null, cost_of_one: label === null ? null : costOfOne(net, x, label) };
+}
+
+function strongest(net) {  // lab.py's strongest: the strongest connections of each layer, strongest first
+  return net.places.map(({ w, nOut, nIn }) => {
+    const order = Array.from({ length: nOut * nIn }, (_, q) => q)
+      .sort((p, q) => Math.abs(net.params[w + q]) - Math.abs(net.params[w + p]) || p - q).slice(0, site.strongest);
+    return order.map((q) => [q % nIn, Math.floor(q / nIn), +net.params[w + q].toFixed(4)]);
+  });
+}
+
+function describe() {
+  const net = lab.net, s = scores(net);
+  net.connections ??= strongest(net);
+  return { ...site.model, sizes: net.sizes, activation: net.activation, cost: net.cost, ...s,
+    teaching_rate: site.teaching_rate[net.cost], undo_steps: lab.taught.length, taught: lab.untaught !== null,
+    has_data: true, test_images: testSet.labels.length,
+    edits: [...lab.edits].map(([key, e]) => { const [layer, neuron] = key.split(",").map(Number); return { layer, neuron, ...e }; })
+      .sort((p, q) => p.layer - q.layer || p.neuron - q.neuron),
+    connections: net.connections, save_to: null, editing: true, notice: null };
+}
+
+function neuronInfo(layer, neuron) {
+  checkNeuron(layer, neuron);
+  const net = lab.net, first = net.places[0];
+  let pattern = Array.from(net.params.subarray(first.w, first.w + first.nOut * first.nIn));
+  for (let l = 1; l <= layer; l++) {  // W_l ⋯ W_0: what a deeper neuron sees through the layers before
+    const { w, nOut, nIn } = net.places[l], next = new Array(nOut * first.nIn).fill(0);
+    for (let j = 0; j < nOut; j++) {
+      for (let i = 0; i < nIn; i++) {
+        const wt = net.params[w + j * nIn + i];
+        for (let k = 0; k < first.nIn; k++) next[j * first.nIn + k] += wt * pattern[i * first.nIn + k];
+      }
+    }
+    pattern = next;
+  }
+  const mine = pattern.slice(neuron * first.nIn, (neuron + 1) * first.nIn);
+  const b = net.places[layer].b + neuron;
+  return { layer, neuron, pattern: round(mine, 5), bias: net.params[b], trained_bias: lab.trained.params[b],
+    ...(lab.edits.get(`${layer},${neuron}`) ?? NO_EDIT), test_accuracy: scores(net).test_accuracy };
+}
+
+// ---- teaching (lesson.py's teach and teach_many, lab.py's teach_one and teach_many) ---------------
+
+function largestNudges(net, change, k = 20) {
+  const found = [];
+  net.places.forEach(({ w, nOut, nIn, b }, l) => {
+    const source = l === 0 ? "pixel" : `layer ${l} neuron`;
+    const top = (start, count) => Array.from({ length: count }, (_, q) => q)
+      .sort((p, q) => Math.abs(change[start + q]) - Math.abs(change[start + p]) || p - q).slice(0, k);
+    for (const q of top(w, nOut * nIn)) {
+      const i = Math.floor(q / nIn), j = q % nIn;
+      found.push({ layer: l + 1, neuron: i, from: j, change: change[w + q],
+        name: `weight into layer ${l + 1} neuron ${i} from ${source} ${j}` });
+    }
+    for (const i of top(b, nOut)) {
+      found.push({ layer: l + 1, neuron: i, from: null, change: change[b + i], name: `bias of layer ${l + 1} neuron ${i}` });
+    }
+  });
+  return found.sort((p, q) => Math.abs(q.change) - Math.abs(p.change)).slice(0, k);
+}
+
+function keep(taught, before = null, after = null) {
+  let largest = 0;
+  for (const v of taught.params) largest = Math.max(largest, Math.abs(v));
+  if (!(largest <= site.max_parameter)) {
+    throw new Error(`that step would take a weight to ${largest.toPrecision(3)}, past ±${site.max_parameter}: the ` +
+      "network would stop computing numbers, so it was not taken; try a smaller learning rate");
+  }
+  const was = scores(lab.net), now = scores(taught);
+  teach(taught, now);
+  return { before: { ...(before ?? {}), ...was }, after: { ...(after ?? {}), ...now }, undo_steps: lab.taught.length };
+}
+
+function teachOne(x, label, eta) {
+  const net = lab.net, n = net.sizes.at(-1);
+  eta = eta || site.teaching_rate[net.cost];
+  const y = oneHot([label], n), before = costOfOne(net, x, label);
+  const { gradient } = net.backprop(x, y, 1);
+  const taught = net.copy();
+  taught.step(x, y, 1, eta);
+  const change = taught.params.map((v, q) => v - net.params[q]);
+  const first = net.places[0], tiles = [];
+  let most = 0;
+  for (let q = 0; q < first.nOut * first.nIn; q++) most = Math.max(most, Math.abs(gradient[first.w + q]));
+  for (let j = 0; j < first.nOut; j++) {
+    tiles.push(round(gradient.subarray(first.w + j * first.nIn, first.w + (j + 1) * first.nIn).map((g) => -g / (most || 1)), 3));
+  }
+  const squares = net.places.map(({ w, nOut, nIn }) => {
+    let s = 0;
+    for (let q = w; q < w + nOut * (nIn + 1); q++) s += gradient[q] ** 2;
+    return s;
+  });
+  const total = squares.reduce((s, v) => s + v, 0);
+  const after = costOfOne(taught, x, label);
+  return { ...keep(taught, before, after), nudges: largestNudges(net, change), first_layer: { scale: most, tiles },
+    layer_shares: round(squares.map((s) => (total > 0 ? s / total : 0))), gradient_size: Math.sqrt(total), lr: eta };
+}
+
+async function teachMany(count, eta) {
+  const [images, labels] = await trainingSet();
+  const taught = lab.net.copy(), n = taught.sizes.at(-1), costs = [];
+  eta = eta || site.teaching_rate[taught.cost];
+  for (let s = 0; s < count; s++) {
+    const i = Math.floor(Math.random() * labels.length);
+    const x = Float32Array.from(images.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE), (b) => b / 255);
+    costs.push(finite(taught.costs(taught.outputs(x, 1), oneHot([labels[i]], n), 1)[0]));
+    taught.step(x, oneHot([labels[i]], n), 1, eta);
+  }
+  return { ...keep(taught), costs, lr: eta };
+}
+
+// ---- the examples -------------------------------------------------------------------------------
+
+function seeded(seed) {  // mulberry32: a small random stream from a seed
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const testImage = (i) => testSet.images.slice(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
+const labelOf = (query) => (query.has("label") ? +query.get("label") : null);
+const fromBytes = (pixels) => Float32Array.from(pixels, (v) => v / 255);
+
+function drawing(body) {
+  const side = site.model.drawing_side;
+  if (body.length !== side * side) throw new Error(`a drawing is ${side}×${side} pixels, not ${body.length}`);
+  return digitize(body, side);
+}
+
+// ---- training, in a worker -------------------------------------------------------------------------
+
+const trainer = { status: { state: "idle", epoch: 0, epochs: 0, busy: false, message: "", history: [], version: 0,
+  place: null }, worker: null, paused: false, stepping: false, heard: [] };
+
+function told() {
+  trainer.status = { ...trainer.status, epoch: trainer.status.history.length, version: trainer.status.version + 1 };
+  for (const show of trainer.heard) show(trainer.status);
+}
+
+function setTraining(state, message = "") {
+  Object.assign(trainer.status, { state, message, busy: state === "running" });
+  told();
+}
+
+async function startTraining(options) {
+  if (trainer.worker) trainer.worker.terminate();
+  const [images, labels] = await trainingSet();
+  const count = Math.min(options.images, labels.length);
+  const worker = new Worker(new URL("./trainer.js", import.meta.url), { type: "module" });
+  trainer.worker = worker;
+  trainer.paused = Boolean(options.paused);
+  trainer.options = options;
+  trainer.status = { ...trainer.status, history: [], epochs: options.epochs };
+  worker.onmessage = ({ data }) => {
+    if (worker !== trainer.worker) return;
+    if (data.error) { setTraining("error", data.error); return; }
+    const net = make(data.params, { ...site.model, sizes: data.sizes, activation: options.activation, cost: options.cost });
+    net.scores = { test_accuracy: data.record.test_accuracy, average_cost: finite(data.record.test_cost) };
+    use(net);
+    trainer.status.history = [...trainer.status.history, data.record];
+    const done = trainer.status.history.length >= options.epochs;
+    if (done) setTraining("done");
+    else if (trainer.paused) setTraining("paused");
+    else { setTraining("running"); worker.postMessage({ epoch: true }); }
+  };
+  worker.onerror = (e) => setTraining("error", e.message || "the training worker failed");
+  worker.postMessage({ start: { ...options, images: count, seed: Math.floor(Math.random() * 2 ** 31) },
+    registry: site.registry, outputs: site.model.sizes.at(-1), trainImages: images.slice(0, count * SIDE * SIDE),
+    trainLabels: labels.slice(0, count), testImages, testLabels });
+  if (trainer.paused) setTraining("paused");
+  else { setTraining("running"); worker.postMessage({ epoch: true }); }
+}
+
+function controlTraining(action) {
+  const s = trainer.status;
+  if (action === "pause") {
+    if (s.state !== "running") throw new Error(`no training is running: it is ${s.state}`);
+    trainer.paused = true;
+    setTraining("paused", "after this epoch");  // the epoch under way finishes first
+  } else if (action === "resume" || action === "step") {
+    if (s.state !== "paused") throw new Error(`no training is paused: it is ${s.state}`);
+    trainer.paused = action === "step";
+    setTraining("running");
+    trainer.worker.postMessage({ epoch: true });
+  }
+  return trainer.status;
+}
+
+// ---- the model file: a .npz as digitnet reads it (modelfile.py) ------------------------------------
+
+function download() {
+  const net = lab.net, trainedHere = trainer.status.history.length > 0;
+  const header = { ...site.header, sizes: net.sizes, activation: net.activation, cost: net.cost,
+    not_a_digit: Boolean(site.model.not_a_digit), history: trainedHere ? trainer.status.history : [],
+    recipe: trainedHere ? "web" : site.header.recipe, options: trainedHere ? trainer.options : site.header.options };
+  return { name: `digitnet-${net.sizes.join("-")}.npz`, blob: npz(net, header) };
+}
+
+// ---- the API -------------------------------------------------------------------------------------
+
+const experimentsHeard = [];
+let experiment = { kind: null, state: "idle", message: "", version: 0, place: null, done: 0, total: 0, options: {},
+  parts: {}, result: null };
+
+function modelAfter(work) { return () => { work(); return describe(); }; }
+
+const ROUTES = [
+  ["GET", /^\/api\/model$/, () => describe()],
+  ["GET", /^\/api\/options$/, () => site.options],
+  ["POST", /^\/api\/predict\/bytes$/, (m, q, body) => look(drawing(body), labelOf(q))],
+  ["POST", /^\/api\/look$/, (m, q, body) => look(fromBytes(body.pixels), labelOf(q))],
+  ["GET", /^\/api\/neurons\/(\d+)\/(\d+)$/, (m) => neuronInfo(+m[1], +m[2])],
+  ["PUT", /^\/api\/neurons\/(\d+)\/(\d+)$/, (m, q, e) => {
+    const [layer, neuron] = [+m[1], +m[2]];
+    checkNeuron(layer, neuron);
+    const edit = { bias_shift: e.bias_shift ?? 0, weight_scale: e.weight_scale ?? 1, off: Boolean(e.off) };
+    const edits = new Map(lab.edits).set(`${layer},${neuron}`, edit);
+    if (edit.bias_shift === 0 && edit.weight_scale === 1 && !edit.off) edits.delete(`${layer},${neuron}`);
+    Object.assign(lab, { net: edited(lab.trained, edits), edits });
+    return neuronInfo(layer, neuron);
+  }],
+  ["POST", /^\/api\/reset$/, modelAfter(() => Object.assign(lab, { net: lab.trained, edits: new Map() }))],
+  ["GET", /^\/api\/examples\/test$/, (m, q) => {
+    const i = q.has("index") ? +q.get("index") : Math.floor(Math.random() * testSet.labels.length);
+    const label = testSet.labels[i];
+    return { ...look(testImage(i), labelOf(q) ?? label), label, index: i };
+  }],
+  ["GET", /^\/api\/examples\/noise$/, (m, q) => {
+    const random = seeded(+(q.get("seed") ?? 0));
+    return look(Float32Array.from({ length: SIDE * SIDE }, random), labelOf(q));
+  }],
+  ["GET", /^\/api\/examples\/letter$/, (m, q) => look(Float32Array.from(site.letters[+(q.get("seed") ?? 0) % site.letters.length]), labelOf(q))],
+  ["GET", /^\/api\/examples\/dream\/(\d+)$/, (m, q) => look(Float32Array.from(site.dreams[+m[1]]), labelOf(q))],
+  ["POST", /^\/api\/teach$/, (m, q, b) => teachOne(drawing(Uint8Array.from(b.pixels)), b.label, b.lr)],
+  ["POST", /^\/api\/teach\/image$/, (m, q, b) => teachOne(fromBytes(b.pixels), b.label, b.lr)],
+  ["POST", /^\/api\/teach\/test$/, (m, q, b) => teachOne(testImage(b.index), b.label ?? testSet.labels[b.index], b.lr)],
+  ["POST", /^\/api\/teach\/batch$/, (m, q, b) => teachMany(b.images ?? site.options.batch, b.lr)],
+  ["POST", /^\/api\/teach\/undo$/, () => {
+    if (!lab.taught.length) throw new Error("there is no teaching step to undo");
+    Object.assign(lab, lab.taught.pop());
+    if (lab.untaught && lab.untaught.net === lab.net) lab.untaught = null;
+    return describe();
+  }],
+  ["POST", /^\/api\/teach\/reset$/, () => {
+    if (!lab.untaught) throw new Error("the network has not been taught: there is nothing to reset");
+    Object.assign(lab, lab.untaught, { taught: [], untaught: null });
+    return describe();
+  }],
+  ["GET", /^\/api\/train$/, () => trainer.status],
+  ["POST", /^\/api\/train$/, async (m, q, options) => { await startTraining(options); return trainer.status; }],
+  ["POST", /^\/api\/train\/(pause|resume|step)$/, (m) => controlTraining(m[1])],
+  ["GET", /^\/api\/experiments$/, () => experiment],
+  ["POST", /^\/api\/experiments\/(memorize|landscape|sigmoid-vs-relu)$/, (m) => {
+    experiment = { ...site.experiments[m[1]], version: experiment.version + 1 };
+    return experiment;
+  }],
+  ["POST", /^\/api\/experiments\/stop$/, () => { throw new Error("no experiment is running: they were run when this site was made"); }],
+];
+
+// The server's API, answered here: the same paths, bodies and answers; a refusal is an Error with the server's words.
+export async function request(method, path, body) {
+  const url = new URL(path, "http://page"), query = url.searchParams;
+  for (const [verb, pattern, answer] of ROUTES) {
+    const m = verb === method && url.pathname.match(pattern);
+    if (m) return structuredClone(await answer(m, query, body));
+  }
+  throw new Error(`${method} ${url.pathname}: not in the browser's engine`);
+}
+
+// What the server's event streams would send: each new status of the training, or of the experiment.
+export function listen(path, show) {
+  if (path.startsWith("/api/train")) trainer.heard.splice(0, trainer.heard.length, show);
+  else experimentsHeard.splice(0, experimentsHeard.length, show);
+}
+
+export { download };
+export const about = { version: site.version, data: site.data, model: site.model.name };
