@@ -94,7 +94,7 @@ def browser():
         browser.close()
 
 
-def opened(browser, host, **options):
+def opened(browser, host, fragment="", **options):
     """The site's page, loaded; its context, the page, and lists of script errors and of requests
     to /api/ or outside the folder, for the test to check."""
     context = browser.new_context(**({"viewport": {"width": 1280, "height": 900}} | options))
@@ -105,7 +105,7 @@ def opened(browser, host, **options):
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     page.on("request", lambda r: (r.url.startswith(host) and "/api/" not in r.url) or r.url.startswith(
         ("data:", "blob:")) or strays.append(r.url))
-    page.goto(host)
+    page.goto(host + fragment)
     page.wait_for_selector("#net circle.hidden")
     page.wait_for_function("window.digitnet && digitnet.look !== null")
     return context, page, problems, strays
@@ -213,3 +213,27 @@ def test_a_seven_drawn_with_a_finger_on_a_phone(browser, host, output_dir):
     assert not strays, strays
 
 
+
+
+def test_a_classroom_link_hides_panels_and_sets_the_training(browser, host):
+    link = "#hide=neuron,lab&open=memorize&hidden=32,16&activation=sigmoid&cost=quadratic&optimizer=sgd&lr=0.5"
+    context, page, problems, strays = opened(browser, host, link)
+    assert page.locator("#neuron-panel").is_hidden() and page.locator("#lab").is_hidden()
+    assert page.locator("#draw-panel").is_visible() and page.locator("#train-panel").is_visible()
+    assert page.evaluate("document.getElementById('memorize-panel').open")
+    form = page.locator("#train-form")
+    assert [form.locator(f"[name={n}]").input_value() for n in ("hidden", "activation", "cost", "optimizer", "lr")] \
+        == ["32,16", "sigmoid", "quadratic", "sgd", "0.5"]
+    assert form.locator("[name=images]").input_value() == "10000"  # the default, no more than the site has
+    assert "σ(z)" in page.locator("#train-about").text_content()  # the choice in words, with no hover
+    page.click("#link")
+    assert page.evaluate("location.hash").startswith("#hide=neuron,lab&open=memorize&hidden=32,16&activation=sigmoid")
+    page.evaluate("location.hash = 'hide=nope&activation=softsign&epochs=3'")
+    page.wait_for_selector("#notice:not([hidden])")
+    notice = page.locator("#notice").text_content()
+    assert 'no panel "nope"' in notice and 'activation cannot be "softsign"' in notice
+    assert page.locator("#neuron-panel").is_visible()
+    assert form.locator("[name=epochs]").input_value() == "3"
+    context.close()
+    assert not problems, problems
+    assert not strays, strays

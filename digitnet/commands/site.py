@@ -56,6 +56,7 @@ def run(args):
     test = site.sample(dataset.test_images, dataset.test_labels, args.test_images, rng)
     about["data"] = {"train": len(train[1]), "test": len(test[1]), "seed": args.seed}
     about["options"]["defaults"]["images"] = min(about["options"]["defaults"]["images"], len(train[1]))
+    about["options"]["images"] = len(train[1])  # the most the Train panel can take
     size = site.write(args.out, static_folder(), about, net.params, train, test, args.force)
     print(f"wrote {args.out}: {size / 2**20:.1f} MB, in {time.monotonic() - started:.0f} s. "
           f"Serve it (python -m http.server, in {args.out}) and open it in a browser.")

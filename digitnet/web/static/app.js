@@ -8,6 +8,7 @@ import { chooseLabel, setUpCost } from "./cost.js";
 import { drawActivations, drawInput } from "./diagram.js";
 import { clearCanvas, setUpDrawing } from "./drawing.js";
 import { fillExperiments, listen as listenToExperiment, setUpExperiments, showExperiment } from "./experiments.js";
+import { applyLink, setUpLinks } from "./link.js";
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
 import { asLabel, drawn, example, onLook, refresh } from "./predict.js";
@@ -63,11 +64,13 @@ async function start() {
   setUpTeaching();
   setUpTraining();
   setUpExperiments();
+  setUpLinks();
   onLook((answer) => { drawInput(answer.input); drawActivations(); drawAnswer(answer); });
   try {
     const [options] = await Promise.all([api("GET", "/api/options"), loadModel(selectNeuron)]);
     state.options = options;
     fillForm(options);
+    applyLink();  // a classroom link's panels and options, over the defaults
     fillTeaching(options);
     fillExperiments(options);
     fillDigits(digitCount());

@@ -26,6 +26,15 @@ export function fillForm(options) {
   for (const name of ["activation", "cost", "optimizer", "lr", "batch_size", "epochs", "images"]) {
     f[name].value = d[name];
   }
+  f.images.max = options.images ?? f.images.max;  // a static site has fewer images than the server
+  about();
+}
+
+// What the chosen activation, cost and optimizer are, in words on the page (a menu's titles need a hover).
+function about() {
+  const f = $("train-form").elements;
+  $("train-about").textContent = ["activation", "cost", "optimizer"]
+    .map((field) => f[field].selectedOptions[0]?.title).filter(Boolean).join(" · ");
 }
 
 function trainOptions() {
@@ -71,6 +80,7 @@ async function save() {
 }
 
 export function setUpTraining() {
+  $("train-form").addEventListener("change", about);
   $("start").onclick = () => control("", trainOptions());
   $("pause").onclick = () => control(state.training.state === "paused" ? "/resume" : "/pause");
   $("step").onclick = async () => {
