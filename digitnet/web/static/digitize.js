@@ -5,25 +5,38 @@
 
 const MIN_CONTRAST = 0.1, NOISE = 3, SOLID = 0.35, BOX = 20, SIZE = 28, THINNEST = 2.0, CENTRE = 14.0;
 
-const median = (v) => quantile(Float64Array.from(v).sort(), 0.5);
-function quantile(sorted, q) {  // numpy's percentile, linear
-  const at = (sorted.length - 1) * q, lo = Math.floor(at), hi = Math.ceil(at);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+// The k-th smallest (from 0) of values counted by whole steps: counts[v] of the value v.
+function kth(counts, k) {
+  let seen = 0;
+  for (let v = 0; v < counts.length; v++) if ((seen += counts[v]) > k) return v;
+  return counts.length - 1;
+}
+
+// numpy's percentile (linear between the two nearest) of the n values counted.
+function quantile(counts, n, q) {
+  const at = (n - 1) * q, lo = kth(counts, Math.floor(at)), hi = kth(counts, Math.ceil(at));
+  return lo + (hi - lo) * (at - Math.floor(at));
 }
 
 // ``bytes``: side × side grey values 0-255, row by row. Returns 784 values in [0, 1], all 0 if there is no ink.
+// Every level to_mnist takes of the ink is a byte value or halfway between two: counting the bytes finds them.
 export function digitize(bytes, side) {
-  let ink = Float64Array.from(bytes, (b) => b / 255);
-  const level = median(ink);
-  ink = ink.map((v) => v - level);
-  const paper = median(ink), sigma = 1.4826 * median(ink.map((v) => Math.abs(v - paper)));
-  const floor = paper + NOISE * sigma;
-  let most = -Infinity;
-  for (const v of ink) most = Math.max(most, v);
-  if (most < floor + MIN_CONTRAST) return new Float32Array(SIZE * SIZE);
-  const top = quantile(Float64Array.from(ink.filter((v) => v > floor)).sort(), 0.9);
-  ink = ink.map((v) => Math.min(1, Math.max(0, (v - floor) / Math.max(top - floor, 1e-6))));
-  return centre(fitBox(bolden(crop({ v: ink, h: side, w: side }))));
+  const n = bytes.length, counts = new Uint32Array(256);
+  for (const b of bytes) counts[b]++;
+  const level = quantile(counts, n, 0.5);  // the paper, in bytes: the median
+  const spread = new Uint32Array(512);  // |2b − 2 level|, whole numbers
+  for (let b = 0; b < 256; b++) spread[Math.abs(2 * b - 2 * level)] += counts[b];
+  const sigma = 1.4826 * quantile(spread, n, 0.5) / 2;  // the paper's noise: 1.4826 MAD, in bytes
+  const floor = NOISE * sigma;  // the median of the ink, less the paper, is 0
+  const ink = (b) => (b - level) / 255;
+  let most = 0;
+  for (let b = 255; b >= 0; b--) if (counts[b]) { most = b; break; }
+  if (ink(most) < floor / 255 + MIN_CONTRAST) return new Float32Array(SIZE * SIZE);
+  const above = counts.map((c, b) => (ink(b) > floor / 255 ? c : 0));
+  const top = ink(quantile(above, above.reduce((s, c) => s + c, 0), 0.9)), low = floor / 255;
+  const scaled = new Float64Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = Math.min(1, Math.max(0, (ink(bytes[i]) - low) / Math.max(top - low, 1e-6)));
+  return centre(fitBox(bolden(crop({ v: scaled, h: side, w: side }))));
 }
 
 // The digit's box: specks under 5 % of the largest stroke's ink dropped, the box around the solid ink.
@@ -35,12 +48,13 @@ function crop({ v, h, w }) {
     label[start] = part;
     mass.push(0);
     while (stack.length) {
-      const p = stack.pop(), r = Math.floor(p / w), c = p % w;
+      const p = stack.pop(), c = p % w;
       mass[part] += v[p];
-      for (const [rr, cc] of [[r - 1, c], [r + 1, c], [r, c - 1], [r, c + 1]]) {
-        const q = rr * w + cc;
-        if (rr >= 0 && rr < h && cc >= 0 && cc < w && v[q] > 0 && !label[q]) { label[q] = part; stack.push(q); }
-      }
+      const next = (q) => { if (v[q] > 0 && !label[q]) { label[q] = part; stack.push(q); } };
+      if (p >= w) next(p - w);
+      if (p + w < v.length) next(p + w);
+      if (c > 0) next(p - 1);
+      if (c < w - 1) next(p + 1);
     }
   }
   const largest = Math.max(...mass);

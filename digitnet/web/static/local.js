@@ -71,7 +71,10 @@ function teach(net, scores) {
 
 // ---- what the page shows ------------------------------------------------------------------------
 
-const round = (x, digits = 4) => Array.from(x, (v) => +v.toFixed(digits));
+const round = (x, digits = 4) => {  // a short list for the page, as lab.py's rounded
+  const scale = 10 ** digits;
+  return Array.from(x, (v) => Math.round(v * scale) / scale);
+};
 const finite = (v) => (Number.isFinite(v) ? v : null);
 const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
 
