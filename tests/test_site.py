@@ -167,8 +167,17 @@ def test_drawing_teaching_and_training_in_the_browser(browser, host, output_dir)
     page.click("#memorize-panel .run")
     page.wait_for_function("document.querySelector('#memorize-panel .status').textContent.startsWith('Done.')")
 
-    # training a fresh network in the worker: one epoch, paused after it, then the page uses it
+    # a dream worked out at export, and said to be
+    page.click("#dream")
+    page.wait_for_function("document.getElementById('caption').textContent.includes('exported network')")
+
+    # training a fresh network in the worker: a request out of the schema's bounds is refused, as the server does
     form = page.locator("#train-form")
+    form.locator("[name=hidden]").fill("0")
+    page.click("#start")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('hidden:')")
+    assert "1 to 128" in page.locator("#train-status").text_content()
+    # one epoch, paused after it, then the page uses it
     form.locator("[name=hidden]").fill("16")
     form.locator("[name=epochs]").fill("2")
     form.locator("[name=images]").fill("10000")

@@ -75,7 +75,7 @@ def describe(net, dataset, name, seed):
     from ..modelfile import FORMAT
     from ..version import __version__
     from ..web.lab import MAX_PARAMETER, STRONGEST
-    from ..web.schema import DRAWN, options
+    from ..web.schema import DRAWN, TrainRequest, options
 
     header = getattr(net, "header", None) or {}
     choices = options()
@@ -91,6 +91,7 @@ def describe(net, dataset, name, seed):
         "max_parameter": MAX_PARAMETER,
         "strongest": STRONGEST,
         "options": choices,
+        "train_request": TrainRequest.model_json_schema(),  # what the Train panel may ask, with its bounds
         "experiments": experiments(net, dataset, choices["experiments"]),
         "dreams": [rounded(figures.dream(net, d, seed=seed)) for d in range(net.digits)],
         "letters": [rounded(image) for image in letters],

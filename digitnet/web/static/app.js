@@ -39,7 +39,8 @@ function setUpExamples() {
     const digit = $("dream-digit").value;
     example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}${asLabel()}`, (a) =>
       `The image that makes the network shout "${named(digit)}": it says ${named(a.prediction)}, ` +
-      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${named(digit)} to us.`);
+      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${named(digit)} to us.` +
+      (inBrowser ? " (Dreamt by the Python package for the exported network when this site was made.)" : ""));
   };
 }
 

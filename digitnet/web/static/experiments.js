@@ -277,6 +277,7 @@ export function fillExperiments(options) {
     $("lab").querySelector("h2 small").textContent = `their results ${options.precomputed}`;
     for (const kind of KINDS) {
       panel(kind).querySelectorAll("input").forEach((input) => { input.disabled = true; });
+      $("follow").checked = false;  // the landscape is the exported network's, not the one training here
       panel(kind).querySelector(".status").textContent = `Not shown yet: Run shows the results ${options.precomputed}.`;
     }
   }

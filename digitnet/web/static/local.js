@@ -265,7 +265,37 @@ function setTraining(state, message = "") {
   told();
 }
 
-async function startTraining(options) {
+// A request checked against its JSON schema (schema.py's, exported with the site), as the server checks it.
+function checked(schema, body) {
+  const number = (name, x, rule) => {
+    const whole = rule.type !== "integer" || Number.isInteger(x);
+    if (typeof x !== "number" || !Number.isFinite(x) || !whole || x < rule.minimum || x > rule.maximum ||
+        x <= rule.exclusiveMinimum) {
+      const range = [rule.minimum ?? (rule.exclusiveMinimum !== undefined ? `more than ${rule.exclusiveMinimum}` : null),
+        rule.maximum].filter((v) => v !== null && v !== undefined).join(" to ");
+      throw new Error(`${name}: expected ${whole && rule.type !== "integer" ? "a number" : "a whole number"} ${range}, got ${x}`);
+    }
+  };
+  for (const [name, rule] of Object.entries(schema.properties)) {
+    const v = body[name];
+    if (v === undefined) continue;
+    if (rule.type === "array") {
+      if (!Array.isArray(v) || v.length < rule.minItems || v.length > rule.maxItems) {
+        throw new Error(`${name}: expected ${rule.minItems} to ${rule.maxItems} numbers`);
+      }
+      v.forEach((x) => number(name, x, rule.items));
+    } else if (rule.enum) {
+      if (!rule.enum.includes(v)) throw new Error(`${name}: expected one of ${rule.enum.join(", ")}, got ${v}`);
+    } else if (rule.type === "integer" || rule.type === "number") {
+      number(name, v, rule);
+    }
+  }
+  return body;
+}
+
+async function startTraining(asked) {
+  const options = { ...Object.fromEntries(Object.entries(site.train_request.properties).map(([k, r]) => [k, r.default])),
+    ...checked(site.train_request, asked) };
   if (trainer.worker) trainer.worker.terminate();
   const [images, labels] = await trainingSet();
   const count = Math.min(options.images, labels.length);
