@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 from digitnet.errors import DigitnetError
 from digitnet.functions import one_hot, registry
 from digitnet.images import to_mnist
+from digitnet.lesson import cost_of_one, teach
 from digitnet.network import Network, flatten
 from digitnet.optimizers import SGD, Adam
 
@@ -46,7 +47,20 @@ def case(sizes, activation, cost, seed):
         "momentum": after(net, x, y, 3, SGD(n, 0.9), eta=0.1),
         "adam": after(net, x, y, 1, Adam(n), eta=0.01),
         "training": after(net, x, y, 20, Adam(n), eta=0.003, l2=1e-4),
+        "lesson": lesson(net, x[0], int(labels[0])),
     }
+
+
+def lesson(net, x, label, eta=0.1):
+    """lesson.py's step on one example, as the page's Teach it shows it."""
+    net = net.copy()
+    step = teach(net, x, label, eta)
+    laid = {side: {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in step[side].items()}
+            for side in ("before", "after")}
+    return {"label": label, "eta": eta, **laid, "change": flat(step["change"]),
+            "nudges": [{"name": n["name"], "change": n["change"]} for n in step["nudges"]],
+            "first_layer": flat(step["first_layer"]), "layer_shares": flat(step["layer_shares"]),
+            "cost": cost_of_one(net, x, label)["cost"]}
 
 
 # Drawings as the page sends them (its 280-pixel canvas at 112 a side): strokes of the page's pen, a

@@ -56,3 +56,13 @@ def test_the_drawings_comparison_fails_when_python_says_otherwise(tmp_path, vect
     path.write_text(json.dumps(wrong))
     done = node_tests(path)
     assert done.returncode != 0 and "three: pixel" in done.stdout
+
+
+def test_the_lessons_comparison_fails_when_python_says_otherwise(tmp_path, vectors):
+    """A layer's share of the gradient moved by a thousandth: lesson.js must no longer pass."""
+    wrong = json.loads(json.dumps(vectors))
+    wrong["cases"][0]["lesson"]["layer_shares"][0] += 1e-3
+    path = tmp_path / "golden.json"
+    path.write_text(json.dumps(wrong))
+    done = node_tests(path)
+    assert done.returncode != 0 and "each layer's share of the gradient" in done.stdout

@@ -5,7 +5,8 @@
 // Training runs in a Web Worker (trainer.js), so the page stays responsive.
 
 import { digitize } from "./digitize.js";
-import { COSTS } from "./functions.js";
+import * as lesson from "./lesson.js";
+import { argmax, costOfOne, finite, probabilities } from "./lesson.js";
 import { Network, oneHot } from "./network.js";
 import { npz } from "./npz.js";
 
@@ -75,14 +76,6 @@ const round = (x, digits = 4) => {  // a short list for the page, as lab.py's ro
   const scale = 10 ** digits;
   return Array.from(x, (v) => Math.round(v * scale) / scale);
 };
-const finite = (v) => (Number.isFinite(v) ? v : null);
-const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
-
-function probabilities(outputs) {
-  const total = outputs.reduce((s, v) => s + v, 0);
-  return Array.from(outputs, (v) => (total > 0 ? v / total : 1 / outputs.length));
-}
-
 // The share of the test images right and the average cost (lesson.accuracy_and_cost), kept with the network.
 function scores(net) {
   if (!net.scores) {
@@ -93,18 +86,6 @@ function scores(net) {
     net.scores = { test_accuracy: right / m, average_cost: finite(costs.reduce((s, c) => s + c, 0) / m) };
   }
   return net.scores;
-}
-
-function costOfOne(net, x, label) {
-  const n = net.sizes.at(-1);
-  if (!(label >= 0 && label < n)) throw new Error(`the network has outputs 0 to ${n - 1}, not ${label}`);
-  const a = net.outputs(x, 1), y = Array.from({ length: n }, (_, d) => (d === label ? 1 : 0));
-  const squares = Array.from(a, (v, d) => (v - y[d]) ** 2);
-  const terms = Array.from(a, (v, d) => COSTS[net.cost].term(v, y[d]));
-  const total = terms.reduce((s, t) => s + t, 0);
-  return { cost_kind: net.cost, label, outputs: Array.from(a), desired: y, squared_differences: squares,
-    sum_of_squares: squares.reduce((s, v) => s + v, 0), terms: terms.map(finite), cost: finite(total),
-    probabilities: probabilities(a), prediction: argmax(a) };
 }
 
 function look(x, label = null) {
@@ -160,24 +141,6 @@ function neuronInfo(layer, neuron) {
 
 // ---- teaching (lesson.py's teach and teach_many, lab.py's teach_one and teach_many) ---------------
 
-function largestNudges(net, change, k = 20) {
-  const found = [];
-  net.places.forEach(({ w, nOut, nIn, b }, l) => {
-    const source = l === 0 ? "pixel" : `layer ${l} neuron`;
-    const top = (start, count) => Array.from({ length: count }, (_, q) => q)
-      .sort((p, q) => Math.abs(change[start + q]) - Math.abs(change[start + p]) || p - q).slice(0, k);
-    for (const q of top(w, nOut * nIn)) {
-      const i = Math.floor(q / nIn), j = q % nIn;
-      found.push({ layer: l + 1, neuron: i, from: j, change: change[w + q],
-        name: `weight into layer ${l + 1} neuron ${i} from ${source} ${j}` });
-    }
-    for (const i of top(b, nOut)) {
-      found.push({ layer: l + 1, neuron: i, from: null, change: change[b + i], name: `bias of layer ${l + 1} neuron ${i}` });
-    }
-  });
-  return found.sort((p, q) => Math.abs(q.change) - Math.abs(p.change)).slice(0, k);
-}
-
 function keep(taught, before = null, after = null) {
   let largest = 0;
   for (const v of taught.params) largest = Math.max(largest, Math.abs(v));
@@ -191,28 +154,12 @@ function keep(taught, before = null, after = null) {
 }
 
 function teachOne(x, label, eta) {
-  const net = lab.net, n = net.sizes.at(-1);
-  eta = eta || site.teaching_rate[net.cost];
-  const y = oneHot([label], n), before = costOfOne(net, x, label);
-  const { gradient } = net.backprop(x, y, 1);
-  const taught = net.copy();
-  taught.step(x, y, 1, eta);
-  const change = taught.params.map((v, q) => v - net.params[q]);
-  const first = net.places[0], tiles = [];
-  let most = 0;
-  for (let q = 0; q < first.nOut * first.nIn; q++) most = Math.max(most, Math.abs(gradient[first.w + q]));
-  for (let j = 0; j < first.nOut; j++) {
-    tiles.push(round(gradient.subarray(first.w + j * first.nIn, first.w + (j + 1) * first.nIn).map((g) => -g / (most || 1)), 3));
-  }
-  const squares = net.places.map(({ w, nOut, nIn }) => {
-    let s = 0;
-    for (let q = w; q < w + nOut * (nIn + 1); q++) s += gradient[q] ** 2;
-    return s;
-  });
-  const total = squares.reduce((s, v) => s + v, 0);
-  const after = costOfOne(taught, x, label);
-  return { ...keep(taught, before, after), nudges: largestNudges(net, change), first_layer: { scale: most, tiles },
-    layer_shares: round(squares.map((s) => (total > 0 ? s / total : 0))), gradient_size: Math.sqrt(total), lr: eta };
+  eta = eta || site.teaching_rate[lab.net.cost];
+  const step = lesson.teach(lab.net, x, label, eta);
+  const scale = Math.max(0, ...step.first_layer.map((row) => Math.max(...row.map(Math.abs))));
+  return { ...keep(step.taught, step.before, step.after), nudges: step.nudges,
+    first_layer: { scale, tiles: step.first_layer.map((row) => round(row.map((g) => g / (scale || 1)), 3)) },
+    layer_shares: round(step.layer_shares), gradient_size: step.gradient_size, lr: eta };
 }
 
 async function teachMany(count, eta) {
