@@ -246,3 +246,20 @@ def test_a_classroom_link_hides_panels_and_sets_the_training(browser, host):
     context.close()
     assert not problems, problems
     assert not strays, strays
+
+
+def test_once_loaded_it_works_offline(browser, host):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    with page.expect_response("**/data/train-labels.u8"), page.expect_response("**/data/train-images.u8.gz"):
+        page.goto(host)  # the training images follow the first answer on their own
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
+    context.set_offline(True)
+    page.click("#batch")
+    page.wait_for_selector("#batch-chart:not([hidden])")
+    assert "100 steps" in page.locator("#teach-status").text_content()
+    context.close()
+    assert not problems, problems

@@ -25,8 +25,10 @@ async function bytes(name) {
 const [site, params, testImages, testLabels] = await Promise.all([
   fetch(here("site.json")).then((r) => r.json()), bytes("model.f32"), bytes("test-images.u8.gz"),
   bytes("test-labels.u8")]);
-let training = null;  // the training images and labels, loaded when first needed
-const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz"), bytes("train-labels.u8")]));
+let training = null;  // the training images and labels, loaded after the page's first answer or when first needed
+const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz"), bytes("train-labels.u8")])
+  .catch((e) => { training = null; throw e; }));  // asked again next time
+setTimeout(() => trainingSet().catch(() => {}), 1000);  // so that, once loaded, the page needs no network
 const testSet = { images: Float32Array.from(testImages, (b) => b / 255), labels: testLabels };
 
 const make = (params, shape = site.model) => new Network({ ...shape, params }, site.registry);
