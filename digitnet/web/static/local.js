@@ -31,7 +31,12 @@ const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz")
 setTimeout(() => trainingSet().catch(() => {}), 1000);  // so that, once loaded, the page needs no network
 const testSet = { images: Float32Array.from(testImages, (b) => b / 255), labels: testLabels };
 
-const make = (params, shape = site.model) => new Network({ ...shape, params }, site.registry);
+// A network of ``shape`` (sizes, activation, cost, not_a_digit, and what its outputs are called).
+function make(params, shape = site.model) {
+  return Object.assign(new Network({ ...shape, params }, site.registry), { outputNames: shape.outputs });
+}
+// The Train panel trains on the digits alone, as the server's does: one output a digit, no "not a digit".
+const DIGITS = site.model.outputs.length - (site.model.not_a_digit ? 1 : 0);
 
 // ---- the visitor's network: trained values, hand edits, teaching steps to undo (lab.py's Lab) -----
 
@@ -98,7 +103,7 @@ function look(x, label = null) {
     return z;
   }));
   return { input: round(x), layers: acts.slice(1).map((a) => round(a)), zs: zs.map((z) => round(z)),
-    prediction: argmax(out), answer: site.model.outputs[argmax(out)], probabilities: round(probabilities(out)),
+    prediction: argmax(out), answer: net.outputNames[argmax(out)], probabilities: round(probabilities(out)),
     label: null, index: null, cost_of_one: label === null ? null : costOfOne(net, x, label) };
 }
 
@@ -113,7 +118,8 @@ function strongest(net) {  // lab.py's strongest: the strongest connections of e
 function describe() {
   const net = lab.net, s = scores(net);
   net.connections ??= strongest(net);
-  return { ...site.model, sizes: net.sizes, activation: net.activation, cost: net.cost, ...s,
+  return { ...site.model, sizes: net.sizes, activation: net.activation, cost: net.cost, not_a_digit: net.notADigit,
+    outputs: net.outputNames, ...s,
     teaching_rate: site.teaching_rate[net.cost], undo_steps: lab.taught.length, taught: lab.untaught !== null,
     has_data: true, test_images: testSet.labels.length,
     edits: [...lab.edits].map(([key, e]) => { const [layer, neuron] = key.split(",").map(Number); return { layer, neuron, ...e }; })
@@ -256,7 +262,8 @@ async function startTraining(asked) {
   worker.onmessage = ({ data }) => {
     if (worker !== trainer.worker) return;
     if (data.error) { setTraining("error", data.error); return; }
-    const net = make(data.params, { ...site.model, sizes: data.sizes, activation: options.activation, cost: options.cost });
+    const net = make(data.params, { ...site.model, sizes: data.sizes, activation: options.activation, cost: options.cost,
+      not_a_digit: false, outputs: site.model.outputs.slice(0, DIGITS) });
     net.scores = { test_accuracy: data.record.test_accuracy, average_cost: finite(data.record.test_cost) };
     use(net);
     trainer.status.history = [...trainer.status.history, data.record];
@@ -267,7 +274,7 @@ async function startTraining(asked) {
   };
   worker.onerror = (e) => setTraining("error", e.message || "the training worker failed");
   worker.postMessage({ start: { ...options, images: count, seed: Math.floor(Math.random() * 2 ** 31) },
-    registry: site.registry, outputs: site.model.sizes.at(-1), trainImages: images.slice(0, count * SIDE * SIDE),
+    registry: site.registry, outputs: DIGITS, trainImages: images.slice(0, count * SIDE * SIDE),
     trainLabels: labels.slice(0, count), testImages, testLabels });
   if (trainer.paused) setTraining("paused");
   else { setTraining("running"); worker.postMessage({ epoch: true }); }
@@ -293,7 +300,7 @@ function controlTraining(action) {
 function download() {
   const net = lab.net, trainedHere = trainer.status.history.length > 0;
   const header = { ...site.header, sizes: net.sizes, activation: net.activation, cost: net.cost,
-    not_a_digit: Boolean(site.model.not_a_digit), history: trainedHere ? trainer.status.history : [],
+    not_a_digit: net.notADigit, history: trainedHere ? trainer.status.history : [],
     recipe: trainedHere ? "web" : site.header.recipe, options: trainedHere ? trainer.options : site.header.options };
   return { name: `digitnet-${net.sizes.join("-")}.npz`, blob: npz(net, header) };
 }
