@@ -6,6 +6,7 @@ request to /api/ nor outside the folder, and no script error."""
 import functools
 import http.server
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -263,3 +264,17 @@ def test_once_loaded_it_works_offline(browser, host):
     assert "100 steps" in page.locator("#teach-status").text_content()
     context.close()
     assert not problems, problems
+
+
+def test_a_site_missing_a_file_says_which(browser, host, site):
+    """A host that lost a file: the page says which, in one line, rather than hanging."""
+    broken = site.parent / "broken"
+    shutil.copytree(site, broken)
+    (broken / "data" / "model.f32").unlink()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(host.replace("/some/path/", "/some/broken/"))
+    page.wait_for_function("document.getElementById('caption').textContent.startsWith('Cannot start')")
+    assert page.locator("#caption").text_content() == \
+        "Cannot start the network: cannot load model.f32: 404 File not found"
+    context.close()

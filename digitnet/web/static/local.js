@@ -23,7 +23,7 @@ async function bytes(name) {
 }
 
 const [site, params, testImages, testLabels] = await Promise.all([
-  fetch(here("site.json")).then((r) => r.json()), bytes("model.f32"), bytes("test-images.u8.gz"),
+  bytes("site.json").then((b) => JSON.parse(new TextDecoder().decode(b))), bytes("model.f32"), bytes("test-images.u8.gz"),
   bytes("test-labels.u8")]);
 let training = null;  // the training images and labels, loaded after the page's first answer or when first needed
 const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz"), bytes("train-labels.u8")])
