@@ -46,6 +46,8 @@ NOT_MADE = {
                  "(its numbers are in bench/sweep.txt)",
     "web.png": "a screenshot of the page `digitnet serve` serves, taken by hand in Chromium",
     "web-teach.png": "a screenshot of the page's Teach it panel, taken by hand in Chromium",
+    "site-phone.png": "a screenshot of the static site (`digitnet site`) on a 390×844 phone screen, with a 7 "
+                      "drawn with a finger, taken by `python bench/site.py --screenshot docs/site-phone.png`",
     "web-landscape.png": "a screenshot of the page's landscape panel, taken by hand in Chromium "
                          "(tests/test_web_browser.py takes one like it, into test-output/)",
 }

@@ -8,7 +8,7 @@ from .commands import Parser, fail
 from .errors import DigitnetError
 from .version import __version__
 
-COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve", "export", "sweep")
+COMMANDS = ("train", "evaluate", "info", "predict", "show", "serve", "site", "export", "sweep")
 
 
 def build_parser():

@@ -2,8 +2,12 @@
 engine (web/static/network.js) to match, by tests/js/engine.test.mjs."""
 
 import numpy as np
+from PIL import Image, ImageDraw
 
+from digitnet.errors import DigitnetError
 from digitnet.functions import one_hot, registry
+from digitnet.images import to_mnist
+from digitnet.lesson import cost_of_one, teach
 from digitnet.network import Network, flatten
 from digitnet.optimizers import SGD, Adam
 
@@ -43,8 +47,49 @@ def case(sizes, activation, cost, seed):
         "momentum": after(net, x, y, 3, SGD(n, 0.9), eta=0.1),
         "adam": after(net, x, y, 1, Adam(n), eta=0.01),
         "training": after(net, x, y, 20, Adam(n), eta=0.003, l2=1e-4),
+        "lesson": lesson(net, x[0], int(labels[0])),
     }
 
 
+def lesson(net, x, label, eta=0.1):
+    """lesson.py's step on one example, as the page's Teach it shows it."""
+    net = net.copy()
+    step = teach(net, x, label, eta)
+    laid = {side: {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in step[side].items()}
+            for side in ("before", "after")}
+    return {"label": label, "eta": eta, **laid, "change": flat(step["change"]),
+            "nudges": [{"name": n["name"], "change": n["change"]} for n in step["nudges"]],
+            "first_layer": flat(step["first_layer"]), "layer_shares": flat(step["layer_shares"]),
+            "cost": cost_of_one(net, x, label)["cost"]}
+
+
+# Drawings as the page sends them (its 280-pixel canvas at 112 a side): strokes of the page's pen, a
+# hairline (thickened), a stroke with a speck beside it (dropped), and nothing at all.
+DRAWINGS = {"one": ([[(146, 42), (150, 238)]], 20), "seven": ([[(70, 56), (210, 56), (126, 238)]], 20),
+            "three": ([[(90, 60), (180, 70), (120, 135), (190, 190), (90, 230)]], 24),
+            "hairline": ([[(60, 40), (220, 240)], [(60, 240), (220, 40)]], 2),
+            "speck": ([[(140, 40), (140, 240)], [(30, 30), (31, 31)]], 16), "blank": ([], 20)}
+
+
+def drawing(strokes, pen):
+    """The drawing's bytes, 112 × 112, light ink on black, as the page's canvas shrinks to them."""
+    canvas = Image.new("L", (280, 280), 0)
+    pencil = ImageDraw.Draw(canvas)
+    for stroke in strokes:
+        pencil.line(stroke, fill=255, width=pen, joint="curve")
+    return np.asarray(canvas.resize((112, 112), Image.Resampling.BOX), dtype=np.uint8)
+
+
+def mnist_like(pixels):
+    """What the server makes of the drawing (routes.seen): to_mnist's 28 × 28, or nothing for no ink."""
+    try:
+        return to_mnist(pixels / np.float32(255), invert=False, even=True)
+    except DigitnetError:
+        return np.zeros((28, 28), np.float32)
+
+
 def golden():
-    return {"registry": registry(), "cases": [case(*c, seed=k) for k, c in enumerate(CASES)]}
+    drawings = {name: drawing(*d) for name, d in DRAWINGS.items()}
+    return {"registry": registry(), "cases": [case(*c, seed=k) for k, c in enumerate(CASES)],
+            "drawings": {name: {"bytes": d.ravel().tolist(), "mnist": flat(mnist_like(d))}
+                         for name, d in drawings.items()}}

@@ -44,3 +44,25 @@ def test_the_comparison_fails_when_python_says_otherwise(tmp_path, vectors, what
     path.write_text(json.dumps(wrong))
     done = node_tests(path)
     assert done.returncode != 0 and "Python's" in done.stdout
+
+
+def test_the_drawings_comparison_fails_when_python_says_otherwise(tmp_path, vectors):
+    """A pixel of to_mnist's image of the drawing moved by a hundredth: digitize.js must no longer pass."""
+    wrong = json.loads(json.dumps(vectors))
+    pixels = wrong["drawings"]["three"]["mnist"]
+    inked = next(i for i, v in enumerate(pixels) if v > 0.5)
+    pixels[inked] -= 0.01
+    path = tmp_path / "golden.json"
+    path.write_text(json.dumps(wrong))
+    done = node_tests(path)
+    assert done.returncode != 0 and "three: pixel" in done.stdout
+
+
+def test_the_lessons_comparison_fails_when_python_says_otherwise(tmp_path, vectors):
+    """A layer's share of the gradient moved by a thousandth: lesson.js must no longer pass."""
+    wrong = json.loads(json.dumps(vectors))
+    wrong["cases"][0]["lesson"]["layer_shares"][0] += 1e-3
+    path = tmp_path / "golden.json"
+    path.write_text(json.dumps(wrong))
+    done = node_tests(path)
+    assert done.returncode != 0 and "each layer's share of the gradient" in done.stdout

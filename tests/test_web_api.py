@@ -60,9 +60,10 @@ def events(client):
 def test_page_and_its_files_are_served_from_the_package(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert '<script type="module" src="/static/app.js">' in page.text  # ES modules, no build step
+    # ES modules, no build step; relative addresses, so that the same page works under any path (digitnet site)
+    assert '<script type="module" src="static/app.js">' in page.text
     for name in ("app.js", "style.css"):
-        assert f"/static/{name}" in page.text
+        assert f'"static/{name}"' in page.text
         answer = client.get(f"/static/{name}")
         assert answer.status_code == 200
         assert answer.text == (STATIC / name).read_text()
@@ -70,14 +71,14 @@ def test_page_and_its_files_are_served_from_the_package(client):
 
 def test_the_pages_modules_are_all_served(client):
     """app.js and the ES modules it imports, and those they import, and the browser's engine (network.js and
-    optimizers.js, which the static site trains with): every one is there."""
+    optimizers.js, which the static site trains with), loaded by import() or as a worker: every one is there."""
     seen, todo = set(), ["app.js", "network.js", "optimizers.js"]
     while todo:
         name = todo.pop()
         answer = client.get(f"/static/{name}")
         assert answer.status_code == 200 and "javascript" in answer.headers["content-type"], name
         seen.add(name)
-        todo += set(re.findall(r'from "\./([\w-]+\.js)"', answer.text)) - seen
+        todo += set(re.findall(r'(?:from |import\(|new URL\()"\./([\w-]+\.js)"', answer.text)) - seen
     assert seen == {p.name for p in STATIC.glob("*.js")}
 
 

@@ -582,3 +582,19 @@ def test_a_newcomer_to_a_full_class_can_draw_and_is_told_why_editing_is_off(brow
     assert not first.errors and not late.errors, first.errors + late.errors
     for page in (first, late):
         page.context.close()
+
+
+def test_a_classroom_link_sets_up_the_served_page_too(browser, server):
+    """The address's fragment (link.js) hides panels and sets the Train panel's options on the served page as on
+    the static site (tests/test_site.py)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/#hide=lab,neuron&epochs=3&optimizer=sgd")
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
+    assert page.locator("#lab").is_hidden() and page.locator("#neuron-panel").is_hidden()
+    assert page.locator("#answer-panel").is_visible()
+    form = page.locator("#train-form")
+    assert form.locator("[name=epochs]").input_value() == "3"
+    assert form.locator("[name=optimizer]").input_value() == "sgd"
+    assert page.locator("#notice").is_hidden()
+    context.close()

@@ -1,11 +1,13 @@
-// Talking to the server, and the page's small helpers.
+// Talking to the page's engine (the server, or the browser's own: engine.js), and the page's small helpers.
 
+import { local } from "./engine.js";
 import { sessionEnded } from "./session.js";
 import { state } from "./state.js";
 
 export const $ = (id) => document.getElementById(id);
 
 export async function api(method, path, body, signal) {
+  if (local) return (await local).request(method, path, body);
   const options = { method, headers: {}, signal };
   if (body instanceof Uint8Array) {
     options.headers["Content-Type"] = "application/octet-stream";
@@ -52,6 +54,7 @@ export function greyPicture(values, side) {
 // reconnect on its own, it asks for the status once (which also hears if the session has ended: an
 // event stream cannot say) and listens again only while ``goingOn()``.
 export function stream(url, show, goingOn) {
+  if (local) return async () => (await local).listen(url, show);  // the browser's engine tells of each change
   let events = null;
   const listen = () => {
     if (events) events.close();
@@ -69,4 +72,11 @@ export function stream(url, show, goingOn) {
     };
   };
   return listen;
+}
+
+// The visitor's network as a model file to download: where it is and its name ("": the server names it).
+export async function download() {
+  if (!local) return { href: "/api/download", download: "" };
+  const { name, blob } = (await local).download();
+  return { href: URL.createObjectURL(blob), download: name };
 }

@@ -2,11 +2,13 @@
 // Each part is a module; this one wires them together and starts.
 
 import { drawAnswer } from "./answer.js";
+import { inBrowser } from "./engine.js";
 import { $, api, percent, say } from "./api.js";
 import { chooseLabel, setUpCost } from "./cost.js";
 import { drawActivations, drawInput } from "./diagram.js";
 import { clearCanvas, setUpDrawing } from "./drawing.js";
 import { fillExperiments, listen as listenToExperiment, setUpExperiments, showExperiment } from "./experiments.js";
+import { applyLink, setUpLinks } from "./link.js";
 import { loadModel } from "./model.js";
 import { selectNeuron, setUpNeuronPanel } from "./neuron.js";
 import { asLabel, drawn, example, onLook, refresh } from "./predict.js";
@@ -37,7 +39,8 @@ function setUpExamples() {
     const digit = $("dream-digit").value;
     example(`/api/examples/dream/${digit}?seed=${Math.floor(Math.random() * 1e6)}${asLabel()}`, (a) =>
       `The image that makes the network shout "${named(digit)}": it says ${named(a.prediction)}, ` +
-      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${named(digit)} to us.`);
+      `${percent(a.probabilities[a.prediction])} sure. Not much like a ${named(digit)} to us.` +
+      (inBrowser ? " (Dreamt by the Python package for the exported network when this site was made.)" : ""));
   };
 }
 
@@ -48,6 +51,10 @@ function fillDigits(outputs) {
 }
 
 async function start() {
+  if (inBrowser) {
+    document.querySelector("footer").textContent = "digitnet · the network runs in your browser, as network.py " +
+      "runs it in Python; the experiments of chapter 2 and the dreams were worked out by the Python package.";
+  }
   endedBefore();
   rememberWork();
   clearCanvas();
@@ -58,11 +65,13 @@ async function start() {
   setUpTeaching();
   setUpTraining();
   setUpExperiments();
+  setUpLinks();
   onLook((answer) => { drawInput(answer.input); drawActivations(); drawAnswer(answer); });
   try {
     const [options] = await Promise.all([api("GET", "/api/options"), loadModel(selectNeuron)]);
     state.options = options;
     fillForm(options);
+    applyLink();  // a classroom link's panels and options, over the defaults
     fillTeaching(options);
     fillExperiments(options);
     fillDigits(digitCount());
@@ -74,7 +83,7 @@ async function start() {
     showExperiment(experiment);  // one of this visitor's from before the page was loaded, if any
     if (experiment.state === "running" || experiment.state === "queued") listenToExperiment();
   } catch (e) {
-    say(`Cannot reach the server: ${e.message}`);
+    say(inBrowser ? `Cannot start the network: ${e.message}` : `Cannot reach the server: ${e.message}`);
   }
 }
 

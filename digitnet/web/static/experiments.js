@@ -273,6 +273,14 @@ function drawSigmoidVsRelu(canvas, status) {
 const DRAW = { memorize: drawMemorize, landscape: drawLandscape, "sigmoid-vs-relu": drawSigmoidVsRelu };
 
 export function fillExperiments(options) {
+  if (options.precomputed) {  // a static site: the results Python worked out when it was made, not run here
+    $("lab").querySelector("h2 small").textContent = `their results ${options.precomputed}`;
+    for (const kind of KINDS) {
+      panel(kind).querySelectorAll("input").forEach((input) => { input.disabled = true; });
+      $("follow").checked = false;  // the landscape is the exported network's, not the one training here
+      panel(kind).querySelector(".status").textContent = `Not shown yet: Run shows the results ${options.precomputed}.`;
+    }
+  }
   const m = options.experiments.memorize;
   $("memorize-images").value = m.images;
   $("memorize-epochs").value = m.epochs;

@@ -2,9 +2,9 @@
 
 import { showAccuracy } from "./answer.js";
 import { $, api, say } from "./api.js";
-import { blend, rgb } from "./colours.js";
 import { markNeurons } from "./diagram.js";
 import { loadModel, onReshape } from "./model.js";
+import { signedTile } from "./plots.js";
 import { onLook, refresh } from "./predict.js";
 import { side, state } from "./state.js";
 
@@ -44,15 +44,7 @@ function showNeuronNumbers() {
 }
 
 function drawPattern(pattern) {
-  const n = side(), c = $("pattern"), c2 = c.getContext("2d");
-  c.width = c.height = n;
-  const image = c2.createImageData(n, n);
-  const scale = Math.max(1e-9, ...pattern.map(Math.abs));
-  const blue = rgb("plus"), red = rgb("minus"), dark = rgb("bg");
-  pattern.forEach((w, i) => {
-    image.data.set([...blend(dark, w > 0 ? blue : red, Math.min(1, Math.abs(w) / scale)), 255], 4 * i);
-  });
-  c2.putImageData(image, 0, 0);
+  signedTile($("pattern"), pattern, side(), Math.max(1e-9, ...pattern.map(Math.abs)));
 }
 
 let editTimer = null;

@@ -1,6 +1,6 @@
 // Small plots on canvases, drawn at their size on the screen so that lines and text stay sharp.
 
-import { colour } from "./colours.js";
+import { blend, colour, rgb } from "./colours.js";
 
 // The canvas made ready to draw on at its on-screen size: its context, width and height.
 export function setUpPlot(canvas) {
@@ -64,4 +64,15 @@ export function label(g, text, x, y, name = "dim", align = "left") {
   g.fillStyle = colour(name);
   g.textAlign = align;
   g.fillText(text, x, y);
+}
+
+// A side × side tile of signed values on a canvas: blue where v > 0, red where v < 0, the page's
+// background at 0, full colour at |v| ≥ top (a neuron's weights, a step's nudges).
+export function signedTile(canvas, values, side, top = 1) {
+  canvas.width = canvas.height = side;
+  const g = canvas.getContext("2d"), image = g.createImageData(side, side);
+  const dark = rgb("bg"), blue = rgb("plus"), red = rgb("minus");
+  values.forEach((v, i) => image.data.set([...blend(dark, v > 0 ? blue : red, Math.min(1, Math.abs(v) / top)), 255], 4 * i));
+  g.putImageData(image, 0, 0);
+  return canvas;
 }

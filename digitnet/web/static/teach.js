@@ -3,13 +3,12 @@
 // the step made; Undo, Reset; and a step on each of a hundred random training images.
 
 import { $, api, cost, percent } from "./api.js";
-import { blend, rgb } from "./colours.js";
 import { onLabel } from "./cost.js";
 import { canvasBytes } from "./drawing.js";
 import { onModel, onReshape } from "./model.js";
 import { changed } from "./neuron.js";
 import { onLook } from "./predict.js";
-import { curve, frame, scale, setUpPlot } from "./plots.js";
+import { curve, frame, scale, setUpPlot, signedTile } from "./plots.js";
 import { named, notADigit, side, state, tag } from "./state.js";
 
 let costShown = null;  // the rate starts at the network's teaching rate, and again when its cost changes
@@ -148,14 +147,9 @@ function drawNudges(nudges) {
 
 function drawTiles({ tiles }) {
   // −∂C/∂W of each first-layer neuron, all on one scale: blue where the step raises a weight, red where it lowers it.
-  const n = side(), dark = rgb("bg"), blue = rgb("plus"), red = rgb("minus");
   $("tiles").replaceChildren(...tiles.map((tile, i) => {
-    const c = document.createElement("canvas");
-    c.width = c.height = n;
+    const c = signedTile(document.createElement("canvas"), tile, side());
     c.title = `layer 1, neuron ${i}`;
-    const g = c.getContext("2d"), image = g.createImageData(n, n);
-    tile.forEach((v, k) => image.data.set([...blend(dark, v > 0 ? blue : red, Math.min(1, Math.abs(v))), 255], 4 * k));
-    g.putImageData(image, 0, 0);
     return c;
   }));
 }

@@ -1,10 +1,9 @@
 // The Train panel: its choices from the server, starting, pausing and stepping a run, its
 // place in the queue, the curves, and saving.
 
-import { $, api, percent, stream } from "./api.js";
-import { colour } from "./colours.js";
+import { $, api, download, percent, stream } from "./api.js";
 import { changed } from "./neuron.js";
-import { setUpPlot } from "./plots.js";
+import { curve, frame, label, scale, setUpPlot } from "./plots.js";
 import { state } from "./state.js";
 
 const epochs = [];  // what follows the training run, epoch by epoch
@@ -27,6 +26,15 @@ export function fillForm(options) {
   for (const name of ["activation", "cost", "optimizer", "lr", "batch_size", "epochs", "images"]) {
     f[name].value = d[name];
   }
+  f.images.max = options.images ?? f.images.max;  // a static site has fewer images than the server
+  about();
+}
+
+// What the chosen activation, cost and optimizer are, in words on the page (a menu's titles need a hover).
+function about() {
+  const f = $("train-form").elements;
+  $("train-about").textContent = ["activation", "cost", "optimizer"]
+    .map((field) => f[field].selectedOptions[0]?.title).filter(Boolean).join(" · ");
 }
 
 function trainOptions() {
@@ -58,8 +66,7 @@ function ordinal(n) { return n === 1 ? "next" : `${n}${n % 10 === 2 && n !== 12 
 async function save() {
   // Every visitor downloads their network; at the server's own computer it is also written to its file.
   const link = document.createElement("a");
-  link.href = "/api/download";
-  link.download = "";
+  Object.assign(link, await download());
   document.body.appendChild(link);
   link.click();
   link.remove();
@@ -73,6 +80,7 @@ async function save() {
 }
 
 export function setUpTraining() {
+  $("train-form").addEventListener("change", about);
   $("start").onclick = () => control("", trainOptions());
   $("pause").onclick = () => control(state.training.state === "paused" ? "/resume" : "/pause");
   $("step").onclick = async () => {
@@ -116,37 +124,23 @@ export async function showTraining(status) {
 
 function drawChart(status) {
   // Draw at the canvas's on-screen size, so the text stays sharp and small at any width.
-  const { g, w, h } = setUpPlot($("chart")), pad = { l: 48, r: 48, t: 24, b: 26 };
-  g.fillStyle = colour("dim");
+  const { g, w, h } = setUpPlot($("chart")), box = { x: 48, y: 24, w: w - 96, h: h - 50 };
   const hist = status.history, n = Math.max(status.epochs, hist.length, 1);
   const maxCost = Math.max(1e-9, ...hist.map((r) => r.cost));
-  const x = (e) => pad.l + (w - pad.l - pad.r) * (n === 1 ? 0.5 : (e - 1) / (n - 1));
-  const y = (v) => h - pad.b - (h - pad.t - pad.b) * v;
-  g.strokeStyle = colour("line");
-  g.beginPath();
-  g.moveTo(pad.l, pad.t); g.lineTo(pad.l, h - pad.b); g.lineTo(w - pad.r, h - pad.b); g.lineTo(w - pad.r, pad.t);
-  g.stroke();
-  g.textAlign = "center";
-  g.fillText(`epoch (of ${status.epochs || "–"})`, w / 2, h - 6);
-  if (!hist.length) g.fillText("the cost and accuracy of each epoch appear here", w / 2, h / 2);
-  g.textAlign = "right";
-  if (hist.length) { g.fillText(maxCost.toPrecision(3), pad.l - 6, pad.t + 4); g.fillText("0", pad.l - 6, h - pad.b); }
-  g.textAlign = "left"; g.fillText("100 %", w - pad.r + 6, pad.t + 4); g.fillText("0 %", w - pad.r + 6, h - pad.b);
-  const series = [
-    ["cost", colour("plus"), (r) => r.cost / maxCost],
-    ["train accuracy", colour("dim"), (r) => r.train_accuracy],
-    ["test accuracy", colour("gold"), (r) => r.test_accuracy],
-  ];
-  let legendX = pad.l + 10;
-  series.forEach(([name, stroke, value]) => {
-    g.strokeStyle = g.fillStyle = stroke;
-    g.lineWidth = 2;
-    g.beginPath();
-    hist.forEach((r, i) => (i ? g.lineTo : g.moveTo).call(g, x(r.epoch), y(value(r))));
-    g.stroke();
-    hist.forEach((r) => { g.beginPath(); g.arc(x(r.epoch), y(value(r)), 3, 0, 2 * Math.PI); g.fill(); });
-    g.fillText(name, legendX, 14);
+  const x = n === 1 ? () => box.x + box.w / 2 : scale(1, n, box.x, box.x + box.w);
+  const y = scale(0, 1, box.y + box.h, box.y);  // cost over the largest cost, and the accuracies, 0 to 1
+  frame(g, box, { x: `epoch (of ${status.epochs || "–"})`, top: hist.length ? maxCost.toPrecision(3) : "",
+    bottom: hist.length ? "0" : "" });
+  label(g, "100 %", box.x + box.w + 6, box.y + 10);
+  label(g, "0 %", box.x + box.w + 6, box.y + box.h);
+  if (!hist.length) label(g, "the cost and accuracy of each epoch appear here", w / 2, h / 2, "dim", "center");
+  const series = [["cost", "plus", (r) => r.cost / maxCost], ["train accuracy", "dim", (r) => r.train_accuracy],
+    ["test accuracy", "gold", (r) => r.test_accuracy]];
+  let legendX = box.x + 10;
+  for (const [name, hue, value] of series) {
+    curve(g, hist.map((r) => [x(r.epoch), y(value(r))]), hue, { dots: true });
+    label(g, name, legendX, 14, hue);
     legendX += g.measureText(name).width + 18;
-  });
+  }
   $("chart").dataset.points = hist.length; // for tests and curious people: how many epochs are drawn
 }
