@@ -19,7 +19,8 @@ epoch by epoch so that both meet the same load on a busy machine:
 
 PyTorch runs in its fastest way here: its data as one float32 tensor, batches gathered
 by index, Adam's default (foreach) implementation, and both one thread and two; the
-ratio is to the faster. digitnet runs as `digitnet train` does, on one core. Each row
+ratio is to the faster. digitnet runs as `digitnet train` does: on one core, or on two for a
+wide first layer (kernels.threads). Each row
 gives the median epoch and the slowest, and the slowest over the first (an epoch must
 never slow down as training goes on). The last column is digitnet's NumPy reference
 (``--engine numpy``), the same mathematics as written to be read.

@@ -23,6 +23,7 @@
 #include <Python.h>
 
 #include <float.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,7 +73,8 @@ typedef struct {
     i64 n_fields;
     const float *targets;   /* a teacher's outputs, a row per example, or NULL */
     double share;           /* the labels' share of the desired outputs when there is a teacher */
-    i64 inked_only;         /* the first layer reads only the inked pixels (kernels.inked_only) */
+    i64 inked_only;         /* the first layer reads only the inked pixels (kernels.inked_only) ... */
+    i64 threads;            /* ... on this many threads, one or two (kernels.threads) */
 } Plan;
 
 typedef struct {
@@ -581,25 +583,84 @@ static void list_inked(const float *x, i64 m, i64 n_in, Inked *s)
     s->used = used;
 }
 
+/* ---- a wide first layer on two threads ------------------------------------------------------- */
+
+/* Where the first layer is wide (inked_only), its sums, their gradient and the step are each split in two,
+ * the second half on a second thread if the process may use a second processor: each number is still worked
+ * out by one thread, in the order one thread would, so the bits are the same with one thread or two. A
+ * narrow network's batch is too little work to pay for starting a thread. */
+typedef struct {
+    void (*work)(void *job, i64 from, i64 to);
+    void *job;
+    i64 from, to;
+} Part;
+
+static void *run_part(void *part)
+{
+    Part *p = part;
+    p->work(p->job, p->from, p->to);
+    return NULL;
+}
+
+/* work(job, 0, n), as work(job, 0, half) here and work(job, half, n) on a second thread if ``two`` */
+static void in_two(void (*work)(void *, i64, i64), void *job, i64 half, i64 n, int two)
+{
+    pthread_t thread;
+    Part second = {work, job, half, n};
+    if (!two || half <= 0 || half >= n || pthread_create(&thread, NULL, run_part, &second) != 0) {
+        work(job, 0, n);
+        return;
+    }
+    work(job, 0, half);
+    pthread_join(thread, NULL);
+}
+
 /* z = a Wᵀ of the first layer from the inked pixels only: each row of z is the sum of W's columns
  * (rows of ``columns``), one per inked pixel, times its value */
-static void first_layer(const Inked *s, const float *columns, float *z, i64 m, i64 n_in, i64 n_out)
+typedef struct {
+    const Inked *s;
+    const float *source;  /* W's columns forward, δ backward */
+    float *out;           /* z forward, ∇W's columns backward */
+    i64 n_in, n_out;
+} Inked_job;
+
+static void first_layer_rows(void *job, i64 from, i64 to)  /* examples from..to */
 {
-    for (i64 i = 0; i < m; i++) {
-        memset(z + i * n_out, 0, (size_t)n_out * sizeof(float));
-        add_rows(z + i * n_out, n_out, columns, s->index + i * n_in, s->value + i * n_in, s->counts[i]);
+    Inked_job *j = job;
+    for (i64 i = from; i < to; i++) {
+        float *z = j->out + i * j->n_out;
+        memset(z, 0, (size_t)j->n_out * sizeof(float));
+        add_rows(z, j->n_out, j->source, j->s->index + i * j->n_in, j->s->value + i * j->n_in, j->s->counts[i]);
     }
+}
+
+static void first_layer(const Inked *s, const float *columns, float *z, i64 m, i64 n_in, i64 n_out, int two)
+{
+    Inked_job job = {s, columns, z, n_in, n_out};
+    in_two(first_layer_rows, &job, m / 2, m, two);
 }
 
 /* ∂C/∂W = δᵀ a of the first layer, transposed like ``first_layer``'s W: row p is Σ δ · a_p over the
  * examples in which pixel p is inked, 0 if none is */
-static void first_layer_gradient(const Inked *s, const float *delta, float *nabla_columns, i64 n_in, i64 n_out)
+static void first_layer_gradient_rows(void *job, i64 from, i64 to)  /* inked pixels from..to */
+{
+    Inked_job *j = job;
+    const Inked *s = j->s;
+    for (i64 u = from; u < to; u++) {
+        i64 a = s->runs[u], b = s->runs[u + 1];
+        add_rows(j->out + s->pixels[u] * j->n_out, j->n_out, j->source, s->examples + a, s->values + a, b - a);
+    }
+}
+
+static void first_layer_gradient(const Inked *s, const float *delta, float *nabla_columns, i64 n_in, i64 n_out,
+                                 int two)
 {
     memset(nabla_columns, 0, (size_t)(n_in * n_out) * sizeof(float));
-    for (i64 u = 0; u < s->used; u++) {
-        i64 a = s->runs[u], b = s->runs[u + 1];
-        add_rows(nabla_columns + s->pixels[u] * n_out, n_out, delta, s->examples + a, s->values + a, b - a);
-    }
+    i64 half = 0;  /* the pixel where half the inked values have gone by */
+    while (half < s->used && 2 * s->runs[half] < s->runs[s->used])
+        half++;
+    Inked_job job = {s, delta, nabla_columns, n_in, n_out};
+    in_two(first_layer_gradient_rows, &job, half, s->used, two);
 }
 
 /* The rows × cols matrix at ``block`` rewritten in place as its transpose (``scratch``: room for it). */
@@ -632,6 +693,7 @@ typedef struct {
     float *activations, *deltas, *gradient, *scratch, *frame, *fractions;
     i64 *where;
     Inked inked;
+    int two;              /* whether the wide first layer and the step run on two threads */
 } Work;
 
 #define ROWS(buffer, l) ((buffer) + batch_size * w->starts[(l)])
@@ -643,7 +705,7 @@ static void forward(const Net *net, Work *w, i64 batch_size, i64 m, int inked)
         const i64 *place = net->places + 4 * l;
         float *a = ROWS(w->activations, l), *z = ROWS(w->activations, l + 1);
         if (l == 0 && inked)
-            first_layer(&w->inked, net->params + place[0], z, m, place[2], place[1]);
+            first_layer(&w->inked, net->params + place[0], z, m, place[2], place[1], w->two);
         else
             times_transposed(a, net->params + place[0], z, m, place[1], place[2]);
         activate(z, net->params + place[3], m, place[1], l < net->layers - 1 ? net->hidden : net->output);
@@ -662,7 +724,7 @@ static void backprop(const Net *net, Work *w, const Plan *plan, i64 first, i64 b
         i64 n_out = place[1], n_in = place[2];
         const float *a = ROWS(w->activations, l);
         if (l == 0 && inked)
-            first_layer_gradient(&w->inked, delta, w->gradient + place[0], n_in, n_out);
+            first_layer_gradient(&w->inked, delta, w->gradient + place[0], n_in, n_out, w->two);
         else
             gradient_of_weights(delta, a, w->gradient + place[0], m, n_out, n_in);
         float *nabla_b = w->gradient + place[3];
@@ -685,37 +747,56 @@ static void backprop(const Net *net, Work *w, const Plan *plan, i64 first, i64 b
 static inline float flushed(float s) { return fabsf(s) < FLT_MIN ? 0.0f : s; }
 
 /* One step downhill, as optimizers.py takes it: SGD (with momentum) or Adam, with L2's λ w added to
- * each weight's gradient first. */
-VECTOR static void step(const Net *net, Optimiser *o, float *gradient, i64 n)
+ * each weight's gradient first; for the parameters from..to. */
+typedef struct {
+    const Net *net;
+    const Optimiser *o;
+    float *gradient;
+    float size;  /* Adam's step size, its bias corrections folded in, as in Adam.step_size */
+} Stepping;
+
+VECTOR static void step_part(void *job, i64 from, i64 to)
 {
-    float *w = net->params;
+    const Stepping *j = job;
+    const Optimiser *o = j->o;
+    float *w = j->net->params, *gradient = j->gradient;
     if (o->l2 != 0)
-        for (i64 l = 0; l < net->layers; l++) {
-            const i64 *place = net->places + 4 * l;
-            for (i64 q = place[0]; q < place[0] + place[1] * place[2]; q++)
+        for (i64 l = 0; l < j->net->layers; l++) {
+            const i64 *place = j->net->places + 4 * l;
+            i64 first = place[0] > from ? place[0] : from, last = place[0] + place[1] * place[2];
+            for (i64 q = first; q < (last < to ? last : to); q++)
                 gradient[q] += (float)o->l2 * w[q];
         }
     float eta = (float)o->eta;
     if (o->kind == SGD && !o->first) {
-        for (i64 q = 0; q < n; q++)
+        for (i64 q = from; q < to; q++)
             w[q] -= eta * gradient[q];
     } else if (o->kind == SGD) {
         float mu = (float)o->momentum, *v = o->first;
-        for (i64 q = 0; q < n; q++) {
+        for (i64 q = from; q < to; q++) {
             v[q] = flushed(mu * v[q] - eta * gradient[q]);
             w[q] += v[q];
         }
     } else {
-        o->t++;  /* the bias corrections folded into the step size, as in Adam.step_size */
         float beta1 = (float)o->beta1, beta2 = (float)o->beta2, eps = (float)o->eps, *m = o->first, *v = o->second;
-        float size = (float)(o->eta * sqrt(1 - pow(o->beta2, (double)o->t)) / (1 - pow(o->beta1, (double)o->t)));
-        for (i64 q = 0; q < n; q++) {
+        float size = j->size;
+        for (i64 q = from; q < to; q++) {
             float g = gradient[q];
             m[q] = flushed(beta1 * m[q] + (1.0f - beta1) * g);
             v[q] = flushed(beta2 * v[q] + (1.0f - beta2) * g * g);
             w[q] -= size * m[q] / (sqrtf(v[q]) + eps);
         }
     }
+}
+
+static void step(const Net *net, Optimiser *o, float *gradient, i64 n, int two)
+{
+    Stepping job = {net, o, gradient, 0};
+    if (o->kind != SGD) {
+        o->t++;
+        job.size = (float)(o->eta * sqrt(1 - pow(o->beta2, (double)o->t)) / (1 - pow(o->beta1, (double)o->t)));
+    }
+    in_two(step_part, &job, n / 2, n, two);
 }
 
 /* ---- from Python --------------------------------------------------------------------------------- */
@@ -782,6 +863,7 @@ int dn_epoch(const Net *net, Optimiser *opt, const Plan *plan, Score *score)
     int inked = (int)plan->inked_only;
     if (!prepare(w, net, batch_size, plan->side, inked))
         return 0;
+    w->two = inked && plan->threads > 1;
     if (inked)
         in_columns(net, opt, w->scratch, 0);
     score->cost = 0;
@@ -801,7 +883,7 @@ int dn_epoch(const Net *net, Optimiser *opt, const Plan *plan, Score *score)
         for (i64 i = 0; i < m; i++)
             score->right += brightest(out + i * n_out, n_out) == plan->labels[k + i];
         backprop(net, w, plan, k, batch_size, m, inked);
-        step(net, opt, w->gradient, parameters(net));
+        step(net, opt, w->gradient, parameters(net), w->two);
     }
     if (inked)
         in_columns(net, opt, w->scratch, 1);

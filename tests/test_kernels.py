@@ -162,6 +162,27 @@ def test_an_epoch_compiled_is_the_numpy_epoch(mnist, options):
         assert a["validation_accuracy"] == pytest.approx(b["validation_accuracy"], abs=2 / 300)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_a_wide_layer_on_two_threads_gives_the_bits_of_one(mnist, monkeypatch, optimizer):
+    """kernels.threads splits a wide first layer's sums, their gradient and the step between two
+    threads, each number still worked out by one thread in one order: the same bits as one thread."""
+    X, y = mnist.train_images[:2000], mnist.train_labels[:2000]
+    assert kernels.inked_only((784, 200, 10), 64)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(kernels, "threads", lambda threads=threads: threads)
+        net = Network((784, 200, 10), "relu", "cross-entropy", seed=4)
+        options = dict(lr=0.005) if optimizer == "adam" else dict(lr=0.1, momentum=0.9)
+        trainer = Trainer(net, X, y, epochs=2, seed=5, validation=300, batch_size=64, l2=1e-4,
+                          optimizer="adam" if optimizer == "adam" else "sgd", **options)
+        trainer.run()
+        results.append((net.params.copy(), trainer.history[-1]["cost"]))
+    (one, cost_one), (two, cost_two) = results
+    assert np.abs(one - Network((784, 200, 10), "relu", "cross-entropy", seed=4).params).max() > 0.01  # it learned
+    np.testing.assert_array_equal(one, two)
+    assert cost_one == cost_two
+
+
 def test_a_float64_network_trains_through_numpy(mnist):
     net = Network((784, 8, 10), seed=0, dtype=np.float64)
     trainer = Trainer(net, mnist.train_images[:200], mnist.train_labels[:200], epochs=1, seed=0)

@@ -16,7 +16,7 @@ import pytest
 from digitnet import Network
 from digitnet.cli import main
 
-from .test_web_browser import CHROMIUM, ONE, THREE, draw
+from .test_web_browser import CHROMIUM, ONE, THREE, draw, draw_with_a_finger
 
 SEVEN = [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2)] + [(0.75 - 0.3 * t / 10, 0.2 + 0.65 * t / 10) for t in range(1, 11)]
 
@@ -205,15 +205,7 @@ def test_drawing_teaching_and_training_in_the_browser(browser, host, output_dir)
 def test_a_seven_drawn_with_a_finger_on_a_phone(browser, host, output_dir):
     context, page, problems, strays = opened(browser, host, viewport={"width": 390, "height": 844},
                                              has_touch=True, is_mobile=True)
-    box = page.locator("#canvas").bounding_box()
-    cdp = context.new_cdp_session(page)
-    points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in SEVEN]
-    for kind, (x, y) in [("touchStart", points[0])] + [("touchMove", p) for p in points[1:]]:
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
+    draw_with_a_finger(context, page, SEVEN)
     assert page.locator("#digit").text_content() == "7"
     assert page.evaluate("window.scrollY") == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone

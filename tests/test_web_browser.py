@@ -154,21 +154,27 @@ def test_the_eraser_rubs_out_and_the_answer_goes_back_to_blank(page):
     assert page.locator("#net .best").count() == 0
 
 
-def test_drawing_with_a_finger(browser, server):
-    """Touch events, as a phone sends them, draw just as the mouse does."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server)
-    page.wait_for_function("window.digitnet && digitnet.look !== null")
+def draw_with_a_finger(context, page, stroke):
+    """Draw ``stroke`` (points as fractions of the canvas) with touch events, as a phone sends them, and
+    wait for the page's answer."""
     box = page.locator("#canvas").bounding_box()
     cdp = context.new_cdp_session(page)
-    points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in ONE]
+    points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
     for kind, (x, y) in [("touchStart", points[0])] + [("touchMove", p) for p in points[1:]]:
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
     page.wait_for_timeout(300)
     page.wait_for_function(SETTLED)
+
+
+def test_drawing_with_a_finger(browser, server):
+    """Touch events, as a phone sends them, draw just as the mouse does."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_function("window.digitnet && digitnet.look !== null")
+    draw_with_a_finger(context, page, ONE)
     assert page.locator("#digit").text_content() == "1"
     assert page.evaluate("window.scrollY") == 0  # the finger drew rather than scrolled the page
     context.close()

@@ -9,6 +9,7 @@ import * as lesson from "./lesson.js";
 import { argmax, costOfOne, finite, probabilities } from "./lesson.js";
 import { Network, oneHot } from "./network.js";
 import { npz } from "./npz.js";
+import { seeded } from "./random.js";
 
 const here = (name) => new URL(`../data/${name}`, import.meta.url);  // beside static/, under any path
 const SIDE = 28;
@@ -184,16 +185,6 @@ async function teachMany(count, eta) {
 }
 
 // ---- the examples -------------------------------------------------------------------------------
-
-function seeded(seed) {  // mulberry32: a small random stream from a seed
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const testImage = (i) => testSet.images.slice(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
 const labelOf = (query) => (query.has("label") ? +query.get("label") : null);

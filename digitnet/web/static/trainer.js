@@ -6,18 +6,9 @@
 
 import { Network, oneHot } from "./network.js";
 import { make } from "./optimizers.js";
+import { seeded } from "./random.js";
 
 let run = null;
-
-function seeded(seed) {  // mulberry32
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // network.py's initialise: weights of variance gain / n for a neuron with n inputs, zero biases.
 function fresh(sizes, activation, cost, registry, random) {
