@@ -39,14 +39,33 @@ def small_mnist(tmp_path_factory, mnist):
     return folder
 
 
+def made_once(tmp_path_factory, name, make):
+    """The path of the file ``name``, made by ``make(path)`` once for the whole run: the suite's processes
+    (pytest-xdist's workers) share one folder, and the first to ask makes the file under a lock while the
+    others wait, then all read it."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder = root / "made-once"
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / name).exists():
+            make(folder / name)
+    return folder / name
+
+
 @pytest.fixture(scope="session")
 def default_model(tmp_path_factory, mnist):
     """The path of a model trained by `digitnet train` exactly as a user would run it."""
     from digitnet.cli import main
 
-    path = tmp_path_factory.mktemp("default-model") / "model.npz"
-    assert main(["train", "--data", str(MNIST), "--out", str(path)]) == 0
-    return path
+    def train(path):
+        assert main(["train", "--data", str(MNIST), "--out", str(path)]) == 0
+
+    return made_once(tmp_path_factory, "model.npz", train)
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +80,10 @@ def not_a_digit_model(tmp_path_factory, mnist):
     """A model trained by `digitnet train --not-a-digit` (its 6,000 images of noise), briefly."""
     from digitnet.cli import main
 
-    path = tmp_path_factory.mktemp("not-a-digit") / "model.npz"
-    assert main(["train", "--data", str(MNIST), "--out", str(path), "--not-a-digit", "--epochs", "10"]) == 0
-    return path
+    def train(path):
+        assert main(["train", "--data", str(MNIST), "--out", str(path), "--not-a-digit", "--epochs", "10"]) == 0
+
+    return made_once(tmp_path_factory, "not-a-digit.npz", train)
 
 
 @pytest.fixture(scope="session")
