@@ -5,7 +5,7 @@ the folder served by a plain `http.server` from localhost, no digitnet process.
     python bench/site.py --model model.npz
 
 It trains the default model first (`digitnet train`, its defaults) unless given one, writes the site,
-and measures, against the targets of issue 25:
+and measures, against its targets:
 
 - the first answer: from opening the page to the answer to its blank canvas drawn (at most 2 s);
 - a prediction: the browser engine's answer to a drawing (digitize.js and a forward pass, every

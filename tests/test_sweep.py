@@ -26,7 +26,7 @@ from digitnet.commands.sweep import plan, values
 from .conftest import MNIST, ROOT, eventually, run_without
 from .test_cli import assert_one_line_error
 
-# The sweep, small: 2,000 training images (500 of them held out), 2 epochs.
+# The README's sweep, small: 2,000 training images (500 of them held out), 2 epochs.
 FOUR_CELLS = ["--layers", "784,8,10", "784,16,16,10", "--seeds", "0,1", "--epochs", "2", "--images", "2000",
               "--validation", "500"]
 
