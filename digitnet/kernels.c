@@ -615,8 +615,6 @@ static void in_two(void (*work)(void *, i64, i64), void *job, i64 half, i64 n, i
     pthread_join(thread, NULL);
 }
 
-/* z = a Wᵀ of the first layer from the inked pixels only: each row of z is the sum of W's columns
- * (rows of ``columns``), one per inked pixel, times its value */
 typedef struct {
     const Inked *s;
     const float *source;  /* W's columns forward, δ backward */
@@ -634,14 +632,14 @@ static void first_layer_rows(void *job, i64 from, i64 to)  /* examples from..to 
     }
 }
 
+/* z = a Wᵀ of the first layer from the inked pixels only: each row of z is the sum of W's columns
+ * (rows of ``columns``), one per inked pixel, times its value; the examples in two halves */
 static void first_layer(const Inked *s, const float *columns, float *z, i64 m, i64 n_in, i64 n_out, int two)
 {
     Inked_job job = {s, columns, z, n_in, n_out};
     in_two(first_layer_rows, &job, m / 2, m, two);
 }
 
-/* ∂C/∂W = δᵀ a of the first layer, transposed like ``first_layer``'s W: row p is Σ δ · a_p over the
- * examples in which pixel p is inked, 0 if none is */
 static void first_layer_gradient_rows(void *job, i64 from, i64 to)  /* inked pixels from..to */
 {
     Inked_job *j = job;
@@ -652,6 +650,8 @@ static void first_layer_gradient_rows(void *job, i64 from, i64 to)  /* inked pix
     }
 }
 
+/* ∂C/∂W = δᵀ a of the first layer, transposed like ``first_layer``'s W: row p is Σ δ · a_p over the
+ * examples in which pixel p is inked, 0 if none is; the inked pixels in two halves of as many values */
 static void first_layer_gradient(const Inked *s, const float *delta, float *nabla_columns, i64 n_in, i64 n_out,
                                  int two)
 {

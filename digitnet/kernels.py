@@ -209,9 +209,10 @@ def inked_only(sizes, batch_size):
 
 
 def threads():
-    """Threads an epoch of a wide first layer (``inked_only``) runs on: two if this process may use two
-    processors, else one. Each number is worked out by one thread either way, in the same order: the
-    same bits. (784-800-10 at batch 128: 1.22 s an epoch on one thread, 0.87 s on two.)"""
+    """Threads an epoch may use: two if this process may use two processors, else one. kernels.c uses
+    the second only for a wide first layer (``inked_only``). Each number is worked out by one thread
+    either way, in the same order: the same bits. (784-800-10 at batch 128: 1.22 s an epoch on one
+    thread, 0.87 s on two.)"""
     try:
         processors = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -227,9 +228,8 @@ def train_epoch(net, flat, shift, order, labels, moves, optimizer, eta, batch_si
     batch_size = max(1, min(batch_size, len(order)))
     the_net, keep_net = network(net)
     the_optimiser, keep_state = optimiser(optimizer, eta, l2)
-    inked = inked_only(net.sizes, batch_size)
-    the_plan, keep_plan = plan(flat, net.sizes[0], shift, order, labels, moves, batch_size, teacher, inked,
-                               threads() if inked else 1)
+    the_plan, keep_plan = plan(flat, net.sizes[0], shift, order, labels, moves, batch_size, teacher,
+                               inked_only(net.sizes, batch_size), threads())
     score = Score()
     if not library().dn_epoch(the_net, the_optimiser, the_plan, score):
         raise MemoryError(f"not enough memory for an epoch in batches of {batch_size}")
