@@ -101,8 +101,8 @@ def draw(page, points):
     at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
     page.mouse.move(*at[0])
     page.mouse.down()
-    for x, y in at[1:]:
-        page.mouse.move(x, y, steps=3)
+    for x, y in at[1:]:  # one event a point: the page joins them with straight lines, and each event waits a frame
+        page.mouse.move(x, y)
     page.mouse.up()
 
 
