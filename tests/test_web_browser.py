@@ -113,7 +113,10 @@ THREE = ([(0.5 + 0.22 * math.cos(a), 0.32 + 0.14 * math.sin(a))
           for a in (-math.pi * 0.5 + t / 40 * math.pi * 1.3 for t in range(41))])
 
 
-SETTLED = "!digitnet.inFlight && !digitnet.timer"  # no prediction on its way or waiting to go
+# No prediction on its way or waiting to go. Once the stroke has ended (the mouse's or finger's last event is
+# handled before Playwright's call returns), the page has asked, or is waiting to ask, about the finished
+# drawing: settled after that, the answer shown is the finished drawing's.
+SETTLED = "!digitnet.inFlight && !digitnet.timer"
 
 
 def answer_after_drawing(page, points):
@@ -121,8 +124,6 @@ def answer_after_drawing(page, points):
     page.evaluate("window.before = digitnet.look")
     draw(page, points)
     page.wait_for_function(f"digitnet.look !== window.before && {SETTLED} && digitnet.look.input.some(v => v > 0)")
-    page.wait_for_timeout(300)  # let a last throttled request land
-    page.wait_for_function(SETTLED)
     return page.evaluate("digitnet.look")
 
 
@@ -164,8 +165,6 @@ def draw_with_a_finger(context, page, stroke):
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
 
 
 def test_drawing_with_a_finger(browser, server):
@@ -356,14 +355,10 @@ def test_the_cost_of_a_drawing_changes_as_it_is_drawn(page, output_dir):
     assert "Pick" not in text(page, "#cost-sum")
     draw(page, THREE[:41])  # the top half of a 3
     page.wait_for_function(f"digitnet.look.input.some(v => v > 0) && {SETTLED}")
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
     half = page.evaluate("digitnet.look.cost_of_one")
     assert shown_cost(page) == pytest.approx(half["cost"], abs=1e-4)
     draw(page, THREE[41:])
     page.wait_for_function(f"digitnet.look.cost_of_one.cost !== {half['cost']} && {SETTLED}")
-    page.wait_for_timeout(300)
-    page.wait_for_function(SETTLED)
     whole = page.evaluate("digitnet.look.cost_of_one")
     assert whole["cost"] < half["cost"]  # a whole 3 is a cheaper 3
     rows = page.locator("#cost-table tbody tr")
