@@ -168,20 +168,39 @@ def ink_map(grey, alpha, invert, even=False):
     if invert is None:
         invert = is_dark_on_light(grey)
     ink = 1 - grey if invert else grey
-    level = np.median(ink) if even else background(ink)
-    ink = ink - level
-    if invert:  # paper reflects the light and ink absorbs a share of it: measure ink against the paper
-        ink = ink / np.maximum(1 - level, 0.05)
+    middle = middle_values(ink) if even else None  # np.median(ink) is their mean
+    level = np.mean(middle) if even else background(ink)
+    ink = against_paper(ink, level, invert)
     # Most pixels are paper, so their spread is the noise (grain, JPEG): what stands
     # less than NOISE spreads above it is not ink. Clean images, like MNIST's, keep every level.
-    paper = np.median(ink)
-    sigma = 1.4826 * np.median(np.abs(ink - paper))  # 1.4826 MAD: σ of normal noise, unmoved by the ink
+    # An even paper's pixels all moved alike, their order kept: the middle ones are still in the middle.
+    paper = np.mean(against_paper(middle, level, invert)) if even else np.median(ink)
+    spread = ink - paper  # 1.4826 MAD: σ of normal noise, unmoved by the ink
+    sigma = 1.4826 * np.median(np.abs(spread, out=spread), overwrite_input=True)
     floor = paper + NOISE * sigma
     if ink.max() < floor + MIN_CONTRAST:
         raise DigitnetError("no ink found: the image is blank (or the ink is too faint)")
     # The body of the strokes becomes full ink, as in MNIST; the top few per cent are noise peaks.
-    top = np.percentile(ink[ink > floor], 90)
-    return np.clip((ink - floor) / max(top - floor, 1e-6), 0, 1)
+    top = np.percentile(ink[ink > floor], 90, overwrite_input=True)
+    ink -= floor  # in place: ink is this function's own array by now
+    ink /= max(top - floor, 1e-6)
+    return np.clip(ink, 0, 1, out=ink)
+
+
+def against_paper(ink, level, invert):
+    """``ink`` less the paper's ``level``: a new array."""
+    ink = ink - level
+    if invert:  # paper reflects the light and ink absorbs a share of it: measure ink against the paper
+        ink /= np.maximum(1 - level, 0.05)
+    return ink
+
+
+def middle_values(a):
+    """The one or two values in the middle of ``a`` sorted, whose mean is np.median(a): the same
+    order statistics, picked once for two medians."""
+    k = a.size // 2
+    middle = [k - 1, k] if a.size % 2 == 0 else [k]
+    return np.partition(a.ravel(), middle)[middle]
 
 
 def composite(grey, alpha, invert):
