@@ -58,6 +58,23 @@ def made_once(tmp_path_factory, name, make):
 
 
 @pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The wheel and the sdist (tests/test_packaging.py's build), built once for the whole run: the packaging
+    test checks and installs them, the README's test installs the wheel with each extra."""
+    import shutil
+
+    from .test_packaging import build, distributions
+
+    def build_whole(path):  # in a folder of its own first: a failed build leaves nothing that looks finished
+        part = path.with_name(path.name + ".part")
+        shutil.rmtree(part, ignore_errors=True)
+        build(part)
+        part.rename(path)
+
+    return distributions(made_once(tmp_path_factory, "built", build_whole) / "dist")
+
+
+@pytest.fixture(scope="session")
 def default_model(tmp_path_factory, mnist):
     """The path of a model trained by `digitnet train` exactly as a user would run it."""
     from digitnet.cli import main

@@ -48,6 +48,10 @@ def build(tmp_path):
     done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
+    return distributions(dist)
+
+
+def distributions(dist):
     wheel, = dist.glob(f"digitnet-{__version__}-*.whl")
     sdist, = dist.glob(f"digitnet-{__version__}.tar.gz")
     return wheel, sdist
@@ -123,8 +127,8 @@ def test_cache_dir_is_the_users_and_can_be_moved(tmp_path, monkeypatch):
     assert cache_dir("mnist") == tmp_path / "mine" / "mnist"
 
 
-def test_the_wheel_and_sdist_build_and_the_wheel_works_in_a_fresh_venv(tmp_path):
-    wheel, sdist = build(tmp_path)
+def test_the_wheel_and_sdist_build_and_the_wheel_works_in_a_fresh_venv(built, tmp_path):
+    wheel, sdist = built
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith("digitnet/_kernels") and n.endswith(".so")]  # kernels.c, compiled
     for static in ("index.html", "app.js", "style.css"):

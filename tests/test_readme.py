@@ -12,7 +12,7 @@ import pytest
 from digitnet.cli import main
 
 from .conftest import MNIST, ROOT
-from .test_packaging import build, dependencies, pip, venv
+from .test_packaging import dependencies, pip, venv
 
 SECTIONS = ("Use it from scikit-learn", "Use it outside Python")
 EXTRAS = {"Use it from scikit-learn": "sklearn", "Use it outside Python": "onnx"}
@@ -72,8 +72,8 @@ def test_the_readmes_examples_run_and_print_what_they_say(section, default_model
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("wheel"))[0]
+def wheel(built):
+    return built[0]
 
 
 def pins():
