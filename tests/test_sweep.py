@@ -147,9 +147,10 @@ def cluster(tmp_path_factory):
             client.wait_for_workers(2, timeout=120)
         yield address()
     finally:
+        # One at a time, the workers first: a worker whose scheduler has already gone spends seconds
+        # trying to reach it again before it ends (2 s here, 8 s on a busy machine).
         for process in reversed(started):
             process.terminate()
-        for process in reversed(started):
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
