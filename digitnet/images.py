@@ -168,13 +168,18 @@ def ink_map(grey, alpha, invert, even=False):
     if invert is None:
         invert = is_dark_on_light(grey)
     ink = 1 - grey if invert else grey
-    middle = middle_values(ink) if even else None  # np.median(ink) is their mean
-    level = np.mean(middle) if even else background(ink)
-    ink = against_paper(ink, level, invert)
+    if even:
+        middle = middle_values(ink)  # np.median(ink) is their mean
+        level = np.mean(middle)
+        ink = against_paper(ink, level, invert)
+        # All pixels moved alike, their order kept: the middle ones are still in the middle.
+        paper = np.mean(against_paper(middle, level, invert))
+    else:
+        level = background(ink)
+        ink = against_paper(ink, level, invert)
+        paper = np.median(ink)
     # Most pixels are paper, so their spread is the noise (grain, JPEG): what stands
     # less than NOISE spreads above it is not ink. Clean images, like MNIST's, keep every level.
-    # An even paper's pixels all moved alike, their order kept: the middle ones are still in the middle.
-    paper = np.mean(against_paper(middle, level, invert)) if even else np.median(ink)
     spread = ink - paper  # 1.4826 MAD: σ of normal noise, unmoved by the ink
     sigma = 1.4826 * np.median(np.abs(spread, out=spread), overwrite_input=True)
     floor = paper + NOISE * sigma

@@ -1,7 +1,9 @@
 """Shared fixtures: the real MNIST from ../shared, and one model trained by
 ``digitnet train`` with its defaults, trained once for the whole run."""
 
+import fcntl
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -43,8 +45,6 @@ def made_once(tmp_path_factory, name, make):
     """The path of the file ``name``, made by ``make(path)`` once for the whole run: the suite's processes
     (pytest-xdist's workers) share one folder, and the first to ask makes the file under a lock while the
     others wait, then all read it."""
-    import fcntl
-
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's folder, above each worker's own
@@ -61,9 +61,7 @@ def made_once(tmp_path_factory, name, make):
 def built(tmp_path_factory):
     """The wheel and the sdist (tests/test_packaging.py's build), built once for the whole run: the packaging
     test checks and installs them, the README's test installs the wheel with each extra."""
-    import shutil
-
-    from .test_packaging import build, distributions
+    from .test_packaging import build, distributions  # here: test_packaging imports this module
 
     def build_whole(path):  # in a folder of its own first: a failed build leaves nothing that looks finished
         part = path.with_name(path.name + ".part")

@@ -20,6 +20,7 @@ from .test_load import live_server
 
 pytestmark = pytest.mark.timeout(300)
 
+
 @schemathesis.check
 def bad_data_rejected(ctx, response, case):
     """schemathesis's negative_data_rejection, knowing one more refusal: 413, which the server gives any
