@@ -4,6 +4,7 @@
 import fcntl
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -152,6 +153,13 @@ def run_without(packages, code, *args):
 
     return subprocess.run([sys.executable, "-c", BLOCK.format(packages=set(packages)) + code, *args],
                           capture_output=True, text=True, timeout=300)
+
+
+def ctrl_c_as_in_a_terminal():
+    """For a command's subprocess (``preexec_fn``): Ctrl-C's SIGINT at its default, as a terminal's command
+    has it. A suite started with & (a job in the background) passes on an ignored SIGINT, which the command
+    would then catch only once it had set its own handler: a signal sent before that was lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def eventually(condition, seconds=60, pause=0.02, why=lambda: "timed out"):

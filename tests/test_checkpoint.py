@@ -15,6 +15,8 @@ from digitnet import Network, data
 from digitnet.cli import main
 from digitnet.modelfile import load_checkpoint
 
+from .conftest import ctrl_c_as_in_a_terminal
+
 EPOCHS = "12"
 
 
@@ -57,11 +59,8 @@ def assert_same_weights(a, b):
 
 
 def start(args):
-    # Ctrl-C's SIGINT not ignored, as a terminal's command has it: a suite started with & (as a job in the
-    # background) passes on an ignored SIGINT, which the command would only catch once its handler is set
     return subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def wait_for_epoch(path, epoch, process, timeout=120):

@@ -131,7 +131,8 @@ def drawn(mnist, trained_net):
     take turns): each picture's kind, the network's answer on its original and on the picture read
     back, and the first picture of each kind."""
     digits = mnist.test_images[:N_SAMPLES * len(VARIANTS)]
-    kinds = [list(VARIANTS)[i % len(VARIANTS)] for i in range(len(digits))]
+    names = list(VARIANTS)
+    kinds = [names[i % len(names)] for i in range(len(digits))]
     rng = np.random.default_rng(97)
     pictures = [VARIANTS[kind](d, rng) for kind, d in zip(kinds, digits, strict=True)]
     first = {kind: pictures[kinds.index(kind)] for kind in VARIANTS}

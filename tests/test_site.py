@@ -16,7 +16,7 @@ import pytest
 from digitnet import Network
 from digitnet.cli import main
 
-from .test_web_browser import CHROMIUM, ONE, SETTLED, THREE, draw, draw_with_a_finger
+from .test_web_browser import CHROMIUM, ONE, THREE, answer_after_drawing, draw_with_a_finger
 
 SEVEN = [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2)] + [(0.75 - 0.3 * t / 10, 0.2 + 0.65 * t / 10) for t in range(1, 11)]
 
@@ -113,9 +113,7 @@ def opened(browser, host, fragment="", **options):
 
 
 def answer(page, points):
-    page.evaluate("window.before = digitnet.look")
-    draw(page, points)
-    page.wait_for_function(f"digitnet.look !== window.before && {SETTLED} && digitnet.look.input.some(v => v > 0)")
+    answer_after_drawing(page, points)
     return page.locator("#digit").text_content()
 
 

@@ -23,7 +23,7 @@ from digitnet import Network, figures, sweep
 from digitnet.cli import build_parser, main
 from digitnet.commands.sweep import plan, values
 
-from .conftest import MNIST, ROOT, eventually, run_without
+from .conftest import MNIST, ROOT, ctrl_c_as_in_a_terminal, eventually, run_without
 from .test_cli import assert_one_line_error
 
 # The README's sweep, small: 2,000 training images (500 of them held out), 2 epochs.
@@ -229,10 +229,10 @@ def test_after_kill_9_the_same_command_trains_only_the_missing_cells(tmp_path):
 def test_ctrl_c_stops_the_sweep_and_its_processes_keeping_the_rows_done(tmp_path):
     flags = ["sweep", "--layers", "784,16,10", "--seeds", "0,1,2,3,4,5", "--epochs", 6, "--images", 10000,
              "--validation", 1000, "--workers", 2, "--out", tmp_path]
-    # a session of its own, as a terminal's job, and Ctrl-C's SIGINT not ignored, as it is for a job started with &
+    # a session of its own, as a terminal's job, with Ctrl-C's SIGINT as a terminal's command has it
     sweeping = subprocess.Popen([sys.executable, "-m", "digitnet", *map(str, flags)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env={**os.environ, "DIGITNET_DATA": str(MNIST)},
-                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                start_new_session=True, preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         eventually(lambda: (tmp_path / "results.csv").exists() or sweeping.poll() is not None, 300, pause=0.01)
         pool = psutil.Process(sweeping.pid).children(recursive=True)
