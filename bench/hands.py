@@ -101,11 +101,11 @@ def main(argv=None):
     parser.add_argument("--out", default=str(Path(__file__).with_name("hands.txt")))
     args = parser.parse_args(argv)
     changes = {key: type(RECIPES[args.recipe][key])(value) for key, value in (s.split("=", 1) for s in args.set)}
+    seeds = [int(s) for s in args.seeds.split(",")]  # before the slow part: a slip fails at once
     mnist, (hands, hand_labels) = data.load(data_folder()), other_hands(args.hands)
     if args.deskew:
         mnist = mnist._replace(train_images=deskewed(mnist.train_images), test_images=deskewed(mnist.test_images))
         hands = deskewed(hands)
-    seeds = [int(s) for s in args.seeds.split(",")]
     report = Report(args.out)
     say = report.say
     shift = RECIPES[args.recipe]["shift"]
