@@ -5,14 +5,14 @@
     python bench/hands.py --augment "none" "rotate=10,thickness=0.5"
     python bench/hands.py --augment none --set epochs=50 lr=0.003 --hands DIR   # other changes, another draw
     python bench/hands.py --augment none --self-teacher --hands DIR
-    python bench/hands.py --augment none --deskew --seeds 0,1,2,3,4,5
+    python bench/hands.py --augment none --set deskew=no --seeds 0,1,2,3,4,5
 
 ``--set`` changes the recipe's options; ``--hands`` reads the other hands from another folder (a
 validation draw: bench/other_hands.py --seed S --out DIR); ``--self-teacher`` first trains the
 recipe itself, seed for seed, and then a network of it (its weights from seed + 10) that learns
 also the first one's softened outputs (distillation from a teacher no wider than the student).
-``--deskew`` deskews every image first, the training and test images and the other hands alike
-(``deskewed``: LeCun's preprocessing for MNIST; digitnet's own paths do not deskew).
+``--set deskew=no`` trains the recipe's network without deskewing (deskew.py), which the default
+recipe's network does to every image it sees, the other hands' too.
 
 For each augmentation (always with the recipe's whole-pixel shifts), trains the recipe with
 seeds 0, 1 and 2 and prints its accuracy on the 10,000 MNIST test images and on the check
@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import affine_transform
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,9 +35,8 @@ sys.path.insert(0, str(ROOT))
 from common import Report, data_folder  # noqa: E402
 
 from digitnet import data  # noqa: E402
-from digitnet.network import Network  # noqa: E402
 from digitnet.recipes import RECIPES  # noqa: E402
-from digitnet.training import Trainer  # noqa: E402
+from digitnet.training import Trainer, network_for  # noqa: E402
 
 CANDIDATES = ("none", "thickness=0.5", "rotate=10", "scale=0.1", "rotate=10,scale=0.1",
               "rotate=10,scale=0.1,thickness=0.5", "elastic=20,sigma=4", "elastic=34,sigma=4",
@@ -52,31 +50,18 @@ def other_hands(folder=ROOT / "tests" / "data"):
     return images.reshape(len(images), -1), data.read_idx(folder / "other-hands-labels.idx.gz")
 
 
-def deskewed(images):
-    """Each image sheared so that its principal axis stands upright, and centred on its ink's mass:
-    the shear is the ratio of the ink's covariance across and down to its variance down."""
-    rows, cols = np.mgrid[:28, :28]
-    out = np.empty_like(images)
-    for k, image in enumerate(images.reshape(len(images), 28, 28).astype(np.float64)):
-        mass = image.sum()
-        if mass == 0:
-            out[k] = images[k]
-            continue
-        down, across = (rows * image).sum() / mass, (cols * image).sum() / mass
-        shear = ((rows - down) * (cols - across) * image).sum() / ((rows - down) ** 2 * image).sum()
-        warp = np.array([[1, 0], [shear, 1]])  # output (row, column) -> where it is read from in the input
-        offset = np.array([down, across]) - warp @ np.array([13.5, 13.5])
-        moved = affine_transform(image, warp, offset=offset, order=1)
-        out[k] = np.clip(moved, 0, 255).round().astype(np.uint8).reshape(out[k].shape)
-    return out
+def option(default, value):
+    """--set's value as the recipe's option of that name takes it: yes or no for deskew."""
+    if isinstance(default, bool):
+        return value.lower() in ("yes", "true", "1")
+    return type(default)(value)
 
 
 def trained(mnist, recipe, augment, seed, compiled=True, epochs=None, changes=None, teacher=None):
     options = dict(RECIPES[recipe], augment=augment, engine="compiled" if compiled else "numpy", **(changes or {}))
     if epochs is not None:
         options["epochs"] = epochs
-    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"),
-                  seed=seed if teacher is None else seed + 10)
+    net, options = network_for(options, seed if teacher is None else seed + 10)
     trainer = Trainer(net, mnist.train_images, mnist.train_labels, validation=5000, seed=seed, teacher=teacher,
                       **options)
     trainer.run()
@@ -96,22 +81,18 @@ def main(argv=None):
     parser.add_argument("--augment", nargs="+", default=CANDIDATES)
     parser.add_argument("--set", nargs="+", default=[], metavar="OPTION=VALUE", help="change the recipe's options")
     parser.add_argument("--self-teacher", action="store_true", help="distillation from the recipe itself")
-    parser.add_argument("--deskew", action="store_true", help="deskew every image first (LeCun's preprocessing)")
     parser.add_argument("--hands", default=str(ROOT / "tests" / "data"), help="the folder of the other hands")
     parser.add_argument("--out", default=str(Path(__file__).with_name("hands.txt")))
     args = parser.parse_args(argv)
-    changes = {key: type(RECIPES[args.recipe][key])(value) for key, value in (s.split("=", 1) for s in args.set)}
+    changes = {key: option(RECIPES[args.recipe][key], value) for key, value in (s.split("=", 1) for s in args.set)}
     seeds = [int(s) for s in args.seeds.split(",")]  # before the slow part: a slip fails at once
     mnist, (hands, hand_labels) = data.load(data_folder()), other_hands(args.hands)
-    if args.deskew:
-        mnist = mnist._replace(train_images=deskewed(mnist.train_images), test_images=deskewed(mnist.test_images))
-        hands = deskewed(hands)
     report = Report(args.out)
     say = report.say
     shift = RECIPES[args.recipe]["shift"]
     report.machine(f"other hands ({len(hands):,} digits in {args.hands}), recipe {args.recipe} (shift {shift}) "
                    f"{' '.join(args.set)}{' taught by itself' if args.self_teacher else ''}"
-                   f"{', deskewed' if args.deskew else ''}, seeds {args.seeds}")
+                   f", seeds {args.seeds}")
     say(f"{'--augment':<44} {'MNIST test %':<24} {'mean':>6}  {'other hands %':<24} {'mean':>6}  "
         f"{'s/epoch':>7} {'NumPy':>6}")
     for augment in args.augment:

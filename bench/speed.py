@@ -50,7 +50,7 @@ from digitnet import data  # noqa: E402
 from digitnet.functions import one_hot  # noqa: E402
 from digitnet.network import Network  # noqa: E402
 from digitnet.recipes import RECIPES  # noqa: E402
-from digitnet.training import Trainer  # noqa: E402
+from digitnet.training import Trainer, network_for  # noqa: E402
 
 SMALL, BIG = (784, 16, 16, 10), (784, 800, 10)
 DEFAULT = dict(activation="relu", cost="cross-entropy", optimizer="adam", lr=RECIPES["default"]["lr"])
@@ -167,9 +167,8 @@ def row(mnist, torch, recipe_name, sizes, batch_size, epochs, numpy_epochs):
 def time_to_96(mnist, seed=0):
     """The default recipe, scoring the test images after every epoch: the training
     seconds and the wall-clock seconds (with set-up and scoring) until it first passes 96 %."""
-    options = dict(RECIPES["default"])
     begin = time.perf_counter()
-    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=seed)
+    net, options = network_for(RECIPES["default"], seed=seed)
     trainer = Trainer(net, mnist.train_images, mnist.train_labels, validation=5000, seed=seed,
                       test=(mnist.test_images, mnist.test_labels), **options)
     training = 0.0

@@ -130,8 +130,8 @@ def memorize(net, X, y, test, images=MEMORIZE["images"].default, epochs=MEMORIZE
     options.update(epochs=epochs, shift=0, augment=None, not_a_digit=0)
     rng = np.random.default_rng(seed)
     X, y = sample(X, y, images, rng)
-    trainers = {name: Trainer(Network(net.sizes, net.activation.name, net.cost.name, seed, net.dtype), X, labels,
-                              seed=seed, **options)
+    trainers = {name: Trainer(Network(net.sizes, net.activation.name, net.cost.name, seed, net.dtype,
+                                      deskew=net.deskew), X, labels, seed=seed, **options)
                 for name, labels in (("real", y), ("shuffled", shuffled(y, rng)))}
     side_by_side(trainers, progress)
     return {name: curves(trainer, test) for name, trainer in trainers.items()}

@@ -911,6 +911,78 @@ int dn_predict(const Net *net, const uint8_t *images, i64 count, i64 *answers)
     return 1;
 }
 
+/* ---- deskewing (deskew.py), once before training ---------------------------------------------- */
+
+/* out[c] = the line (side numbers, each `step` apart) read at c + offset, linearly between the two
+   numbers either side, 0 off the line. */
+static void read_along(const float *line, i64 step, i64 side, double offset, float *out)
+{
+    offset = offset < -side - 1 ? -side - 1 : offset > side ? side : offset;
+    double whole = floor(offset);
+    float f = (float)(offset - whole);
+    for (i64 c = 0, i = (i64)whole; c < side; c++, i++) {
+        float before = i >= 0 && i < side ? line[i * step] : 0.0f;
+        float after = i + 1 >= 0 && i + 1 < side ? line[(i + 1) * step] : 0.0f;
+        out[c] = (1 - f) * before + f * after;
+    }
+}
+
+/* Each of n images of side × side pixels sheared upright and centred on its ink, as deskew.py
+   deskews (on the pixels 0-255 rather than on them / 255: the same but for rounding). */
+int dn_deskew(const uint8_t *in, i64 n, i64 side, uint8_t *out)
+{
+    i64 pixels = side * side;
+    float *image = malloc(3 * pixels * sizeof(float)), *columns = image + pixels, *line = columns + pixels;
+    double *by_row = malloc(2 * side * sizeof(double)), *by_column = by_row + side, middle = (side - 1) / 2.0;
+    if (!image || !by_row) {
+        free(image);
+        free(by_row);
+        return 0;
+    }
+    for (i64 k = 0; k < n; k++) {
+        const uint8_t *p = in + k * pixels;
+        double mass = 0, down = 0, across = 0, spread = 0, drift = 0;
+        for (i64 r = 0; r < side; r++)
+            by_row[r] = by_column[r] = 0;
+        for (i64 r = 0; r < side; r++)
+            for (i64 c = 0; c < side; c++) {
+                image[r * side + c] = p[r * side + c];
+                by_row[r] += p[r * side + c];
+                by_column[c] += p[r * side + c];
+            }
+        for (i64 r = 0; r < side; r++) {
+            mass += by_row[r];
+            down += r * by_row[r];
+            across += r * by_column[r];
+        }
+        down = mass > 0 ? down / mass : middle;
+        across = mass > 0 ? across / mass : middle;
+        for (i64 r = 0; r < side; r++) {
+            double across_row = 0;
+            for (i64 c = 0; c < side; c++)
+                across_row += (c - across) * image[r * side + c];
+            spread += (r - down) * (r - down) * by_row[r];
+            drift += (r - down) * across_row;
+        }
+        double alpha = spread > 0 ? drift / spread : 0;
+        for (i64 c = 0; c < side; c++) {  /* down: each column from r̄ − m on */
+            read_along(image + c, side, side, down - middle, line);
+            for (i64 r = 0; r < side; r++)
+                columns[r * side + c] = line[r];
+        }
+        for (i64 r = 0; r < side; r++) {  /* across: each row from α (r − m) + c̄ − m on */
+            read_along(columns + r * side, 1, side, alpha * (r - middle) + across - middle, line);
+            for (i64 c = 0; c < side; c++) {
+                float v = rintf(line[c]);
+                out[k * pixels + r * side + c] = v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+            }
+        }
+    }
+    free(image);
+    free(by_row);
+    return 1;
+}
+
 /* ---- the pieces alone, for the tests to hold against the reference ---------------------------- */
 
 void dn_activate(float *z, const float *b, i64 m, i64 n, i64 kind) { activate(z, b, m, n, kind); }

@@ -67,6 +67,7 @@ FUNCTIONS = {  # kernels.c's entry points: (result, arguments)
     "dn_code": (c_int64, [ctypes.c_char_p, ctypes.c_char_p]),
     "dn_epoch": (c_int, [POINTER(Net), POINTER(Optimiser), POINTER(Plan), POINTER(Score)]),
     "dn_predict": (c_int, [POINTER(Net), POINTER(c_uint8), c_int64, POINTER(c_int64)]),
+    "dn_deskew": (c_int, [POINTER(c_uint8), c_int64, c_int64, POINTER(c_uint8)]),
     "dn_activate": (None, [POINTER(c_float), POINTER(c_float), c_int64, c_int64, c_int64]),
     "dn_chain": (None, [POINTER(c_float), POINTER(c_float), c_int64, c_int64]),
     "dn_total_cost": (c_double, [POINTER(c_float), POINTER(c_int64), c_int64, c_int64, c_int64]),
@@ -246,6 +247,15 @@ def accuracy(net, images, labels):
     if not library().dn_predict(the_net, pointer(images, c_uint8), len(images), pointer(answers, c_int64)):
         raise MemoryError("not enough memory to score the images")
     return float(np.mean(answers == labels)) if len(images) else 0.0
+
+
+def deskew(images, side):
+    """Rows of uint8 pixels (square images of ``side``) deskewed as deskew.py deskews, as uint8 again."""
+    images = np.ascontiguousarray(images, np.uint8).reshape(len(images), -1)
+    out = np.empty_like(images)
+    if not library().dn_deskew(pointer(images, c_uint8), len(images), side, pointer(out, c_uint8)):
+        raise MemoryError("not enough memory to deskew the images")
+    return out
 
 
 # ---- the pieces alone, for the tests ----------------------------------------------------------------

@@ -100,7 +100,7 @@ def load(path, cls=Network):
         raise DigitnetError(f"{path}: not a digitnet model file ({one_line(e)})") from None
     try:
         net = cls(header["sizes"], header["activation"], header["cost"], not_a_digit=header.get("not_a_digit", False),
-                  classes=header.get("classes"))
+                  classes=header.get("classes"), deskew=header.get("deskew", False))  # older files: as they were
     except DigitnetError as e:
         raise DigitnetError(f"{path}: {e}") from None
     for l, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):

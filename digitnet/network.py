@@ -8,8 +8,11 @@ over examples. W has one row per neuron of the layer it feeds, as in the video.
 kernels.py runs the same training compiled, fast, and is tested against this file.
 """
 
+import math
+
 import numpy as np
 
+from .deskew import deskew
 from .functions import ACTIVATIONS, COSTS, one_hot
 from .validation import (
     as_inputs,
@@ -17,6 +20,7 @@ from .validation import (
     as_rows,
     check_choice,
     check_classes,
+    check_deskew,
     check_not_a_digit,
     check_seed,
     check_sizes,
@@ -30,11 +34,14 @@ class Network:
     """``not_a_digit``: the last output neuron means "none of these digits" (training.Trainer's
     ``not_a_digit`` images of noise teach it that), and the others are the digits 0, 1, ...
     ``classes``: what those others stand for, when they are not digits: a name for each, in label
-    order (Fashion-MNIST's "T-shirt/top", "Trouser", ...); None for the digits."""
+    order (Fashion-MNIST's "T-shirt/top", "Trouser", ...); None for the digits.
+    ``deskew``: the input layer takes each image deskewed (deskew.py: sheared upright and centred
+    on its ink), whatever it is given; the input must then be a square image."""
 
     def __init__(self, sizes=DEFAULT_SIZES, activation="sigmoid", cost="quadratic", seed=None,
-                 dtype=np.float32, not_a_digit=False, classes=None):
+                 dtype=np.float32, not_a_digit=False, classes=None, deskew=False):
         self.sizes = check_sizes(sizes)
+        self.deskew = check_deskew(deskew, self.sizes)
         self.not_a_digit = check_not_a_digit(not_a_digit, self.sizes)
         self.classes = check_classes(classes, self.digits)
         self.activation = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
@@ -157,8 +164,10 @@ class Network:
         return self.cost.fn(self.outputs(X), one_hot(as_labels(y, len(X)), self.sizes[-1], self.dtype))
 
     def inputs(self, X):
-        """X as a float batch of rows in [0, 1], checked (see validation.as_inputs)."""
-        return as_inputs(X, self.sizes[0], self.dtype)
+        """X as the input layer takes it: a float batch of rows in [0, 1], checked (see
+        validation.as_inputs), and deskewed if the network deskews."""
+        x = as_inputs(X, self.sizes[0], self.dtype)
+        return deskew(x, math.isqrt(self.sizes[0])) if self.deskew else x
 
     # ---- bookkeeping --------------------------------------------------------------------------
 
@@ -169,7 +178,8 @@ class Network:
     @property
     def config(self):
         return {"sizes": list(self.sizes), "activation": self.activation.name, "cost": self.cost.name,
-                "not_a_digit": self.not_a_digit, **({"classes": list(self.classes)} if self.classes else {})}
+                "not_a_digit": self.not_a_digit, "deskew": self.deskew,
+                **({"classes": list(self.classes)} if self.classes else {})}
 
     def copy(self):
         """An independent network with the same parameters (and history)."""
@@ -195,6 +205,7 @@ class Network:
     def __repr__(self):
         return (f"Network(sizes={tuple(self.sizes)}, activation={self.activation.name!r}, "
                 f"cost={self.cost.name!r}{', not_a_digit=True' if self.not_a_digit else ''}"
+                f"{', deskew=True' if self.deskew else ''}"
                 f"{f', classes={self.classes}' if self.classes else ''})")
 
 

@@ -21,7 +21,8 @@ try:
 except ModuleNotFoundError as e:
     raise missing(e, "sklearn", "scikit-learn", "sklearn") from None
 
-PIXELS = 784  # 28×28 images: the recipes' shift applies to these
+PIXELS = 784  # 28×28 images: the recipes' shift and deskewing apply to these
+NETWORK = ("activation", "cost", "deskew")  # the settings that make the network, not its training
 
 
 class NetworkClassifier(ClassifierMixin, BaseEstimator):
@@ -31,7 +32,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     Parameters named as MLPClassifier's mean what they mean there. Those left at None take
     the value of ``recipe`` (``digitnet.recipes.RECIPES``: "default" is ReLU, softmax with
     cross-entropy, Adam η = 0.005 with a cosine schedule, batches of 128, 25 epochs, images
-    moved by up to a pixel; "video" the videos' sigmoid network and plain SGD).
+    moved by up to a pixel, and deskewed; "video" the videos' sigmoid network and plain SGD).
 
     hidden_layer_sizes : tuple of int, default (16, 16)
     activation : "sigmoid", "relu" or "tanh", the hidden layers' σ
@@ -43,6 +44,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     schedule : "constant" or "cosine", η over the epochs
     shift : move each training image by up to this many pixels, at random, every epoch (images
         of a square number of pixels only); None: the recipe's for 28×28 images (784 features), else 0
+    deskew : shear each image upright and centre it on its ink (digitnet.deskew) before the network
+        sees it, in fit and ever after (square images only); None: the recipe's for 28×28 images, else False
     shuffle : take the examples in a new random order each epoch
     random_state : int (the same int gives the same network as ``digitnet train --seed``), a
         RandomState, or None
@@ -69,7 +72,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes=(16, 16), activation=None, *, cost=None, optimizer=None, alpha=None,
                  batch_size=None, learning_rate_init=None, max_iter=None, shuffle=True, random_state=None,
                  momentum=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False, verbose=False, schedule=None, shift=None, recipe="default"):
+                 warm_start=False, verbose=False, schedule=None, shift=None, deskew=None, recipe="default"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.cost = cost
@@ -89,6 +92,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.schedule = schedule
         self.shift = shift
+        self.deskew = deskew
         self.recipe = recipe
 
     # ---- learning ------------------------------------------------------------------------------
@@ -129,7 +133,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         self._learn_scaling(X)
         sizes = (X.shape[1], *np.atleast_1d(self.hidden_layer_sizes), len(classes))
         settings = self._settings(X.shape[1])
-        self.net_ = Network(sizes, settings["activation"], settings["cost"], seed=self._seed())
+        self.net_ = Network(sizes, settings["activation"], settings["cost"], seed=self._seed(),
+                            deskew=settings["deskew"])
         self.loss_curve_, self.n_iter_ = [], 0
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = None
@@ -141,7 +146,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         if not np.isin(y, self.classes_).all():
             raise ValueError(f"y has labels that are not in classes_ {self.classes_}: "
                              f"{np.setdiff1d(y, self.classes_)[:5]}")
-        options = {k: v for k, v in self._settings(X.shape[1]).items() if k not in ("activation", "cost")}
+        options = {k: v for k, v in self._settings(X.shape[1]).items() if k not in NETWORK}
         if epochs is not None:
             options["epochs"] = epochs
         trainer = Trainer(self.net_, self._inputs(X), np.searchsorted(self.classes_, y), validation=validation,
@@ -189,7 +194,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         (BLAS treats the rows at the edges of its blocks apart), and an example's answer must
         not depend on the examples beside it."""
         net = self.net_
-        exact = Network(net.sizes, net.activation.name, net.cost.name, dtype=np.float64)
+        exact = Network(net.sizes, net.activation.name, net.cost.name, dtype=np.float64, deskew=net.deskew)
         exact.params[...] = net.params
         return exact.predict_proba(self._inputs(X))
 
@@ -200,13 +205,16 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         recipe = RECIPES[check_choice("recipe", self.recipe, RECIPES)]
         given = {"activation": self.activation, "cost": self.cost, "optimizer": self.optimizer,
                  "lr": self.learning_rate_init, "momentum": self.momentum, "l2": self.alpha,
-                 "batch_size": self.batch_size, "epochs": self.max_iter, "schedule": self.schedule, "shift": self.shift}
+                 "batch_size": self.batch_size, "epochs": self.max_iter, "schedule": self.schedule, "shift": self.shift,
+                 "deskew": self.deskew}
         # the layers are the estimator's own (hidden_layer_sizes); the recipe's distortions stay as they are
         settings = {key: recipe[key] if given.get(key) is None else given[key] for key in recipe if key != "layers"}
-        if n_features != PIXELS:  # the recipes move and distort 28×28 images: other data is not an image
+        if n_features != PIXELS:  # the recipes move, distort and deskew 28×28 images: other data is not an image
             settings["augment"] = "none"
             if self.shift is None:
                 settings["shift"] = 0
+            if self.deskew is None:
+                settings["deskew"] = False
         return settings
 
     def _seed(self):

@@ -37,6 +37,15 @@ def check_not_a_digit(not_a_digit, sizes):
     return bool(not_a_digit)
 
 
+def check_deskew(deskew, sizes):
+    """Whether the network deskews its input: True or False, and only for a square image."""
+    if not isinstance(deskew, (bool, np.bool_)):
+        raise DigitnetError(f"deskew must be True or False, got {deskew!r}")
+    if deskew and math.isqrt(sizes[0]) ** 2 != sizes[0]:
+        raise DigitnetError(f"deskewing needs a square image as input, but {sizes[0]} inputs are no square")
+    return bool(deskew)
+
+
 def check_classes(classes, n):
     """The names of ``n`` classes (the outputs that are not "not a digit"), in label order: None for
     the digits 0 to n-1, or ``n`` different names of one line each, such as "T-shirt/top"."""

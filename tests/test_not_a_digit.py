@@ -46,7 +46,7 @@ def test_the_option_adds_images_of_no_digit_labelled_not_a_digit_to_an_11_output
     assert len(trainer.X) == 1300 and len(trainer.rows) == 900 + 300
     added = trainer.rows[-300:]
     assert (trainer.y[added] == 10).all() and (trainer.y[trainer.rows[:-300]] < 10).all()
-    assert (trainer.X[added] == training_images(counts, 0)).all()
+    assert (trainer.X[added] == trainer.seen(training_images(counts, 0))).all()  # as the network sees them
     assert (trainer.validation[1] < 10).all()  # the best epoch is chosen on digits alone
 
 

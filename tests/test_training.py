@@ -13,7 +13,7 @@ from digitnet.errors import DigitnetError
 from digitnet.functions import softmax
 from digitnet.optimizers import SGD, Adam, learning_rate
 from digitnet.recipes import RECIPES
-from digitnet.training import LABEL_SHARE, TEMPERATURE, Trainer, softened, train
+from digitnet.training import LABEL_SHARE, TEMPERATURE, Trainer, network_for, softened, train
 
 
 def test_twenty_mnist_images_are_memorised(mnist):
@@ -157,8 +157,7 @@ def test_l2_keeps_weights_smaller(mnist):
 
 
 def test_divergence_stops_with_a_hint(mnist):
-    options = dict(RECIPES["default"], lr=1e6, epochs=3)
-    net = Network(options.pop("layers"), options.pop("activation"), options.pop("cost"), seed=0)
+    net, options = network_for(dict(RECIPES["default"], lr=1e6, epochs=3), seed=0)
     with pytest.raises(DigitnetError, match="smaller learning rate"):
         train(net, mnist.train_images[:500], mnist.train_labels[:500], **options)
 

@@ -68,6 +68,14 @@ def positive_int(text):
     return whole_number(text, least=1)
 
 
+def yes_no(text):
+    """yes or no, as True or False: a word, so that sweep can take both (--deskew yes,no)."""
+    answers = {"yes": True, "no": False}
+    if text.lower() not in answers:
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return answers[text.lower()]
+
+
 def finite_float(text):
     try:
         value = float(text)

@@ -19,7 +19,7 @@ from ..optimizers import OPTIMIZERS, SCHEDULES
 from ..recipes import NOT_A_DIGIT, RECIPES
 from ..training import ENGINES, Trainer, epoch_line, network_for
 from ..validation import check_seed
-from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int
+from . import check_fits, class_names, finite_float, layer_sizes, load_data, positive_int, yes_no
 
 DEFAULT_VALIDATION, DEFAULT_SEED = 5000, 0
 DEFAULT_OUT = "model.npz"
@@ -82,6 +82,10 @@ def add_training_options(p):
                    help="an output more, 'not a digit', learnt from images of what is no digit added to the "
                         f"training images: of the kinds {', '.join(KINDS)}; N images in the default mix, "
                         f"or how many of each (default {counts_text(NOT_A_DIGIT)})")
+    p.add_argument("--deskew", type=yes_no, metavar="yes|no",
+                   help="shear each image upright and centre it on its ink before the network sees it, in "
+                        "training and ever after: LeCun's preprocessing; the model file records it (default "
+                        f"{'yes' if d['deskew'] else 'no'})")
     p.add_argument("--teacher", metavar="MODEL",
                    help="distillation: learn also this trained model's softened outputs (a wider network's, "
                         "with the same inputs and outputs)")
@@ -95,8 +99,8 @@ def add_training_options(p):
 
 
 TRAINING_FLAGS = ("layers", "activation", "cost", "optimizer", "epochs", "batch_size", "lr", "momentum",
-                  "l2", "schedule", "shift", "augment", "not_a_digit", "teacher", "validation", "seed", "engine",
-                  "classes")
+                  "l2", "schedule", "shift", "augment", "not_a_digit", "deskew", "teacher", "validation", "seed",
+                  "engine", "classes")
 
 
 def augment_spec(text):
