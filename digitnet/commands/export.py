@@ -14,7 +14,9 @@ def add_parser(sub):
                     "by onnx.checker; needs pip install 'digitnet[onnx]') or as plain JSON of its layers, "
                     f"weights and biases (OUT.json). Both take rows of float32 values in [0, 1] (for MNIST 784 "
                     f"grey pixels, pixel / 255, ink white on black): the ONNX input '{INPUT}' is [N, 784], its "
-                    f"outputs '{PROBABILITIES}' [N, 10] (predict_proba's) and '{LABEL}' [N] (the answer).")
+                    f"outputs '{PROBABILITIES}' [N, 10] (predict_proba's) and '{LABEL}' [N] (the answer). A "
+                    "network that deskews its input (digitnet train's default) deskews inside the ONNX graph; "
+                    "the JSON says how, for a forward pass of your own.")
     p.add_argument("model", help="a model file saved by digitnet train")
     p.add_argument("out", help="the file to write, .onnx or .json")
     p.add_argument("--format", choices=FORMATS, help="the format to write (default: from OUT's extension)")
