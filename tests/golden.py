@@ -88,8 +88,32 @@ def mnist_like(pixels):
         return np.zeros((28, 28), np.float32)
 
 
+def deskewing(seed=4):
+    """A deskewing network (deskew.py) on images a person would give it, as its input layer takes them
+    (net.inputs), every layer's activations (net.forward) and the cost of each, and the lesson of the first:
+    a one slanted as people slant it, the drawings as the server sees them (to_mnist's, and nothing for
+    the blank), a stroke left in a corner (moved far, and partly off the image) and ink in one row (no
+    slant to remove)."""
+    net = Network((784, 16, 10), "relu", "cross-entropy", seed=seed, deskew=True)
+    images = {"slanted": mnist_like(drawing([[(200, 42), (96, 238)]], 20))}
+    images.update({name: mnist_like(drawing(*d)) for name, d in DRAWINGS.items()})
+    corner = Image.fromarray(drawing([[(20, 10), (80, 130), (40, 150)]], 16)).resize((28, 28), Image.Resampling.BOX)
+    images["corner"] = np.asarray(corner) / np.float32(255)
+    images["row"] = np.zeros((28, 28), np.float32)
+    images["row"][17, 3:9] = [0.1, 0.7, 1, 0.93, 0.2, 0.05]
+    labels = [1, 1, 7, 3, 4, 1, 0, 7, 7]
+    x = np.stack([image.ravel() for image in images.values()]).astype(np.float32)
+    y = one_hot(labels, 10)
+    activations = net.forward(x, all_layers=True)
+    return {"network": {**net.config, "params": flat(net.params)}, "names": list(images), "x": flat(x),
+            "labels": labels, "inputs": flat(net.inputs(x)), "activations": [flat(a) for a in activations],
+            "costs": net.cost.terms(activations[-1], y).sum(axis=1).tolist(),
+            "lesson": lesson(net, x[0], labels[0])}
+
+
 def golden():
     drawings = {name: drawing(*d) for name, d in DRAWINGS.items()}
     return {"registry": registry(), "cases": [case(*c, seed=k) for k, c in enumerate(CASES)],
             "drawings": {name: {"bytes": d.ravel().tolist(), "mnist": flat(mnist_like(d))}
-                         for name, d in drawings.items()}}
+                         for name, d in drawings.items()},
+            "deskewing": deskewing()}

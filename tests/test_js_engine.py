@@ -66,3 +66,19 @@ def test_the_lessons_comparison_fails_when_python_says_otherwise(tmp_path, vecto
     path.write_text(json.dumps(wrong))
     done = node_tests(path)
     assert done.returncode != 0 and "each layer's share of the gradient" in done.stdout
+
+
+@pytest.mark.parametrize("what", ["inputs", "activations"])
+def test_the_deskewing_comparison_fails_when_python_says_otherwise(tmp_path, vectors, what):
+    """A pixel of a deskewed image (or an activation of the deskewing network) moved by a thousandth:
+    network.js's deskew must no longer pass."""
+    wrong = json.loads(json.dumps(vectors))
+    numbers = wrong["deskewing"][what]
+    numbers = numbers[0] if what == "activations" else numbers  # its input layer: the deskewed images too
+    inked = next(i for i, v in enumerate(numbers) if 0.2 < v < 0.8)  # between pixels: interpolated
+    numbers[inked] = numbers[inked] * 1.001 + 1e-3
+    path = tmp_path / "golden.json"
+    path.write_text(json.dumps(wrong))
+    done = node_tests(path)
+    said = {"inputs": ", deskewed: number", "activations": "deskewing network, layer 0: number"}[what]
+    assert done.returncode != 0 and said in done.stdout

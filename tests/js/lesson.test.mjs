@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { costOfOne, teach } from "../../digitnet/web/static/lesson.js";
 import { Network } from "../../digitnet/web/static/network.js";
 
-const { registry, cases } = JSON.parse(readFileSync(process.env.DIGITNET_GOLDEN, "utf8"));
+const { registry, cases, deskewing } = JSON.parse(readFileSync(process.env.DIGITNET_GOLDEN, "utf8"));
 
 function close(actual, expected, what, atol = 1e-6, rtol = 1e-4) {
   assert.equal(actual.length, expected.length, `${what}: ${actual.length} numbers, Python's ${expected.length}`);
@@ -17,8 +17,10 @@ function close(actual, expected, what, atol = 1e-6, rtol = 1e-4) {
   });
 }
 
-for (const c of cases) {
-  const { sizes, activation, cost } = c.network, name = `${sizes.join("-")} ${activation} ${cost}`;
+// Each case's first example; the deskewing network's, given as the page has it, deskewed by the network.
+for (const c of [...cases, deskewing]) {
+  const { sizes, activation, cost } = c.network;
+  const name = `${sizes.join("-")} ${activation} ${cost}${c.network.deskew ? " deskewing" : ""}`;
   const g = c.lesson, x = Float32Array.from(c.x.slice(0, sizes[0]));
 
   test(`${name}: the cost of one example, laid out as in the video`, () => {

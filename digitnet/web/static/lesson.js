@@ -15,7 +15,8 @@ export function probabilities(outputs) {
 }
 
 // lesson.cost_of_one, as lab.py lays it out: outputs a beside desired y, (a − y)², their sum, each output's
-// term of the cost and the cost C; with the answer's probabilities and prediction.
+// term of the cost and the cost C; with the answer's probabilities and prediction. x is the image as the page
+// has it (``outputs`` deskews it, if the network deskews).
 export function costOfOne(net, x, label) {
   const n = net.sizes.at(-1);
   if (!(Number.isInteger(label) && label >= 0 && label < n)) throw new Error(`the network has outputs 0 to ${n - 1}, not ${label}`);
@@ -52,9 +53,10 @@ export function largestNudges(net, change, k = 20) {
 // first layer's −∂C/∂W (one row a neuron), each layer's share of |∇C|² and |∇C|.
 export function teach(net, x, label, eta) {
   const before = costOfOne(net, x, label), y = oneHot([label], net.sizes.at(-1));
-  const { gradient } = net.backprop(x, y, 1);
+  const input = net.inputs(x, 1);  // the image as the input layer takes it (deskewed, if the network deskews)
+  const { gradient } = net.backprop(input, y, 1);
   const taught = net.copy();
-  taught.step(x, y, 1, eta);
+  taught.step(input, y, 1, eta);
   const change = taught.params.map((v, q) => v - net.params[q]);
   const first = net.places[0];
   const firstLayer = Array.from({ length: first.nOut }, (_, j) =>

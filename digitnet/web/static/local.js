@@ -30,9 +30,12 @@ let training = null;  // the training images and labels, loaded after the page's
 const trainingSet = () => (training ??= Promise.all([bytes("train-images.u8.gz"), bytes("train-labels.u8")])
   .catch((e) => { training = null; throw e; }));  // asked again next time
 setTimeout(() => trainingSet().catch(() => {}), 1000);  // so that, once loaded, the page needs no network
-const testSet = { images: Float32Array.from(testImages, (b) => b / 255), labels: testLabels };
+const testSet = { images: Float32Array.from(testImages, (b) => b / 255), labels: testLabels, deskewed: null };
+// The test images as a network's input layer takes them: deskewed once, for every deskewing network.
+const testInputs = (net) => (net.deskew ? (testSet.deskewed ??= net.inputs(testSet.images, testSet.labels.length))
+  : testSet.images);
 
-// A network of ``shape`` (sizes, activation, cost, not_a_digit, and what its outputs are called).
+// A network of ``shape`` (sizes, activation, cost, not_a_digit, deskew, and what its outputs are called).
 function make(params, shape = site.model) {
   return Object.assign(new Network({ ...shape, params }, site.registry), { outputNames: shape.outputs });
 }
@@ -87,7 +90,7 @@ const round = (x, digits = 4) => {  // a short list for the page, as lab.py's ro
 // The share of the test images right and the average cost (lesson.accuracy_and_cost), kept with the network.
 function scores(net) {
   if (!net.scores) {
-    const m = testSet.labels.length, n = net.sizes.at(-1), out = net.outputs(testSet.images, m);
+    const m = testSet.labels.length, n = net.sizes.at(-1), out = net.feedforward(testInputs(net), m).at(-1);
     let right = 0;
     for (let i = 0; i < m; i++) right += argmax(out.subarray(i * n, (i + 1) * n)) === testSet.labels[i];
     const costs = net.costs(out, oneHot(Array.from(testSet.labels), n), m);
@@ -96,17 +99,21 @@ function scores(net) {
   return net.scores;
 }
 
+// What the network makes of the image x (lab.py's look): the input is the image as its input layer takes it.
 function look(x, label = null) {
-  const net = lab.net, acts = net.feedforward(x, 1), out = acts.at(-1);
+  const net = lab.net, acts = net.forward(x, 1), out = acts.at(-1);
   const zs = net.places.map(({ w, nOut, nIn, b }, l) => Array.from({ length: nOut }, (_, j) => {
     let z = net.params[b + j];
     for (let k = 0; k < nIn; k++) z += net.params[w + j * nIn + k] * acts[l][k];
     return z;
   }));
-  return { input: round(x), layers: acts.slice(1).map((a) => round(a)), zs: zs.map((z) => round(z)),
+  return { input: round(acts[0]), layers: acts.slice(1).map((a) => round(a)), zs: zs.map((z) => round(z)),
     prediction: argmax(out), answer: net.outputNames[argmax(out)], probabilities: round(probabilities(out)),
     label: null, index: null, cost_of_one: label === null ? null : costOfOne(net, x, label) };
 }
+
+// An example the page chose (lab.py's example): the look, and the image itself, to look at again as it is.
+const example = (x, label = null) => ({ ...look(x, label), image: round(x) });
 
 function strongest(net) {  // lab.py's strongest: the strongest connections of each layer, strongest first
   return net.places.map(({ w, nOut, nIn }) => {
@@ -120,7 +127,7 @@ function describe() {
   const net = lab.net, s = scores(net);
   net.connections ??= strongest(net);
   return { ...site.model, sizes: net.sizes, activation: net.activation, cost: net.cost, not_a_digit: net.notADigit,
-    outputs: net.outputNames, ...s,
+    deskew: net.deskew, outputs: net.outputNames, ...s,
     teaching_rate: site.teaching_rate[net.cost], undo_steps: lab.taught.length, taught: lab.untaught !== null,
     has_data: true, test_images: testSet.labels.length,
     edits: [...lab.edits].map(([key, e]) => { const [layer, neuron] = key.split(",").map(Number); return { layer, neuron, ...e }; })
@@ -178,8 +185,9 @@ async function teachMany(count, eta) {
   for (let s = 0; s < count; s++) {
     const i = Math.floor(Math.random() * labels.length);
     const x = Float32Array.from(images.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE), (b) => b / 255);
-    costs.push(finite(taught.costs(taught.outputs(x, 1), oneHot([labels[i]], n), 1)[0]));
-    taught.step(x, oneHot([labels[i]], n), 1, eta);
+    const input = taught.inputs(x, 1);  // as lesson.teach_many's as_row
+    costs.push(finite(taught.costs(taught.feedforward(input, 1).at(-1), oneHot([labels[i]], n), 1)[0]));
+    taught.step(input, oneHot([labels[i]], n), 1, eta);
   }
   return { ...keep(taught), costs, lr: eta };
 }
@@ -253,8 +261,9 @@ async function startTraining(asked) {
   worker.onmessage = ({ data }) => {
     if (worker !== trainer.worker) return;
     if (data.error) { setTraining("error", data.error); return; }
+    // trainer.js's network: the digits alone, and no deskewing (as the server's Train panel trains)
     const net = make(data.params, { ...site.model, sizes: data.sizes, activation: options.activation, cost: options.cost,
-      not_a_digit: false, outputs: site.model.outputs.slice(0, DIGITS) });
+      not_a_digit: false, deskew: false, outputs: site.model.outputs.slice(0, DIGITS) });
     net.scores = { test_accuracy: data.record.test_accuracy, average_cost: finite(data.record.test_cost) };
     use(net);
     trainer.status.history = [...trainer.status.history, data.record];
@@ -291,7 +300,7 @@ function controlTraining(action) {
 function download() {
   const net = lab.net, trainedHere = trainer.status.history.length > 0;
   const header = { ...site.header, sizes: net.sizes, activation: net.activation, cost: net.cost,
-    not_a_digit: net.notADigit, history: trainedHere ? trainer.status.history : [],
+    not_a_digit: net.notADigit, deskew: net.deskew, history: trainedHere ? trainer.status.history : [],
     recipe: trainedHere ? "web" : site.header.recipe, options: trainedHere ? trainer.options : site.header.options };
   return { name: `digitnet-${net.sizes.join("-")}.npz`, blob: npz(net, header) };
 }
@@ -323,14 +332,14 @@ const ROUTES = [
   ["GET", /^\/api\/examples\/test$/, (m, q) => {
     const i = q.has("index") ? +q.get("index") : Math.floor(Math.random() * testSet.labels.length);
     const label = testSet.labels[i];
-    return { ...look(testImage(i), labelOf(q) ?? label), label, index: i };
+    return { ...example(testImage(i), labelOf(q) ?? label), label, index: i };
   }],
   ["GET", /^\/api\/examples\/noise$/, (m, q) => {
     const random = seeded(+(q.get("seed") ?? 0));
-    return look(Float32Array.from({ length: SIDE * SIDE }, random), labelOf(q));
+    return example(Float32Array.from({ length: SIDE * SIDE }, random), labelOf(q));
   }],
-  ["GET", /^\/api\/examples\/letter$/, (m, q) => look(Float32Array.from(site.letters[+(q.get("seed") ?? 0) % site.letters.length]), labelOf(q))],
-  ["GET", /^\/api\/examples\/dream\/(\d+)$/, (m, q) => look(Float32Array.from(site.dreams[+m[1]]), labelOf(q))],
+  ["GET", /^\/api\/examples\/letter$/, (m, q) => example(Float32Array.from(site.letters[+(q.get("seed") ?? 0) % site.letters.length]), labelOf(q))],
+  ["GET", /^\/api\/examples\/dream\/(\d+)$/, (m, q) => example(Float32Array.from(site.dreams[+m[1]]), labelOf(q))],
   ["POST", /^\/api\/teach$/, (m, q, b) => teachOne(drawing(Uint8Array.from(b.pixels)), b.label, b.lr)],
   ["POST", /^\/api\/teach\/image$/, (m, q, b) => teachOne(fromBytes(b.pixels), b.label, b.lr)],
   ["POST", /^\/api\/teach\/test$/, (m, q, b) => teachOne(testImage(b.index), b.label ?? testSet.labels[b.index], b.lr)],
