@@ -156,7 +156,7 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
         body = drawing(image)
         answer = client.post("/api/predict", json=body).json()
         seen = to_mnist(np.kron(image, np.ones((4, 4), dtype=np.uint8)), invert=False, even=True)  # a black canvas
-        assert answer["input"] == pytest.approx(seen.ravel(), abs=1e-4)
+        assert answer["input"] == pytest.approx(trained_net.inputs(seen.reshape(1, -1))[0], abs=1e-4)  # deskewed
         as_bytes = client.post("/api/predict/bytes", content=np.kron(image, np.ones((4, 4), np.uint8)).tobytes(),
                                headers={"content-type": "application/octet-stream"}).json()
         assert as_bytes == answer
@@ -168,7 +168,8 @@ def test_predict_reads_drawn_test_digits_as_the_package_does(client, trained_net
 def test_predict_returns_every_layer(client, trained_net, mnist):
     answer = client.post("/api/look", json=pixels(mnist.test_images[0])).json()
     x = mnist.test_images[0].ravel() / 255
-    assert answer["input"] == pytest.approx(x, abs=1e-4)
+    assert answer["input"] == pytest.approx(trained_net.inputs(x.reshape(1, -1))[0], abs=1e-4)  # as the network sees it
+    assert trained_net.deskew and answer["input"] != pytest.approx(x, abs=1e-2)
     expected = trained_net.forward(x.reshape(1, -1), all_layers=True)[1:]
     assert [len(a) for a in answer["layers"]] == list(trained_net.sizes[1:])
     for got, want in zip(answer["layers"], expected, strict=True):
@@ -360,7 +361,8 @@ def test_a_non_finite_edit_is_called_that(client, field):
 def test_test_images_come_with_their_label(client, trained_net, mnist):
     answer = client.get("/api/examples/test", params={"index": 7}).json()
     assert answer["label"] == mnist.test_labels[7]
-    assert answer["input"] == pytest.approx(mnist.test_images[7].ravel() / 255, abs=1e-4)
+    assert answer["image"] == pytest.approx(mnist.test_images[7].ravel() / 255, abs=1e-4)
+    assert answer["input"] == pytest.approx(trained_net.inputs(mnist.test_images[7:8])[0], abs=1e-4)
     assert answer["prediction"] == trained_net.predict(mnist.test_images[7:8])[0]
     random = client.get("/api/examples/test").json()
     assert 0 <= random["label"] <= 9 and len(random["input"]) == 784
@@ -370,7 +372,7 @@ def test_test_images_come_with_their_label(client, trained_net, mnist):
 def test_noise_gets_an_answer_all_the_same(client, trained_net):
     one, again = (client.get("/api/examples/noise", params={"seed": 4}).json() for _ in range(2))
     assert one == again
-    x = np.array(one["input"])
+    x = np.array(one["image"])
     assert 0 <= x.min() and x.max() <= 1 and x.std() > 0.2
     assert one["prediction"] == trained_net.predict(x[None])[0]
     assert one["cost_of_one"] is None
@@ -385,8 +387,8 @@ def test_a_dream_is_what_the_figures_module_dreams(client, trained_net):
     from digitnet.figures import dream
 
     answer = client.get("/api/examples/dream/4", params={"steps": 30, "seed": 2}).json()
-    assert answer["input"] == pytest.approx(np.ravel(dream(trained_net, 4, steps=30, seed=2)), abs=1e-4)
-    assert answer["prediction"] == trained_net.predict(np.array([answer["input"]]))[0]
+    assert answer["image"] == pytest.approx(np.ravel(dream(trained_net, 4, steps=30, seed=2)), abs=1e-4)
+    assert answer["prediction"] == trained_net.predict(np.array([answer["image"]]))[0]
     labelled = client.get("/api/examples/dream/4", params={"steps": 30, "seed": 2, "label": 4}).json()
     assert labelled["input"] == answer["input"] and labelled["cost_of_one"]["label"] == 4
     for bad in ("/api/examples/dream/10", "/api/examples/dream/3?steps=0", "/api/examples/dream/x",

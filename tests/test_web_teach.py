@@ -69,15 +69,16 @@ def test_a_prediction_asked_for_a_label_has_the_cost_laid_out(client, trained_ne
 
 
 def test_a_test_image_has_its_cost_as_its_true_label_unless_asked_otherwise(client, trained_net, mnist):
-    answer = client.get("/api/examples/test?index=8").json()
-    label = int(mnist.test_labels[8])
-    assert answer["index"] == 8 and answer["label"] == label == answer["cost_of_one"]["label"]
-    assert answer["cost_of_one"]["cost"] == pytest.approx(cost_of_one(trained_net, mnist.test_images[8], label)["cost"])
+    i = next(i for i in range(8, 100) if trained_net.predict(mnist.test_images[i:i + 1])[0] == mnist.test_labels[i])
+    answer = client.get(f"/api/examples/test?index={i}").json()  # a digit the network reads right
+    label = int(mnist.test_labels[i])
+    assert answer["index"] == i and answer["label"] == label == answer["cost_of_one"]["label"]
+    assert answer["cost_of_one"]["cost"] == pytest.approx(cost_of_one(trained_net, mnist.test_images[i], label)["cost"])
     other = (label + 1) % 10
-    asked = client.get(f"/api/examples/test?index=8&label={other}").json()
+    asked = client.get(f"/api/examples/test?index={i}&label={other}").json()
     assert asked["label"] == label and asked["cost_of_one"]["label"] == other
     assert asked["cost_of_one"]["cost"] > answer["cost_of_one"]["cost"]
-    looked = client.post(f"/api/look?label={other}", json={"pixels": mnist.test_images[8].ravel().tolist()}).json()
+    looked = client.post(f"/api/look?label={other}", json={"pixels": mnist.test_images[i].ravel().tolist()}).json()
     assert looked["cost_of_one"] == asked["cost_of_one"]
 
 
@@ -110,7 +111,8 @@ def test_the_step_is_the_slope_of_this_examples_cost_by_finite_differences(clien
     pixels, eta = drawing(mnist.test_images[1]), 0.001
     x = seen_by_network(pixels)
     nudges = client.post("/api/teach", json={"pixels": pixels, "label": 5, "lr": eta}).json()["nudges"]
-    net = Network(trained_net.sizes, trained_net.activation.name, trained_net.cost.name, dtype=np.float64)
+    net = Network(trained_net.sizes, trained_net.activation.name, trained_net.cost.name, dtype=np.float64,
+                  deskew=trained_net.deskew)
     net.params[...] = trained_net.params
     weights, biases = parameter_views(net.sizes, net.params)
     for nudge in nudges[:6]:

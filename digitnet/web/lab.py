@@ -223,6 +223,11 @@ class Lab:
             "cost_of_one": None if label is None else laid_out(lesson.cost_of_one(net, image, label)),
         }
 
+    def example(self, image, label=None):
+        """``look`` at an example the server chose (a test image, noise, a letter, a dream), with the
+        image itself: the page looks at that again later, not at the input layer's deskewed copy."""
+        return {**self.look(image, label), "image": rounded(np.ravel(image))}
+
     def describe(self):
         net, edits = self.net, self.edits
         return {
@@ -263,7 +268,24 @@ def on_test_images(net, dataset):
         net.sizes[-1] > int(dataset.test_labels.max())
     if not fits:
         return {"accuracy": None, "average_cost": None}
+    if net.deskew:
+        return lesson.accuracy_and_cost(net, dataset.test_images, dataset.test_labels,
+                                        seen=deskewed_test_images(net, dataset))
     return lesson.accuracy_and_cost(net, dataset.test_images, dataset.test_labels)
+
+
+DESKEWED = {}  # (the test images' id, dtype): (those images, as a deskewing network's input layer takes them)
+
+
+def deskewed_test_images(net, dataset):
+    """The test images as every deskewing network of ``net``'s dtype takes them: deskewed once for
+    the server (a third of a second), not again at every edit and teaching step of every visitor."""
+    key = (id(dataset.test_images), net.dtype)
+    images, seen = DESKEWED.get(key, (None, None))
+    if images is not dataset.test_images:  # the id of an image set gone and another since
+        seen = net.inputs(dataset.test_images)
+        DESKEWED[key] = (dataset.test_images, seen)
+    return seen
 
 
 def side(cost, scores):

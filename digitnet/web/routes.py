@@ -199,7 +199,7 @@ def test_image(you: You, index: Annotated[int | None, Query(ge=0, le=9999)] = No
     """A test image (a random one unless ``index`` is given), its label, the network's answer,
     and its cost as its true label (or as ``label``)."""
     i, true_label = test_example(you.lab, index)
-    return {**you.lab.look(test_pixels(you.lab, i), wanted(you.lab, true_label if label is None else label)),
+    return {**you.lab.example(test_pixels(you.lab, i), wanted(you.lab, true_label if label is None else label)),
             "label": true_label, "index": i}
 
 
@@ -221,7 +221,7 @@ def test_pixels(lab, i):
 def noise(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = None, label: Wanted = None):
     """Random pixels, and the network's answer: often a confident digit, unless it has learnt to say
     "not a digit"; with a ``label``, its cost as that."""
-    return you.lab.look(np.random.default_rng(seed).random(SIDE * SIDE), wanted(you.lab, label))
+    return you.lab.example(np.random.default_rng(seed).random(SIDE * SIDE), wanted(you.lab, label))
 
 
 @router.get("/examples/letter", response_model=Prediction)
@@ -229,7 +229,7 @@ def letter(you: You, seed: Annotated[int | None, Query(ge=0, le=2**32 - 1)] = No
     """A letter, drawn as a "not a digit" output's letters are (negatives.py, from a stream training
     never draws from), and the network's answer; with a ``label``, its cost as that."""
     images, _ = negatives.draw("letters", 1, np.random.default_rng(seed))
-    return you.lab.look(images[0], wanted(you.lab, label))
+    return you.lab.example(images[0], wanted(you.lab, label))
 
 
 @router.get("/examples/dream/{digit}", response_model=Prediction, responses=errors(410))
@@ -239,7 +239,7 @@ def dream(you: You, digit: Annotated[int, PathParam(ge=0, le=9)],
     """The image the network finds most like ``digit``, by gradient ascent on the input; with a
     ``label``, its cost as that."""
     image = figures.dream(you.lab.net, digit, steps=steps, seed=seed)
-    return you.lab.look(np.asarray(image), wanted(you.lab, label))
+    return you.lab.example(np.asarray(image), wanted(you.lab, label))
 
 
 # ---- teaching: one step downhill on one example ---------------------------------------------------

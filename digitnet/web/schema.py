@@ -192,7 +192,8 @@ class CostOfOne(BaseModel):
 
 
 class Prediction(BaseModel):
-    input: list[float] = Field(description="the 784 pixels the network sees, ink = 1")
+    input: list[float] = Field(description="the 784 pixels the network sees, ink = 1 (deskewed, for a network "
+                                           "that deskews)")
     layers: list[list[float]] = Field(description="each layer's activations after the input")
     zs: list[list[float]] = Field(description="each layer's weighted sums z = W a + b")
     prediction: int = Field(description="the brightest output")
@@ -201,6 +202,8 @@ class Prediction(BaseModel):
     label: int | None = Field(None, description="the true digit, for a test image")
     index: int | None = Field(None, description="which test image, for a test image")
     cost_of_one: CostOfOne | None = Field(None, description="its cost as the digit asked for (?label=D)")
+    image: list[float] | None = Field(None, description="an example's 784 pixels as they are, before the network "
+                                                        "deskews them: what to look at again")
 
 
 class Neuron(BaseModel):

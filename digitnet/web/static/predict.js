@@ -37,12 +37,12 @@ export function refresh() {
 // asked for with the label chosen (asLabel), so each answer has its cost already.
 export async function example(path, describe) {
   const answer = await ask(() => ["GET", path], (answer) => {  // before it is shown
-    state.source = answer.input.map((v) => Math.round(v * 255));
+    state.source = answer.image.map((v) => Math.round(v * 255));  // the image, not the input layer's deskewed copy
     state.testIndex = answer.index;
     if (answer.label !== null) state.label = answer.label;
   });
   if (!answer) return;
-  paintOnCanvas(answer.input);
+  paintOnCanvas(answer.image);
   say(describe(answer));
 }
 
