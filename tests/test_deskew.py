@@ -11,7 +11,6 @@ from digitnet.errors import DigitnetError
 from digitnet.training import Trainer
 from digitnet.validation import as_pixels
 
-from .conftest import MNIST
 from .test_cli import run
 
 
@@ -126,13 +125,14 @@ def test_the_model_file_keeps_it_and_older_files_read_as_not_deskewing(tmp_path)
     assert Network(**{k: older[k] for k in ("sizes", "activation", "cost")}).deskew is False
 
 
-def test_train_deskews_by_default_and_says_so_in_the_model(mnist, tmp_path):
-    base = ("train", "--data", str(MNIST), "--epochs", "1", "--validation", "0", "--layers", "784,8,10")
+def test_train_deskews_by_default_and_says_so_in_the_model(small_mnist, tmp_path):
+    base = ("train", "--data", str(small_mnist), "--epochs", "1", "--validation", "0", "--layers", "784,8,10")
     done = run(*base, "--out", str(tmp_path / "a.npz"))
     assert done.returncode == 0, done.stderr
     assert "deskew=True" in done.stdout and Network.load(tmp_path / "a.npz").deskew
     done = run(*base, "--deskew", "no", "--out", str(tmp_path / "b.npz"))
     assert done.returncode == 0 and not Network.load(tmp_path / "b.npz").deskew
+    assert "input       as given" in run("info", str(tmp_path / "b.npz")).stdout
     done = run(*base, "--deskew", "maybe", "--out", str(tmp_path / "c.npz"))
     assert done.returncode == 2 and "expected yes or no" in done.stderr and len(done.stderr.splitlines()) <= 2
     assert not (tmp_path / "c.npz").exists()

@@ -32,6 +32,7 @@ def test_info_shows_architecture_and_record(default_model, capsys):
     assert main(["info", str(default_model)]) == 0
     out = capsys.readouterr().out
     assert "784 -> 16 -> 16 -> 10" in out and "13,002" in out and "recipe      default" in out
+    assert "input       deskewed" in out
 
 
 def test_history_is_recorded(trained_net):

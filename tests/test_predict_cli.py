@@ -59,7 +59,7 @@ def test_json_lines_agree_with_the_network(default_model, trained_net, pictures)
         assert [t["probability"] for t in record["top3"]] == pytest.approx(np.sort(p)[::-1][:3], abs=1e-4)
 
 
-def test_show_writes_what_the_network_saw(default_model, pictures, tmp_path):
+def test_show_writes_what_the_network_saw(default_model, trained_net, pictures, tmp_path):
     seen = tmp_path / "seen"
     result = run("predict", default_model, "--show", seen, *pictures)
     assert result.returncode == 0, result.stderr
@@ -67,7 +67,9 @@ def test_show_writes_what_the_network_saw(default_model, pictures, tmp_path):
         assert line.endswith(f"; it saw {seen / path.stem}.png")
         small = np.asarray(Image.open(seen / f"{path.stem}.png"))
         assert small.shape == (28, 28) and small.dtype == np.uint8
-        np.testing.assert_array_equal(small, np.round(to_mnist(path) * 255))
+        took = trained_net.inputs(to_mnist(path).reshape(1, -1)).reshape(28, 28)  # deskewed, as the input layer took it
+        assert trained_net.deskew and not np.array_equal(small, np.round(to_mnist(path) * 255))
+        np.testing.assert_array_equal(small, np.round(took * 255))
         big = np.asarray(Image.open(seen / f"{path.stem}-x10.png"))
         np.testing.assert_array_equal(big[::10, ::10], small)
 

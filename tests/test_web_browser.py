@@ -139,6 +139,7 @@ def test_drawing_a_digit_shows_the_answer_and_lights_neurons(page, output_dir):
     lit = [f for f in fills if f != DARK]
     assert len(fills) == 32 and 0 < len(lit) < 32
     assert page.locator("#input-image").get_attribute("href").startswith("data:image/png")
+    assert page.locator("#input-caption").text_content() == "what the network sees: 28×28, deskewed"
     page.screenshot(path=output_dir / "web-drawn-3.png", full_page=True)
 
     page.click("#clear")
@@ -276,6 +277,7 @@ def test_training_live_the_curve_grows(page, output_dir):
     assert "epoch 1/2" in page.locator("#train-status").text_content()
     page.wait_for_function("document.getElementById('shape').textContent.includes('784-8-10')")
     assert page.locator("#net circle.hidden").count() == 8
+    assert page.locator("#input-caption").text_content() == "what the network sees: 28×28"  # trained here, as is
     assert page.locator("#pause").text_content() == "Resume"
     page.click("#pause")
     page.wait_for_selector("#chart[data-points='2']")

@@ -23,6 +23,7 @@ def run(args):
               + ", learnt as not a digit")
     print(f"activation  {net.activation.name} (hidden), {net.cost.output.name} (output)")
     print(f"cost        {net.cost.name}")
+    print(f"input       {'deskewed: each image sheared upright and centred on its ink' if net.deskew else 'as given'}")
     print(f"parameters  {net.n_parameters:,} weights and biases")
     print(f"version     digitnet {h.get('version', '?')}")
     if h.get("recipe"):

@@ -58,8 +58,8 @@ def predict_file(net, name, invert, show):
     top = np.argsort(p)[::-1][:3]
     result = {"file": name, **answer(net, top[0]), "confidence": round(float(p[top[0]]), 4),
               "top3": [{**answer(net, d), "probability": round(float(p[d]), 4)} for d in top]}
-    if show is not None:
-        result["seen"] = str(write_seen(image, name, show))
+    if show is not None:  # what the input layer took: deskewed, for a network that deskews
+        result["seen"] = str(write_seen(net.inputs(image.reshape(1, -1)).reshape(image.shape), name, show))
     return result
 
 

@@ -232,6 +232,7 @@ class Model(BaseModel):
     activation: str
     cost: str
     not_a_digit: bool = Field(description="whether the last output means \"not a digit\"")
+    deskew: bool = Field(description="whether the network deskews each image before its first layer")
     outputs: list[str] = Field(description="what each output stands for: \"0\" to \"9\", and \"not a digit\"")
     test_accuracy: float | None
     average_cost: float | None = Field(description="the cost averaged over the test images (None: no data, or "

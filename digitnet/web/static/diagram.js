@@ -23,8 +23,9 @@ export function buildNet(sizes, select) {
   el("image", { id: "input-image", x: GRID.x, y: GRID.y, width: GRID.width, height: GRID.width,
     preserveAspectRatio: "none", style: "image-rendering: pixelated" }, net);
   el("rect", { class: "input-frame", x: GRID.x, y: GRID.y, width: GRID.width, height: GRID.width }, net);
-  el("text", { class: "caption-text", x: GRID.x + GRID.width / 2, y: GRID.y + GRID.width + 24 }, net)
-    .textContent = `what the network sees: ${n}×${n}`;
+  el("text", { id: "input-caption", class: "caption-text", x: GRID.x + GRID.width / 2, y: GRID.y + GRID.width + 24 },
+    net);
+  captionInput(false);
   const inputs = [];
   for (let i = 0; i < n * n; i++) {
     inputs.push({ x: GRID.x + (i % n + 0.5) * cell, y: GRID.y + (Math.floor(i / n) + 0.5) * cell });
@@ -69,6 +70,12 @@ export function drawLinks() {
         "stroke-opacity": (0.06 + 0.6 * Math.abs(w) / strongest).toFixed(3), "stroke-width": 1 }, g);
     }
   });
+}
+
+// The caption under the input: what the network sees, deskewed (sheared upright) for a network that deskews.
+export function captionInput(deskew) {
+  const n = side();
+  document.getElementById("input-caption").textContent = `what the network sees: ${n}×${n}${deskew ? ", deskewed" : ""}`;
 }
 
 export function drawInput(values) {

@@ -2,7 +2,7 @@
 
 import { buildBars, showAccuracy } from "./answer.js";
 import { $, api } from "./api.js";
-import { buildNet, drawActivations, drawLinks, markNeurons } from "./diagram.js";
+import { buildNet, captionInput, drawActivations, drawLinks, markNeurons } from "./diagram.js";
 import { showEditing } from "./session.js";
 import { state } from "./state.js";
 
@@ -23,6 +23,7 @@ export async function loadModel(select) {
     buildBars(fresh.sizes[fresh.sizes.length - 1]);
     reshaped.forEach((startAfresh) => startAfresh());
   }
+  captionInput(Boolean(fresh.deskew));
   drawLinks();
   markNeurons();
   drawActivations();
