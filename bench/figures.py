@@ -4,7 +4,7 @@
     python bench/figures.py noise.png weights.png --model model.npz --out /tmp/figures
 
 It trains the models the README speaks of, as it says (`digitnet train` with its defaults, and
-with --not-a-digit), unless given them, then runs for each picture the very command the README
+--recipe wide --not-a-digit), unless given them, then runs for each picture the very command the README
 shows above it, writing into --out (docs/ by default), and prints what each command printed:
 the numbers the README quotes beside the pictures. FIGURES lists what it makes; every other
 picture the README shows is in NOT_MADE, with where it comes from (tests/test_readme.py checks
@@ -26,7 +26,7 @@ from common import ROOT, data_folder  # noqa: E402
 
 DOCS = ROOT / "docs"
 MODEL, NOT_A_DIGIT = "model.npz", "not-a-digit.npz"  # as the README names them
-TRAIN = {MODEL: ["train"], NOT_A_DIGIT: ["train", "--not-a-digit"]}
+TRAIN = {MODEL: ["train"], NOT_A_DIGIT: ["train", "--recipe", "wide", "--not-a-digit"]}  # as the README trains them
 
 # docs/NAME: the digitnet command that draws it, as the README shows it (--out docs/NAME added).
 FIGURES = {
@@ -94,6 +94,7 @@ def main(argv=None):
     if set(args.names) - set(FIGURES):
         parser.error(f"not made here: {', '.join(sorted(set(args.names) - set(FIGURES)))}")
     names = args.names or list(FIGURES)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         models = {MODEL: args.model, NOT_A_DIGIT: args.not_a_digit}

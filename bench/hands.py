@@ -90,9 +90,11 @@ def main(argv=None):
     report = Report(args.out)
     say = report.say
     shift = RECIPES[args.recipe]["shift"]
-    report.machine(f"other hands ({len(hands):,} digits in {args.hands}), recipe {args.recipe} (shift {shift}) "
-                   f"{' '.join(args.set)}{' taught by itself' if args.self_teacher else ''}"
-                   f", seeds {args.seeds}")
+    where = Path(args.hands).resolve()
+    where = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+    changed = "".join(f" {change}" for change in args.set) + (" taught by itself" if args.self_teacher else "")
+    report.machine(f"other hands ({len(hands):,} digits in {where}), recipe {args.recipe} (shift {shift})"
+                   f"{changed}, seeds {args.seeds}")
     say(f"{'--augment':<44} {'MNIST test %':<24} {'mean':>6}  {'other hands %':<24} {'mean':>6}  "
         f"{'s/epoch':>7} {'NumPy':>6}")
     for augment in args.augment:
