@@ -21,7 +21,7 @@ same, and are tested against this file.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 CHUNK = 64  # images at a time: a few tens of MB of floats, whatever the batch
 
@@ -73,9 +73,13 @@ def along(lines, offset):
     offset = np.clip(offset, -side - 1, side)  # any further, and both pixels read are off the line
     whole = np.floor(offset)
     fraction = (offset - whole).astype(lines.dtype)[:, :, None]
-    # Each line with side + 1 pixels of 0 either side, as every window of side pixels along it: a move
-    # by a whole number of pixels is then a choice of window, copied whole.
-    windows = sliding_window_view(np.pad(lines, ((0, 0), (0, 0), (side + 1, side + 1))), side, axis=2)
-    line, start = np.arange(n * count).reshape(n, count), whole.astype(np.intp) + side + 1
-    windows = windows.reshape(n * count, -1, side)
-    return (1 - fraction) * windows[line, start] + fraction * windows[line, start + 1]
+    # Each line with side + 1 pixels of 0 either side, seen as every window of side pixels along it
+    # (a view, nothing copied): a move by a whole number of pixels is then a choice of window.
+    width = 3 * side + 2
+    padded = np.zeros((n * count, width), lines.dtype)
+    padded[:, side + 1:2 * side + 1] = lines.reshape(n * count, side)
+    row, pixel = padded.strides
+    windows = as_strided(padded, (n * count, width - side + 1, side), (row, pixel, pixel), writeable=False)
+    line, start = np.arange(n * count), whole.astype(np.intp).reshape(-1) + side + 1
+    return ((1 - fraction) * windows[line, start].reshape(n, count, side)
+            + fraction * windows[line, start + 1].reshape(n, count, side))

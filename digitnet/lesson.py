@@ -106,8 +106,12 @@ def teach(net, x, label, eta):
 def teach_many(net, images, labels, eta):
     """One step downhill on each example in turn (stochastic gradient descent with mini-batches
     of one): the example's cost just before its step, for each step."""
+    for label in labels:
+        check_digit(net, label)
+    x = net.inputs(np.reshape(images, (len(images), -1)))  # as the input layer takes them: deskewed once, here
+    Y = one_hot(np.asarray(labels), net.sizes[-1], net.dtype)
     costs = []
-    for x, label in zip(images, labels, strict=True):
-        costs.append(cost_of_one(net, x, label)["cost"])
-        net.step(as_row(net, x), one_hot([label], net.sizes[-1], net.dtype), eta)
+    for k in range(len(x)):
+        a = net.step(x[k:k + 1], Y[k:k + 1], eta)  # the outputs before the step: this example's cost C
+        costs.append(float(net.cost.terms(a, Y[k:k + 1])[0].astype(np.float64).sum()))
     return np.array(costs)
