@@ -50,7 +50,8 @@ def measure(url, steps):
     rng = np.random.default_rng(0)
     times = {name: [] for name in ("teach", "teach/test", "teach/batch", "teach/undo", "predict/bytes")}
     with httpx.Client(base_url=url, timeout=30) as client:
-        client.get("/api/model")  # the session's cookie, and the test scores worked out once
+        client.get("/")  # the page gives the session its cookie, as a browser's first visit does
+        client.get("/api/model")  # the test scores worked out once
         for k in range(steps):
             i = int(rng.integers(len(mnist.test_images)))
             drawn = np.kron(mnist.test_images[i], np.ones((4, 4), dtype=np.uint8))
