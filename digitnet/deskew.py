@@ -23,7 +23,7 @@ same, and are tested against this file.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-CHUNK = 64  # images at a time: a few tens of MB of floats, whatever the batch
+CHUNK = 256  # images at a time: their padded lines (2.5 MB of float32) stay in the cache, whatever the batch
 
 
 def deskew(X, side):
