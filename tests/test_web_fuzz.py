@@ -35,11 +35,13 @@ CHECKS = [sc.not_a_server_error, sc.status_code_conformance, sc.content_type_con
 
 
 @pytest.fixture(scope="module")
-def web_server(tmp_path_factory):
-    # A network needs no training to be fuzzed; MNIST is there so the test-image routes work.
+def web_server(tmp_path_factory, small_mnist):
+    # A network needs no training to be fuzzed. A little of MNIST is there so the test-image routes work: the
+    # answers to a change score the test images, all 10,000 of which would make each a tenth of a second.
     folder = tmp_path_factory.mktemp("fuzz-server")
     Network((784, 16, 16, 10), "relu", "cross-entropy", seed=0).save(folder / "model.npz")
-    with live_server(folder / "model.npz", folder, args=["--save-to", str(folder / "saved.npz")]) as running:
+    with live_server(folder / "model.npz", folder, data=small_mnist,
+                     args=["--save-to", str(folder / "saved.npz")]) as running:
         yield running
 
 
