@@ -16,6 +16,7 @@ from digitnet import Network
 from digitnet.web import create_app
 from digitnet.web.classroom import MAX_SESSIONS
 from digitnet.web.lab import UNDO_BYTES, Lab, Trained
+from digitnet.web.runs import Training
 from digitnet.web.sessions import COOKIE
 
 from .conftest import browser, eventually
@@ -268,6 +269,24 @@ def test_training_runs_at_a_lower_priority_than_the_answers(app, monkeypatch):
     release.set()
     assert int(stat[16]) == min(int(me[16]) + 10, 19)  # the nice value, field 19 of stat
     wait_for(client, lambda s: s["state"] == "done")
+
+
+def test_a_run_seen_out_of_its_epoch_has_given_up_its_seat(trained_net, mnist, monkeypatch):
+    """A paused run's status says it is out of its epoch (not busy) only once its seat is free: a loaded
+    machine, here a seat's thread slow to hand the seat back, keeps it busy until then."""
+    take_seat = Training.take_seat
+
+    def slow_to_stand_up(training, run):
+        take_seat(training, run)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(Training, "take_seat", slow_to_stand_up)
+    app = create_app(trained_net, mnist, max_training=1)
+    pauser, other = visitors(app, 2)
+    pauser.post("/api/train", json=TINY | {"epochs": 3, "paused": True})
+    pauser.post("/api/train/step")
+    wait_for(pauser, lambda s: s["epoch"] == 1 and not s["busy"] and s["state"] == "paused")
+    assert other.post("/api/train", json=TINY).json()["state"] in ("running", "done")
 
 
 def test_a_paused_run_gives_up_its_seat_and_carries_on_exactly_later(trained_net, mnist):

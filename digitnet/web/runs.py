@@ -67,11 +67,15 @@ class Queue:
         while True:
             training.take_seat(run)
             with self.lock:
-                if not self.line:
+                after = self.line.popleft() if self.line else None
+                if after is None:
                     self.working -= 1
-                    return
-                training, run = self.line.popleft()
-                self.moves += 1
+                else:
+                    self.moves += 1
+            training.seat_given_back(run)  # only now: a run seen to be out of its epoch has left its seat
+            if after is None:
+                return
+            training, run = after
 
 
 def in_the_background():
@@ -289,7 +293,9 @@ class Training:
                 self.changed.notify_all()
             return False
         with self.changed:
-            run.busy = False
+            # A run about to leave its seat stays busy until the seat is given back (seat_given_back): a
+            # visitor who sees it paused, or done, and starts another run finds the seat free.
+            run.busy = self.run is not run or trainer.done or not (self.state == "running" or self.steps)
             self.changed.notify_all()
             if self.run is not run:  # a newer run replaced this one while the epoch ran
                 return self._stand(run, trainer)
@@ -308,6 +314,12 @@ class Training:
                 return False
             self._set(self.state, self.message)  # a new epoch to show
             return True
+
+    def seat_given_back(self, run):
+        """``run`` has left its seat, and the queue has given the seat to the next in line or freed it."""
+        with self.changed:
+            run.busy = False
+            self.changed.notify_all()
 
     def _stand(self, run, trainer):
         # The caller holds self.changed: leave the seat, keeping only what carries the run on.

@@ -274,7 +274,7 @@ class TrainStatus(BaseModel):
     state: Literal["idle", "queued", "running", "paused", "done", "error"]
     epoch: int
     epochs: int
-    busy: bool = Field(description="an epoch is running now")
+    busy: bool = Field(description="an epoch is running now, or has just ended and its run is giving up its seat")
     message: str
     history: list[dict]
     version: int
