@@ -281,22 +281,23 @@ def test_a_run_seen_out_of_its_epoch_has_given_up_its_seat(trained_net, mnist, m
         time.sleep(0.3)
 
     monkeypatch.setattr(Training, "take_seat", slow_to_stand_up)
-    app = create_app(trained_net, mnist, max_training=1)
+    pause_then_train_another(create_app(trained_net, mnist, max_training=1))
+
+
+def pause_then_train_another(app):
+    """One visitor's run stepped one epoch and paused, then another visitor's run started, on ``app`` of one
+    seat: the other trains at once, as the paused run has given its seat up. The two visitors."""
     pauser, other = visitors(app, 2)
     pauser.post("/api/train", json=TINY | {"epochs": 3, "paused": True})
     pauser.post("/api/train/step")
     wait_for(pauser, lambda s: s["epoch"] == 1 and not s["busy"] and s["state"] == "paused")
     assert other.post("/api/train", json=TINY).json()["state"] in ("running", "done")
+    return pauser, other
 
 
 def test_a_paused_run_gives_up_its_seat_and_carries_on_exactly_later(trained_net, mnist):
     app = create_app(trained_net, mnist, max_training=1)
-    pauser, other = visitors(app, 2)
-    pauser.post("/api/train", json=TINY | {"epochs": 3, "paused": True})
-    pauser.post("/api/train/step")
-    wait_for(pauser, lambda s: s["epoch"] == 1 and not s["busy"] and s["state"] == "paused")
-    # The only seat is free again: another visitor trains at once.
-    assert other.post("/api/train", json=TINY).json()["state"] in ("running", "done")
+    pauser, other = pause_then_train_another(app)
     wait_for(other, lambda s: s["state"] == "done")
     pauser.post("/api/train/resume")
     final = wait_for(pauser, lambda s: s["state"] == "done")
