@@ -135,6 +135,9 @@ class Experiment:
                 run.result = result
                 self._end(run, "done", "")
 
+    def seat_given_back(self, run):
+        """Nothing to tell: an experiment's status says nothing of its seat, only whether it is running."""
+
     def _measured(self, run, part, record):
         """The experiment's progress callback: keep what it measured, or stop it."""
         with self.lock:

@@ -31,7 +31,9 @@ BACKGROUND = 10  # training threads are this much nicer than the server (nice va
 
 class Queue:
     """At most ``seats`` runs train at once; the rest wait in line. ``moves`` counts
-    the line's changes, so that a waiting run sees its place change."""
+    the line's changes, so that a waiting run sees its place change. What a run belongs to
+    (a visitor's Training or Experiment) has ``take_seat(run)``, called in the seat's thread,
+    and ``seat_given_back(run)``, called once the seat is free or another run's."""
 
     def __init__(self, seats):
         self.seats, self.line, self.working, self.moves = seats, deque(), 0, 0
