@@ -281,7 +281,7 @@ class Training:
     def _next_epoch(self, run, trainer):
         """Run one epoch if the run still wants one; False when it leaves its seat."""
         with self.changed:
-            if self.run is not run or not (self.state == "running" or self.steps):
+            if not self._wants_epoch(run):
                 return self._stand(run, trainer)
             self.steps = max(self.steps - 1, 0)
             run.busy = True
@@ -297,7 +297,7 @@ class Training:
         with self.changed:
             # A run about to leave its seat stays busy until the seat is given back (seat_given_back): a
             # visitor who sees it paused, or done, and starts another run finds the seat free.
-            run.busy = self.run is not run or trainer.done or not (self.state == "running" or self.steps)
+            run.busy = trainer.done or not self._wants_epoch(run)
             self.changed.notify_all()
             if self.run is not run:  # a newer run replaced this one while the epoch ran
                 return self._stand(run, trainer)
@@ -316,6 +316,10 @@ class Training:
                 return False
             self._set(self.state, self.message)  # a new epoch to show
             return True
+
+    def _wants_epoch(self, run):
+        # The caller holds self.changed: ``run`` is still the visitor's, and running or stepping.
+        return self.run is run and (self.state == "running" or bool(self.steps))
 
     def seat_given_back(self, run):
         """``run`` has left its seat, and the queue has given the seat to the next in line or freed it."""
