@@ -112,6 +112,6 @@ def teach_many(net, images, labels, eta):
     Y = one_hot(np.asarray(labels), net.sizes[-1], net.dtype)
     costs = []
     for k in range(len(x)):
-        a = net.step(x[k:k + 1], Y[k:k + 1], eta)  # the outputs before the step: this example's cost C
-        costs.append(float(net.cost.terms(a, Y[k:k + 1])[0].astype(np.float64).sum()))
+        a = net.step(x[k:k + 1], Y[k:k + 1], eta)  # the outputs before the step
+        costs.append(net.cost.fn(a, Y[k:k + 1]))  # this example's cost C, a batch of one
     return np.array(costs)
