@@ -3,6 +3,7 @@ full 30 visitors for 20 seconds and reports the latency; no timing is asserted h
 every answer is the asking visitor's own network's, and memory stays bounded however
 many visitors come."""
 
+import functools
 import importlib.util
 import ssl
 import time
@@ -37,14 +38,16 @@ def test_a_small_class_gets_its_own_answers_with_no_cross_talk(default_model, tm
         assert int(stats[name]["Request Count"]) > 0, (name, output)  # the editor saw its own edits, then training
 
 
-# One TLS context for every client: the server speaks plain HTTP, but each httpx.Client would otherwise load the
-# system's certificates for a context of its own, 30 ms apiece.
-TLS = ssl.create_default_context()
+@functools.cache
+def tls():
+    """One TLS context for every client, made at the first: the server speaks plain HTTP, but each httpx.Client
+    would otherwise load the system's certificates for a context of its own, 30 ms apiece."""
+    return ssl.create_default_context()
 
 
 def page_loaded(url):
     """An httpx client that has loaded the page, as a browser does: it has a session."""
-    client = httpx.Client(base_url=url, timeout=60, verify=TLS)
+    client = httpx.Client(base_url=url, timeout=60, verify=tls())
     assert client.get("/").status_code == 200
     return client
 
